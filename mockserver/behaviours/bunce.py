@@ -1,0 +1,180 @@
+"""Bunce (``/bunce/v1``): customers with duplicate-email partial failures.
+
+The documented outcome of a bulk create: every item whose email already exists in the account
+(case-insensitive) or repeats an earlier item of the batch, or whose customer_id is taken, fails
+with ``"<value> is already taken"``; the others ARE created. When any item failed the answer is the
+documented failure body with ``x-mock.conflict-status`` (409); otherwise the documented success
+body. Check and insert happen in one atomic store operation, so racing requests (also across worker
+processes) create an email once.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from mockserver.behaviours.registry import Call, Reply, behaviour, seeder
+from mockserver.envelopes import Failure
+from mockserver.ids import iso_now, uuid7
+from mockserver.services import Services
+from mockserver.store.base import InsertOutcome, NewRecord, Scope
+
+API = "bunce"
+
+
+def new_customer(item: dict[str, Any]) -> NewRecord:
+    """The stored customer for one validated request item."""
+    customer: dict[str, Any] = {
+        "customer_id": item["customer_id"],
+        "first_name": item["first_name"],
+        "last_name": item["last_name"],
+        "email": item["email"],
+        "phone_no": item["phone_no"],
+        "customer_created_at": item.get("customer_created_at") or iso_now(),
+    }
+    devices = item.get("devices")
+    if devices:
+        customer["devices"] = [
+            {
+                "device_id": device.get("device_id") or uuid7(),
+                "device_type": device["device_type"],
+                "device_token": device["device_token"],
+            }
+            for device in devices
+        ]
+    return NewRecord(
+        id=str(item["customer_id"]),
+        data=customer,
+        unique={"email": str(item["email"]).lower()},
+    )
+
+
+def _taken(item: dict[str, Any], outcome: InsertOutcome) -> str:
+    value = item["email"] if outcome.conflict == "email" else item["customer_id"]
+    return f"{value} is already taken"
+
+
+@behaviour(API, "createCustomersBulk")
+def create_customers_bulk(call: Call) -> Reply:
+    items: list[dict[str, Any]] = call.body["customers"]
+    scope = Scope(API, call.account)
+    outcomes = call.services.state.insert_batch(scope, [new_customer(i) for i in items])
+    errors = [_taken(item, o) for item, o in zip(items, outcomes, strict=True) if not o.created]
+    if errors:
+        message = f"Errors encountered while creating. {len(errors)} out of {len(items)} customers failed"
+        body = {"errors": errors, "message": message, "status": False}
+        return Reply(call.spec.settings.conflict_status, body)
+    data = [o.record for o in outcomes]
+    return Reply(200, {"data": data, "message": "Customers created successfully", "success": True})
+
+
+@behaviour(API, "createCustomer")
+def create_customer(call: Call) -> Reply | Failure:
+    outcome = call.services.state.insert_batch(Scope(API, call.account), [new_customer(call.body)])[0]
+    if not outcome.created:
+        message = _taken(call.body, outcome)
+        return Failure("duplicate", call.spec.settings.conflict_status, message)
+    return Reply(201, {"success": True, "message": "Customer created successfully", "data": outcome.record})
+
+
+@behaviour(API, "getCustomer")
+def get_customer(call: Call) -> Reply | Failure:
+    customer_id = call.params["customer_id"]
+    found = call.services.state.get(Scope(API, call.account), customer_id)
+    if found is None:
+        return Failure("not-found", 404, f"Customer {customer_id} not found")
+    return Reply(200, {"success": True, "message": "Customer fetched successfully", "data": found})
+
+
+def encode_cursor(direction: str, seq: int) -> str:
+    return base64.urlsafe_b64encode(f"{direction}:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, int] | None:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        direction, _, seq = text.partition(":")
+        if direction in ("a", "b"):
+            return direction, int(seq)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _split(value: Any) -> set[str] | None:
+    if not value:
+        return None
+    return {part.strip() for part in str(value).split(",") if part.strip()}
+
+
+@behaviour(API, "listCustomers")
+def list_customers(call: Call) -> Reply | Failure:
+    per_page = int(call.params.get("per_page", 20))
+    state = call.services.state
+    scope = Scope(API, call.account)
+    after = before = None
+    if call.params.get("cursor"):
+        decoded = decode_cursor(str(call.params["cursor"]))
+        if decoded is None:
+            return Failure("validation", call.spec.settings.validation_status,
+                           "cursor: not a cursor this API issued; use meta.next_page_cursor")
+        direction, seq = decoded
+        after, before = (seq, None) if direction == "a" else (None, seq)
+    ids = _split(call.params.get("customer_ids"))
+    emails = _split(call.params.get("emails"))
+    if ids is None and emails is None:
+        page = state.page(scope, limit=per_page, after_seq=after, before_seq=before)
+        records, has_prev, has_next = page.records, page.has_before, page.has_after
+    else:
+        lowered = {e.lower() for e in emails} if emails else None
+        matching = [
+            r for r in state.all(scope)
+            if (ids is None or r.id in ids) and (lowered is None or str(r.data["email"]).lower() in lowered)
+        ]
+        if after is not None:
+            start = next((i for i, r in enumerate(matching) if r.seq > after), len(matching))
+            chosen = matching[start:start + per_page]
+        elif before is not None:
+            end = next((i for i, r in enumerate(matching) if r.seq >= before), len(matching))
+            chosen = matching[max(0, end - per_page):end]
+        else:
+            chosen = matching[:per_page]
+        records = chosen
+        has_prev = bool(chosen) and chosen[0].seq > matching[0].seq
+        has_next = bool(chosen) and chosen[-1].seq < matching[-1].seq
+    meta = {
+        "has_next_page": has_next,
+        "has_prev_page": has_prev,
+        "next_page_cursor": encode_cursor("a", records[-1].seq) if has_next and records else None,
+        "prev_page_cursor": encode_cursor("b", records[0].seq) if has_prev and records else None,
+        "per_page": per_page,
+    }
+    return Reply(200, {
+        "success": True,
+        "message": "Customers fetched successfully",
+        "data": [r.data for r in records],
+        "meta": meta,
+    })
+
+
+@seeder(API)
+def seed(services: Services, account: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Store customers given as JSON (the control API and data sets use this)."""
+    required = ("customer_id", "email", "first_name", "last_name", "phone_no")
+    results: list[dict[str, Any]] = []
+    records: list[NewRecord] = []
+    positions: list[int] = []
+    for index, item in enumerate(items):
+        missing = [f for f in required if not isinstance(item.get(f), str)]
+        if missing:
+            results.append({"error": f"item {index}: missing or non-string {', '.join(missing)}"})
+            continue
+        positions.append(index)
+        records.append(new_customer(item))
+        results.append({})
+    outcomes = services.state.insert_batch(Scope(API, account), records)
+    for index, outcome in zip(positions, outcomes, strict=True):
+        results[index] = (
+            {"created": outcome.record} if outcome.created else {"error": _taken(items[index], outcome)}
+        )
+    return results

@@ -1,0 +1,232 @@
+"""Tamio (``/tamio/v2``): customers, bulk import jobs and ``customer.created`` webhooks.
+
+A bulk create only schedules an import job and answers exactly ``{"status": 200}``. The job (run
+by the background worker after ``settings.job_delay_s``, or at once through ``/__mock/jobs/flush``)
+skips every email already in the account or repeated in the batch (recorded on the job with
+error_code 10142) and creates the rest with ``source: "import"``. Each created customer emits a
+``customer.created`` event to the registered webhook endpoints.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from mockserver.behaviours.registry import Call, Reply, behaviour, job_handler, seeder
+from mockserver.envelopes import Failure
+from mockserver.ids import uuid4
+from mockserver.services import Services
+from mockserver.store.base import Job, NewRecord, Scope, StoredRecord
+
+API = "tamio"
+IMPORT_JOB = "tamio.import"
+ALREADY_EXISTS = 10142
+
+
+def _address(info: dict[str, Any], *, shipping: bool, billing: bool) -> dict[str, Any]:
+    """An Address object from billing_information / shipping_information."""
+    address: dict[str, Any] = {
+        "id": uuid4(),
+        "object": "address",
+        "name": info.get("name"),
+        "last_name": info.get("last_name"),
+        "company": info.get("company"),
+        "representative": info.get("representative"),
+        "is_company": bool(info.get("is_company", False)),
+        "email": info.get("email"),
+        "phone": info.get("phone"),
+        "address": info.get("address"),
+        "city": info.get("city"),
+        "postcode": info.get("postcode"),
+        "state": info.get("state"),
+        "country": str(info.get("country", "")).lower(),
+        "locale": info.get("locale"),
+        "shipping_address": shipping,
+    }
+    if billing:
+        # T1: accept either spelling, store and return `vat`.
+        address["vat"] = info.get("vat", info.get("vat_number"))
+        address["verified_vat"] = False
+        address["ip"] = None
+    return address
+
+
+def build_customer(item: dict[str, Any], *, source: str, now: float | None = None) -> dict[str, Any]:
+    """The stored Customer object for one validated CustomerInput."""
+    billing_info = item.get("billing_information")
+    shipping_info = item.get("shipping_information")
+    billing = [_address(billing_info, shipping=False, billing=True)] if billing_info else []
+    shipping: list[dict[str, Any]] = []
+    if shipping_info:
+        shipping.append(_address(shipping_info, shipping=True, billing=False))
+    elif billing_info and (item.get("same_shipping_address") or billing_info.get("shipping_address")):
+        shipping.append(_address(billing_info, shipping=True, billing=False))
+    category = item.get("category", "customer")
+    return {
+        "id": item.get("id") or uuid4(),
+        "object": "customer",
+        "name": item["name"],
+        "last_name": item.get("last_name"),
+        "email": item["email"],
+        "company": item.get("company"),
+        "phone": item.get("phone"),
+        "country": str(item["country"]).lower(),
+        "locale": str(item.get("locale") or "en").lower(),
+        "timezone_offset": item.get("timezone_offset", "+00:00"),
+        "category": category,
+        "priority": item.get("priority", "normal"),
+        "lead_status": "new_lead" if category == "lead" else None,
+        "stripe_customer_id": None,
+        "teammate_id": item.get("teammate_id"),
+        "affiliate_partner_id": None,
+        "has_notes": False,
+        "source": source,
+        "created_at": int(item.get("created_at") or (now if now is not None else time.time())),
+        "billing_addresses": billing,
+        "shipping_addresses": shipping,
+    }
+
+
+def _record(customer: dict[str, Any]) -> NewRecord:
+    return NewRecord(id=customer["id"], data=customer, unique={"email": customer["email"].lower()})
+
+
+def _event_type(services: Services, action: str) -> str:
+    return f"customer{services.settings.event_separator}{action}"
+
+
+@behaviour(API, "bulkCreateCustomers")
+def bulk_create_customers(call: Call) -> Reply:
+    services = call.services
+    services.jobs.schedule(
+        IMPORT_JOB, API, call.account, {"customers": call.body["customers"]},
+        delay_s=services.settings.job_delay_s,
+    )
+    if services.settings.job_delay_s <= 0:
+        services.wake()
+    return Reply(200, {"status": 200})
+
+
+@job_handler(IMPORT_JOB)
+def run_import(job: Job, services: Services) -> dict[str, Any]:
+    """Create the customers of one import; duplicates are skipped with error_code 10142."""
+    items: list[dict[str, Any]] = job.payload["customers"]
+    now = services.clock()
+    customers = [build_customer(item, source="import", now=now) for item in items]
+    outcomes = services.state.insert_batch(Scope(API, job.account), [_record(c) for c in customers])
+    created: list[str] = []
+    failed: list[dict[str, Any]] = []
+    for index, (item, outcome) in enumerate(zip(items, outcomes, strict=True)):
+        if outcome.record is not None:
+            created.append(outcome.record["id"])
+            services.webhooks.emit(API, job.account, _event_type(services, "created"),
+                                   {"customer": outcome.record})
+        else:
+            failed.append({
+                "index": index,
+                "email": item["email"],
+                "error_code": ALREADY_EXISTS,
+                "error": f"A customer with the email {item['email']} already exists",
+            })
+    services.wake()
+    return {"created": len(created), "failed": failed, "customer_ids": created}
+
+
+@behaviour(API, "createCustomer")
+def create_customer(call: Call) -> Reply | Failure:
+    services = call.services
+    customer = build_customer(call.body, source="api", now=services.clock())
+    outcome = services.state.insert_batch(Scope(API, call.account), [_record(customer)])[0]
+    if outcome.record is None:
+        return Failure("duplicate", 400, f"A customer with the email {call.body['email']} already exists")
+    services.webhooks.emit(API, call.account, _event_type(services, "created"), {"customer": outcome.record})
+    services.wake()
+    return Reply(200, {"status": 200, "customer": outcome.record})
+
+
+@behaviour(API, "retrieveCustomer")
+def retrieve_customer(call: Call) -> Reply | Failure:
+    uuid = str(call.params["uuid"])
+    found = call.services.state.get(Scope(API, call.account), uuid)
+    if found is None:
+        return Failure("not-found", 400, f"Customer {uuid} was not found")
+    return Reply(200, {"status": 200, "customer": found})
+
+
+def _moment(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) or str(value).isdigit():
+        return float(value)
+    text = str(value).replace("Z", "+00:00")
+    parsed = datetime.fromisoformat(text)
+    return parsed.timestamp() if parsed.tzinfo else parsed.replace(tzinfo=None).timestamp()
+
+
+def _matches(record: StoredRecord, params: dict[str, Any]) -> bool:
+    customer = record.data
+    text = params.get("filter")
+    if text:
+        needle = str(text).lower()
+        haystack = " ".join(str(customer.get(k) or "") for k in ("name", "last_name", "email", "company"))
+        if needle not in haystack.lower():
+            return False
+    countries = params.get("countries[]") or params.get("countries")
+    if countries and customer["country"] not in {str(c).lower() for c in countries}:
+        return False
+    if not params.get("include_leads") and customer.get("category") == "lead":
+        return False
+    if params.get("teammate_id") and customer.get("teammate_id") != params["teammate_id"]:
+        return False
+    start, end = _moment(params.get("from")), _moment(params.get("to"))
+    if start is not None and customer["created_at"] < start:
+        return False
+    return not (end is not None and customer["created_at"] > end)
+
+
+FILTERS = ("filter", "countries[]", "countries", "teammate_id", "from", "to", "include_leads")
+
+
+@behaviour(API, "listCustomers")
+def list_customers(call: Call) -> Reply:
+    params = call.params
+    page, per_page = int(params["page"]), int(params["per_page"])
+    sort_by = params.get("sort_by", "created_at")
+    descending = params.get("order", "asc") == "desc"
+    state, scope = call.services.state, Scope(API, call.account)
+    offset = (page - 1) * per_page
+    if sort_by == "created_at" and not descending and not any(params.get(f) for f in FILTERS):
+        # The common case stays an index lookup, however many customers are stored.
+        result = state.page(scope, limit=per_page, offset=offset)
+        return Reply(200, {"status": 200, "total_results": result.total,
+                           "customers": [r.data for r in result.records]})
+    matching = [r for r in state.all(scope) if _matches(r, params)]
+    matching.sort(key=lambda r: (str(r.data.get(sort_by) or "").lower()
+                                 if sort_by != "created_at" else r.data["created_at"], r.seq),
+                  reverse=descending)
+    chosen = matching[offset:offset + per_page]
+    return Reply(200, {"status": 200, "total_results": len(matching), "customers": [r.data for r in chosen]})
+
+
+@seeder(API)
+def seed(services: Services, account: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Store customers given as CustomerInput-like JSON (optionally with their own ``id``)."""
+    results: list[dict[str, Any]] = []
+    records: list[NewRecord] = []
+    positions: list[int] = []
+    for index, item in enumerate(items):
+        missing = [f for f in ("name", "email", "country") if not isinstance(item.get(f), str)]
+        if missing:
+            results.append({"error": f"item {index}: missing or non-string {', '.join(missing)}"})
+            continue
+        positions.append(index)
+        records.append(_record(build_customer(item, source=str(item.get("source", "seed")))))
+        results.append({})
+    outcomes = services.state.insert_batch(Scope(API, account), records)
+    for index, outcome in zip(positions, outcomes, strict=True):
+        results[index] = (
+            {"created": outcome.record} if outcome.record is not None
+            else {"error": f"A customer with the email {items[index]['email']} already exists"}
+        )
+    return results

@@ -1,0 +1,120 @@
+"""The ``mockserver`` command: serve, validate, routes, contract, fixtures."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mockserver.config import MIB, Settings
+from mockserver.errors import MockServerError
+
+
+def _settings(**options: Any) -> Settings:
+    try:
+        return Settings.from_env(**options)
+    except MockServerError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mockserver")
+def main() -> None:
+    """A validating, stateful mock of documented HTTP APIs (Tamio, Bunce, and your own specs)."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000; 0 picks a free one).")
+@click.option("--spec", "specs", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="An extra OpenAPI spec to serve (repeatable).")
+@click.option("--api", "apis", multiple=True, help="Serve only these APIs (repeatable), e.g. --api bunce.")
+@click.option("--no-bundled", is_flag=True, help="Serve only the --spec files, not the bundled specs.")
+@click.option("--seed", type=int, default=None, help="Seed for generated data (repeatable answers).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None)
+@click.option("--quiet", is_flag=True, help="No log line per request.")
+@click.option("--workers", type=int, default=None, help="Worker processes (>1 uses the SQLite store).")
+@click.option("--threads", type=int, default=None, help="Threads per worker (default 8).")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False), default=None,
+              help="SQLite file that keeps state across restarts.")
+@click.option("--control-token", default=None, envvar="MOCKSERVER_CONTROL_TOKEN",
+              help="Token the /__mock/ control API requires (mandatory off loopback).")
+@click.option("--max-body-size", type=float, default=None, help="Body limit in MiB (default 10).")
+@click.option("--validate-responses", type=click.Choice(["off", "warn", "strict"]), default=None)
+@click.option("--no-cors", is_flag=True, help="Do not answer CORS preflight requests.")
+@click.option("--job-delay", type=float, default=None, help="Seconds before a Tamio import job runs.")
+@click.option("--dataset", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A data set (JSON) of customers to load at start.")
+def serve(**options: Any) -> None:
+    """Serve every bundled spec (and --spec files) on 127.0.0.1:8000."""
+    from mockserver.server import serve_forever
+
+    settings = _settings(
+        host=options["host"], port=options["port"],
+        specs=list(options["specs"]) or None, apis=list(options["apis"]) or None,
+        bundled=False if options["no_bundled"] else None, seed=options["seed"],
+        log_level=options["log_level"], log_requests=False if options["quiet"] else None,
+        workers=options["workers"], threads=options["threads"], state_path=options["state_path"],
+        control_token=options["control_token"],
+        max_body_bytes=int(options["max_body_size"] * MIB) if options["max_body_size"] else None,
+        validate_responses=options["validate_responses"],
+        cors=False if options["no_cors"] else None, job_delay_s=options["job_delay"],
+        dataset=options["dataset"],
+    )
+    if settings.exposed and not settings.control_token:
+        raise click.UsageError(
+            f"binding {settings.host} exposes the /__mock/ control API, which can read and reset "
+            "every account's data; pass --control-token TOKEN (or set MOCKSERVER_CONTROL_TOKEN)"
+        )
+    try:
+        serve_forever(settings)
+    except MockServerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def validate(specs: tuple[str, ...]) -> None:
+    """Lint OpenAPI specs: structure, references, and every example against its schema."""
+    from mockserver.specchecks import lint
+
+    failed = False
+    for path in specs:
+        problems = lint(path)
+        if problems:
+            failed = True
+            for problem in problems:
+                click.echo(f"{problem}", err=True)
+        else:
+            click.echo(f"{path}: ok")
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.option("--spec", "specs", multiple=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--api", "apis", multiple=True)
+def routes(specs: tuple[str, ...], apis: tuple[str, ...]) -> None:
+    """Print what is mounted where."""
+    from mockserver.app import load_specs
+
+    settings = _settings(specs=list(specs) or None, apis=list(apis) or None)
+    try:
+        loaded = load_specs(settings)
+    except MockServerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    for spec in loaded:
+        click.echo(f"{spec.name}  {spec.mount}  ({spec.title} {spec.version}; {Path(spec.file).name})")
+        for op in spec.operations:
+            click.echo(f"  {op.method:<7} {spec.mount}{op.path:<40} {op.operation_id}")
+    click.echo("control  /__mock  (GET /__mock/openapi.json)")
+
+
+def run() -> None:
+    """Entry point for ``python -m mockserver``."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    main(prog_name="mockserver")

@@ -1,0 +1,126 @@
+"""Settings in one place: from arguments, a file (JSON/YAML), or ``MOCKSERVER_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mockserver.errors import ConfigError
+
+MIB = 1024 * 1024
+
+
+@dataclass(slots=True)
+class Settings:
+    """Everything that configures one mock server.
+
+    ``specs`` adds user specs to the bundled ones (``bundled=False`` serves only ``specs``);
+    ``apis`` limits which APIs are mounted. ``validate_responses``: ``off``, ``warn`` (journal and
+    log) or ``strict`` (also answer 500 and record the error for the pytest fixture to re-raise).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    specs: list[str] = field(default_factory=list)
+    bundled: bool = True
+    apis: list[str] | None = None
+    seed: int | None = None
+    log_level: str = "info"
+    log_requests: bool = True
+    max_body_bytes: int = 10 * MIB
+    validate_responses: str = "warn"
+    cors: bool = True
+    control_token: str | None = None
+    state_path: str | None = None
+    workers: int = 1
+    threads: int = 8
+    job_delay_s: float = 0.2
+    journal_limit: int = 1000
+    journal_bodies: bool = True
+    background: bool = True
+    webhook_max_attempts: int = 5
+    webhook_backoff_base_s: float = 0.5
+    webhook_backoff_cap_s: float = 30.0
+    webhook_timeout_s: float = 5.0
+    event_separator: str = "."
+    dataset: str | None = None
+    tokens: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.validate_responses not in ("off", "warn", "strict"):
+            raise ConfigError(
+                f"validate_responses={self.validate_responses!r}: use off, warn or strict"
+            )
+        if self.max_body_bytes < 1:
+            raise ConfigError(f"max_body_bytes={self.max_body_bytes}: must be positive")
+        if self.workers < 1:
+            raise ConfigError(f"workers={self.workers}: must be at least 1")
+
+    @property
+    def exposed(self) -> bool:
+        """True when bound to an address other than loopback (the control API then needs a token)."""
+        return self.host not in ("127.0.0.1", "localhost", "::1")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``MOCKSERVER_<FIELD>`` variables, then ``overrides`` (None values skipped).
+
+        ``MOCKSERVER_CONFIG`` names a YAML/JSON file read first.
+        """
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        config_file = environ.get("MOCKSERVER_CONFIG")
+        if config_file:
+            values.update(load_file(config_file))
+        types = {f.name: f.type for f in fields(cls)}
+        for name, kind in types.items():
+            raw = environ.get(f"MOCKSERVER_{name.upper()}")
+            if raw is None:
+                continue
+            values[name] = _parse(name, str(kind), raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - set(types)
+        if unknown:
+            raise ConfigError(f"unknown settings {sorted(unknown)}; known: {sorted(types)}")
+        return cls(**values)
+
+
+def _parse(name: str, kind: str, raw: str) -> Any:
+    """Convert an environment variable's text to the field's declared type."""
+    base = kind.replace(" | None", "")
+    if "None" in kind and raw.strip().lower() in ("", "none"):
+        return None
+    try:
+        if base == "int":
+            return int(raw)
+        if base == "float":
+            return float(raw)
+        if base == "bool":
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        if base.startswith("list"):
+            return [item for item in raw.split(os.pathsep if name == "specs" else ",") if item]
+        if base.startswith("dict"):
+            loaded = yaml.safe_load(raw)
+            if not isinstance(loaded, dict):
+                raise ValueError("expected a mapping")
+            return loaded
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ConfigError(f"MOCKSERVER_{name.upper()}={raw!r}: {exc}") from exc
+    return raw
+
+
+def load_file(path: str) -> dict[str, Any]:
+    """Read a settings file (YAML or JSON mapping of setting names to values)."""
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read settings file {path!r}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"settings file {path!r} is not valid YAML/JSON: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"settings file {path!r} must hold a mapping of setting names")
+    return {str(k).replace("-", "_"): v for k, v in loaded.items()}

@@ -1,0 +1,303 @@
+"""The ``/__mock/`` control API: health, reset, journal, state, jobs, webhooks, faults, limits.
+
+It is described by its own OpenAPI document (``control.yaml``), served at
+``GET /__mock/openapi.json``. When the server is bound to a non-loopback address the control API
+requires a token (``X-Mock-Token`` header or ``Authorization: Bearer``), since it reads and resets
+every account's data.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+import uuid
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import yaml
+from flask import Blueprint, Response, request
+
+from mockserver.behaviours.registry import SEEDERS
+from mockserver.store.base import Fault, Scope
+
+if TYPE_CHECKING:
+    from mockserver.engine import Engine
+
+STARTED = time.time()
+
+
+@cache
+def control_document() -> dict[str, Any]:
+    """The OpenAPI description of the control API."""
+    loaded = yaml.safe_load((Path(__file__).parent / "control.yaml").read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status, mimetype="application/json")
+
+
+def _problem(status: int, detail: str) -> Response:
+    body = {"type": "about:blank", "title": "control API error", "status": status, "detail": detail}
+    return Response(orjson.dumps(body), status, mimetype="application/problem+json")
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in obj.__slots__} if hasattr(obj, "__slots__") else dict(obj.__dict__)
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise _BadRequest(f"query parameter {name!r} must be an integer, got {raw!r}") from None
+
+
+class _BadRequest(Exception):
+    pass
+
+
+def control_blueprint(engine: Engine) -> Blueprint:
+    """The control API bound to one engine (and so to its state)."""
+    services = engine.services
+    settings = services.settings
+    state = services.state
+    bp = Blueprint("mock_control", __name__)
+
+    def body_object() -> dict[str, Any]:
+        try:
+            data = orjson.loads(request.get_data() or b"{}")
+        except orjson.JSONDecodeError as exc:
+            raise _BadRequest(f"the body is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise _BadRequest("the body must be a JSON object")
+        return data
+
+    def api_name(value: Any) -> str:
+        if value not in engine.by_name:
+            raise _BadRequest(f"unknown api {value!r}; mounted: {', '.join(engine.by_name)}")
+        return str(value)
+
+    def scope_from_args() -> Scope:
+        account = request.args.get("account")
+        if not account:
+            raise _BadRequest("query parameter 'account' (the API credential) is required")
+        return Scope(api_name(request.args.get("api")), account)
+
+    @bp.errorhandler(_BadRequest)
+    def bad_request(exc: _BadRequest) -> Response:
+        return _problem(400, str(exc))
+
+    @bp.before_request
+    def guard() -> Response | None:
+        token = settings.control_token
+        if not token:
+            return None
+        given = request.headers.get("X-Mock-Token", "")
+        auth = request.headers.get("Authorization", "")
+        if auth.lower().startswith("bearer "):
+            given = given or auth[7:].strip()
+        if hmac.compare_digest(given.encode(), token.encode()):
+            return None
+        return _problem(401, "the control API needs its token: send 'X-Mock-Token: <token>'")
+
+    @bp.get("/health")
+    def health() -> Response:
+        return _json({
+            "status": "ok",
+            "uptime_s": round(time.time() - STARTED, 3),
+            "store": type(state).__name__,
+            "apis": [
+                {"name": api.spec.name, "mount": api.mount, "title": api.spec.title,
+                 "version": api.spec.version, "operations": len(api.spec.operations)}
+                for api in engine.apis
+            ],
+        })
+
+    @bp.post("/reset")
+    def reset() -> Response:
+        state.reset()
+        del services.server_errors[:]
+        return _json({"reset": True})
+
+    @bp.get("/openapi.json")
+    def openapi() -> Response:
+        return _json(control_document())
+
+    @bp.get("/routes")
+    def routes() -> Response:
+        return _json({"routes": [
+            {"api": api.spec.name, "method": op.method, "path": api.mount + op.path,
+             "operation_id": op.operation_id, "summary": op.summary}
+            for api in engine.apis for op in api.spec.operations
+        ]})
+
+    @bp.get("/requests")
+    def journal() -> Response:
+        api = request.args.get("api") or None
+        entries = state.journal(
+            api=api,
+            operation_id=request.args.get("operation") or request.args.get("operation_id") or None,
+            status=_int_arg("status"),
+            since=_int_arg("since"),
+            limit=_int_arg("limit"),
+        )
+        if request.args.get("rejected", "").lower() in ("1", "true"):
+            entries = [e for e in entries if e.get("violations")]
+        return _json({"requests": entries})
+
+    @bp.get("/errors")
+    def errors() -> Response:
+        return _json({"errors": [f"{type(e).__name__}: {e}" for e in services.server_errors]})
+
+    # -- stored customers ------------------------------------------------------------------
+    @bp.get("/accounts")
+    def accounts() -> Response:
+        api = api_name(request.args.get("api"))
+        return _json({"api": api, "accounts": state.accounts(api)})
+
+    @bp.get("/customers")
+    def customers() -> Response:
+        scope = scope_from_args()
+        return _json({"customers": [r.data for r in state.all(scope)]})
+
+    @bp.post("/customers")
+    def seed_customers() -> Response:
+        scope = scope_from_args()
+        data = orjson.loads(request.get_data() or b"null")
+        items = data.get("customers") if isinstance(data, dict) else data
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise _BadRequest("send a JSON array of customer objects (or {'customers': [...]})")
+        results = SEEDERS[scope.api](services, scope.account, items)
+        status = 201 if all("created" in r for r in results) else 409
+        return _json({"results": results}, status)
+
+    @bp.delete("/customers")
+    def clear_customers() -> Response:
+        scope = scope_from_args()
+        return _json({"deleted": state.clear_scope(scope)})
+
+    @bp.delete("/customers/<record_id>")
+    def delete_customer(record_id: str) -> Response:
+        scope = scope_from_args()
+        if not state.delete(scope, record_id):
+            return _problem(404, f"no customer {record_id!r} in {scope.api} account")
+        return _json({"deleted": 1})
+
+    # -- jobs --------------------------------------------------------------------------------
+    @bp.get("/jobs")
+    def jobs() -> Response:
+        found = state.jobs(api=request.args.get("api") or None, status=request.args.get("status") or None)
+        return _json({"jobs": [_asdict(j) for j in found]})
+
+    @bp.post("/jobs/flush")
+    def flush() -> Response:
+        return _json(services.flush())
+
+    # -- webhooks ----------------------------------------------------------------------------
+    @bp.post("/webhooks/endpoints")
+    def add_endpoint() -> Response:
+        data = body_object()
+        url = data.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise _BadRequest("'url' must be an http(s) URL")
+        events = data.get("events", ["*"])
+        if isinstance(events, str):
+            events = [events]
+        if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+            raise _BadRequest("'events' must be a list of event types (or ['*'])")
+        try:
+            endpoint = services.webhooks.register(
+                api_name(data.get("api", "tamio")), url, events,
+                secret=data.get("secret"), account=data.get("account"),
+            )
+        except ValueError as exc:
+            raise _BadRequest(str(exc)) from None
+        return _json(_asdict(endpoint), 201)
+
+    @bp.get("/webhooks/endpoints")
+    def list_endpoints() -> Response:
+        return _json({"endpoints": [_asdict(e) for e in state.endpoints(request.args.get("api") or None)]})
+
+    @bp.delete("/webhooks/endpoints/<endpoint_id>")
+    def delete_endpoint(endpoint_id: str) -> Response:
+        if not state.delete_endpoint(endpoint_id):
+            return _problem(404, f"no webhook endpoint {endpoint_id!r}")
+        return _json({"deleted": 1})
+
+    @bp.get("/webhooks/deliveries")
+    def deliveries() -> Response:
+        found = state.deliveries(request.args.get("endpoint_id") or None)
+        return _json({"deliveries": [
+            {**_asdict(d), "attempts": [_asdict(a) for a in d.attempts]} for d in found
+        ]})
+
+    @bp.post("/webhooks/flush")
+    def flush_webhooks() -> Response:
+        return _json({"deliveries": services.webhooks.flush()})
+
+    # -- faults and rate limits --------------------------------------------------------------
+    @bp.post("/faults")
+    def add_fault() -> Response:
+        data = body_object()
+        status = data.get("status")
+        latency = data.get("latency_ms", 0)
+        drop = bool(data.get("drop", False))
+        count = data.get("count", 1)
+        if status is not None and (not isinstance(status, int) or not 100 <= status <= 599):
+            raise _BadRequest("'status' must be an HTTP status code (100-599)")
+        if not isinstance(latency, int) or not 0 <= latency <= 60_000:
+            raise _BadRequest("'latency_ms' must be an integer from 0 to 60000")
+        if not isinstance(count, int) or count < 1:
+            raise _BadRequest("'count' must be a positive integer")
+        if status is None and not latency and not drop:
+            raise _BadRequest("a fault needs 'status', 'latency_ms' or 'drop'")
+        api = data.get("api")
+        operation_id = data.get("operation_id")
+        if api is not None:
+            api_name(api)
+            if operation_id is not None and engine.by_name[api].spec.operation(operation_id) is None:
+                raise _BadRequest(f"{api} has no operation {operation_id!r}")
+        fault = Fault(
+            id=uuid.uuid4().hex[:12], api=api, operation_id=operation_id,
+            method=data.get("method"), path=data.get("path"), status=status,
+            latency_ms=latency, drop=drop, remaining=count,
+        )
+        state.add_fault(fault)
+        return _json(_asdict(fault), 201)
+
+    @bp.get("/faults")
+    def faults() -> Response:
+        return _json({"faults": [_asdict(f) for f in state.faults()]})
+
+    @bp.get("/rate-limits")
+    def rate_limits() -> Response:
+        return _json({"rate_limits": [
+            {"api": api.spec.name, "enabled": bool(state.get_flag(f"rate-limit:{api.spec.name}", False)),
+             "limit": api.spec.settings.rate_limit.limit if api.spec.settings.rate_limit else None}
+            for api in engine.apis
+        ]})
+
+    @bp.put("/rate-limits")
+    def set_rate_limits() -> Response:
+        data = body_object()
+        api = api_name(data.get("api"))
+        if engine.by_name[api].spec.settings.rate_limit is None:
+            raise _BadRequest(f"{api}'s spec declares no x-mock.rate-limit")
+        enabled = data.get("enabled")
+        if not isinstance(enabled, bool):
+            raise _BadRequest("'enabled' must be true or false")
+        state.set_flag(f"rate-limit:{api}", enabled)
+        return _json({"api": api, "enabled": enabled})
+
+    @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    def unknown(rest: str) -> Response:
+        return _problem(404, f"no control endpoint /__mock/{rest}; see /__mock/openapi.json")
+
+    return bp

@@ -1,0 +1,437 @@
+"""The request pipeline, free of Flask: from raw request data to a response.
+
+The order of checks is fixed and documented (ARCHITECTURE.md): route (404/405), CORS preflight,
+injected fault, security (401), rate limit (429), content type (415), body size (413), JSON parsing
+(400), parameters and body against the schema (400/422), then the response: ``Prefer`` header,
+behaviour, documented example, generated body. Every refusal is a :class:`Failure` rendered in the
+API's own envelope; every request lands in the journal.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from mockserver.behaviours.registry import BEHAVIOURS, Call, Reply
+from mockserver.bodies import BodyError, is_json_media, media_type, parse_json
+from mockserver.envelopes import Failure, generic, render
+from mockserver.openapi.routing import Router
+from mockserver.openapi.spec import Operation, Spec
+from mockserver.responses import PreferenceError, choose, parse_prefer, required_headers
+from mockserver.services import Services
+from mockserver.validation import (
+    CompiledParameter,
+    SchemaValidator,
+    Violation,
+    compile_parameters,
+    compile_schema,
+    read_parameters,
+)
+
+log = logging.getLogger("mockserver.requests")
+JOURNAL_BODY_LIMIT = 64 * 1024
+
+
+class QueryLike(Protocol):
+    def getlist(self, key: str) -> list[str]: ...
+
+
+@dataclass(slots=True)
+class RequestData:
+    """What the engine needs from an HTTP request (the Flask layer fills it in)."""
+
+    method: str
+    path: str
+    query: QueryLike
+    query_string: str
+    headers: Mapping[str, str]
+    cookies: Mapping[str, str]
+    content_length: int | None
+    read_body: Callable[[int], bytes]
+    client_address: str = "127.0.0.1"
+
+
+@dataclass(slots=True)
+class ResponseData:
+    """What to send back. ``drop`` asks the server layer to close the connection unanswered."""
+
+    status: int
+    body: bytes
+    content_type: str | None = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+
+
+class ResponseValidationError(AssertionError):
+    """The mock was about to send a response its spec does not document (a bug in mock or spec)."""
+
+
+@dataclass(slots=True)
+class CompiledOperation:
+    """An operation with everything the hot path needs precompiled."""
+
+    operation: Operation
+    parameters: list[CompiledParameter]
+    body_validator: SchemaValidator | None
+    body_media: tuple[str, ...]
+    response_validators: dict[tuple[int, str], SchemaValidator | None] = field(default_factory=dict)
+
+
+class MountedApi:
+    """One spec served at its mount point, with its router and compiled operations."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.mount = spec.mount
+        self.router = Router(spec.operations)
+        self.credential_re = re.compile(spec.settings.credential_pattern)
+        self.compiled: dict[str, CompiledOperation] = {}
+        for op in spec.operations:
+            json_schema = next(
+                (m.schema for name, m in op.body_content.items() if is_json_media(name)), None
+            )
+            self.compiled[op.operation_id] = CompiledOperation(
+                operation=op,
+                parameters=compile_parameters(op.parameters, spec.document),
+                body_validator=compile_schema(json_schema, spec.document),
+                body_media=tuple(op.body_content),
+            )
+
+    def response_validator(self, compiled: CompiledOperation, status: int, media: str) -> SchemaValidator | None:
+        key = (status, media)
+        if key not in compiled.response_validators:
+            definition = compiled.operation.response_for(status)
+            schema = None
+            if definition is not None and media in definition.content:
+                schema = definition.content[media].schema
+            compiled.response_validators[key] = compile_schema(schema, self.spec.document)
+        return compiled.response_validators[key]
+
+
+def mask(credential: str) -> str:
+    """Credentials are never journalled in full: keep the first characters only."""
+    keep = 8 if len(credential) > 12 else max(0, len(credential) // 3)
+    return credential[:keep] + "***"
+
+
+class Engine:
+    """Serves every mounted API. Thread-safe: all mutable state lives in ``services.state``."""
+
+    def __init__(self, specs: list[Spec], services: Services) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.apis = [MountedApi(spec) for spec in specs]
+        # Longest mount first, so /a/v1 wins over /a.
+        self.apis.sort(key=lambda api: len(api.mount), reverse=True)
+        self.by_name = {api.spec.name: api for api in self.apis}
+
+    # -- entry point ---------------------------------------------------------------------------
+    def handle(self, request: RequestData) -> ResponseData:
+        """Answer one request; never raises for anything a client can send."""
+        started = time.perf_counter()
+        api = self._api_for(request.path)
+        if api is None:
+            failure = Failure("unknown-path", 404, f"No API is mounted at {request.path!r}; "
+                              f"mounted: {', '.join(a.mount for a in self.apis)}")
+            body, content_type = generic(failure)
+            return ResponseData(404, orjson.dumps(body), content_type)
+        entry: dict[str, Any] = {
+            "time": time.time(),
+            "api": api.spec.name,
+            "operation_id": None,
+            "method": request.method,
+            "path": request.path,
+            "query": request.query_string,
+            "notes": [],
+        }
+        try:
+            response = self._handle(api, request, entry)
+        except ResponseValidationError as exc:
+            self.services.server_errors.append(exc)
+            response = ResponseData(500, orjson.dumps({"error": str(exc)}))
+            entry["response_violations"] = [str(exc)]
+        if self.settings.cors and "Origin" in request.headers:
+            response.headers.setdefault("Access-Control-Allow-Origin", "*")
+        entry["status"] = response.status
+        entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        self.services.state.append_journal(entry)
+        if self.settings.log_requests:
+            log.info(
+                "%s %s %s -> %d (%s, %.1f ms)",
+                api.spec.name, request.method, request.path, response.status,
+                entry.get("operation_id") or "-", entry["duration_ms"],
+            )
+        return response
+
+    def _api_for(self, path: str) -> MountedApi | None:
+        for api in self.apis:
+            if path == api.mount or path.startswith(api.mount + "/"):
+                return api
+        return None
+
+    def _fail(self, api: MountedApi, failure: Failure, entry: dict[str, Any]) -> ResponseData:
+        body, content_type = render(api.spec.settings, failure)
+        if failure.violations:
+            entry["violations"] = [v.as_dict() for v in failure.violations]
+        entry["error"] = failure.message
+        headers = dict(failure.headers)
+        return ResponseData(failure.status, orjson.dumps(body), content_type, headers)
+
+    # -- the pipeline ------------------------------------------------------------------------
+    def _handle(self, api: MountedApi, request: RequestData, entry: dict[str, Any]) -> ResponseData:
+        settings = api.spec.settings
+        relative = request.path[len(api.mount):] or "/"
+        method = request.method.upper()
+        if method == "OPTIONS" and self.settings.cors and "Access-Control-Request-Method" in request.headers:
+            methods = api.router.methods(relative)
+            if methods:
+                return self._preflight(request, methods)
+        match = api.router.match(method, relative)
+        if match.operation is None:
+            if match.allowed:
+                allowed = ", ".join(match.allowed)
+                failure = Failure(
+                    "method-not-allowed", 405,
+                    f"{method} is not documented for {relative}; allowed: {allowed}",
+                    headers={"Allow": allowed},
+                )
+            else:
+                failure = Failure("unknown-path", 404, f"No operation matches {method} {relative} in {api.spec.name}")
+            return self._fail(api, failure, entry)
+        op = match.operation
+        compiled = api.compiled[op.operation_id]
+        entry["operation_id"] = op.operation_id
+        state = self.services.state
+
+        fault = state.take_fault(api.spec.name, op.operation_id, method, request.path)
+        if fault is not None:
+            entry["notes"].append(f"fault {fault.id}")
+            if fault.latency_ms:
+                time.sleep(fault.latency_ms / 1000)
+            if fault.drop:
+                return ResponseData(0, b"", None, drop=True)
+            if fault.status:
+                return self._fail(api, Failure("fault", fault.status, f"Injected fault {fault.id}: status {fault.status}"), entry)
+
+        account, failure = self._authenticate(api, op, request)
+        if failure is not None:
+            return self._fail(api, failure, entry)
+        assert account is not None
+        entry["account"] = mask(account)
+
+        limited = self._rate_limit(api, account, request)
+        if limited is not None:
+            return self._fail(api, limited, entry)
+
+        body: Any = None
+        if op.body_content and method not in ("GET", "HEAD", "DELETE"):
+            parsed = self._read_body(api, compiled, request, entry)
+            if isinstance(parsed, Failure):
+                return self._fail(api, parsed, entry)
+            body = parsed
+
+        params, violations = read_parameters(
+            compiled.parameters, match.path_params, request.query, request.headers, request.cookies
+        )
+        if compiled.body_validator is not None and body is not _NO_BODY:
+            violations.extend(compiled.body_validator.violations(body))
+        if body is _NO_BODY:
+            body = None
+        if violations:
+            return self._fail(api, Failure.from_violations("validation", settings.validation_status, violations), entry)
+
+        try:
+            preference = parse_prefer(request.headers.get("Prefer"))
+        except PreferenceError as exc:
+            return self._fail(api, Failure("validation", settings.validation_status, str(exc)), entry)
+
+        behaviour = BEHAVIOURS.get((api.spec.name, op.operation_id))
+        if behaviour is not None and not preference.any:
+            call = Call(api.spec, op, account, body, params, request.headers, request.client_address, self.services)
+            outcome = behaviour(call)
+            if isinstance(outcome, Failure):
+                return self._checked(api, compiled, self._fail(api, outcome, entry), entry)
+            return self._checked(api, compiled, self._reply(outcome), entry)
+
+        try:
+            chosen = choose(op, preference, api.spec.document, self.services.generator)
+        except PreferenceError as exc:
+            return self._fail(api, Failure("validation", settings.validation_status, str(exc)), entry)
+        entry["notes"].append(f"answered from the spec ({chosen.status})")
+        headers = required_headers(chosen.definition, self.services.generator, api.spec.document)
+        payload = b"" if chosen.media is None else orjson.dumps(chosen.body)
+        response = ResponseData(chosen.status, payload, chosen.media, headers)
+        return self._checked(api, compiled, response, entry)
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _preflight(self, request: RequestData, methods: list[str]) -> ResponseData:
+        requested = request.headers.get("Access-Control-Request-Headers", "")
+        headers = {
+            "Access-Control-Allow-Origin": "*",
+            "Access-Control-Allow-Methods": ", ".join(methods),
+            "Access-Control-Allow-Headers": requested or "*",
+            "Access-Control-Max-Age": "600",
+        }
+        return ResponseData(204, b"", None, headers)
+
+    def _authenticate(self, api: MountedApi, op: Operation, request: RequestData) -> tuple[str | None, Failure | None]:
+        if not op.security:
+            return "anonymous", None
+        problems: list[str] = []
+        for requirement in op.security:
+            if not requirement:
+                return "anonymous", None
+            credentials: list[str] = []
+            for scheme in requirement:
+                credential, problem = self._credential(api, scheme.kind, scheme.param, request)
+                if problem:
+                    problems.append(problem)
+                    break
+                assert credential is not None
+                credentials.append(credential)
+            else:
+                account = credentials[0]
+                permission = op.x_mock.get("permission")
+                granted = self.settings.tokens.get(account)
+                if permission and granted is not None and permission not in granted:
+                    return None, Failure("unauthorized", 401, f"This API key lacks the {permission!r} permission; grant it to the key")
+                return account, None
+        return None, Failure("unauthorized", 401, problems[0])
+
+    def _credential(self, api: MountedApi, kind: str, param: str, request: RequestData) -> tuple[str | None, str | None]:
+        if kind in ("bearer", "basic"):
+            header = request.headers.get("Authorization")
+            word = "Bearer" if kind == "bearer" else "Basic"
+            if not header:
+                return None, f"Missing Authorization header; send 'Authorization: {word} <your API key>'"
+            scheme, _, token = header.strip().partition(" ")
+            token = token.strip()
+            if scheme.lower() != word.lower() or not token:
+                return None, f"Malformed Authorization header; expected '{word} <your API key>'"
+            value = token
+        elif kind == "header":
+            value = (request.headers.get(param) or "").strip()
+            if not value:
+                return None, f"Missing API key; send it in the {param} header"
+        elif kind == "query":
+            values = request.query.getlist(param)
+            value = values[0] if values else ""
+            if not value:
+                return None, f"Missing API key; send it as the {param!r} query parameter"
+        else:
+            value = request.cookies.get(param, "")
+            if not value:
+                return None, f"Missing API key; send it in the {param!r} cookie"
+        if not api.credential_re.search(value):
+            return None, f"Invalid API key {mask(value)!r}; expected a key matching {api.spec.settings.credential_pattern}"
+        return value, None
+
+    def _rate_limit(self, api: MountedApi, account: str, request: RequestData) -> Failure | None:
+        rule = api.spec.settings.rate_limit
+        state = self.services.state
+        if rule is None or not state.get_flag(f"rate-limit:{api.spec.name}", False):
+            return None
+        subject = request.client_address if rule.scope == "client-address" else account
+        key = f"{api.spec.name}:{subject}"
+        now = self.services.clock()
+        blocked_until = state.get_flag(f"blocked:{key}")
+        if blocked_until is None or now >= float(blocked_until):
+            count = state.hit(key, rule.window_s, now)
+            if count <= rule.limit:
+                return None
+            window_end = (now // rule.window_s + 1) * rule.window_s
+            blocked_until = now + rule.block_s if rule.block_s else window_end
+            if rule.block_s:
+                state.set_flag(f"blocked:{key}", blocked_until)
+        retry = max(1, int(float(blocked_until) - now + 0.999))
+        message = (
+            "You have reached maximum request limit."
+            if api.spec.settings.envelope == "bunce"
+            else f"Too many requests: at most {rule.limit} per {rule.window_s:g} s; retry in {retry} s"
+        )
+        return Failure("rate-limited", 429, message, headers={"Retry-After": str(retry)})
+
+    def _read_body(self, api: MountedApi, compiled: CompiledOperation, request: RequestData, entry: dict[str, Any]) -> Any:
+        settings = api.spec.settings
+        declared, params = media_type(request.headers.get("Content-Type"))
+        accepts_json = any(is_json_media(m) for m in compiled.body_media)
+        if not settings.lenient_content_type:
+            if not declared:
+                length = request.content_length or 0
+                if length == 0 and not compiled.operation.body_required:
+                    return _NO_BODY
+                return Failure("unsupported-media-type", 415, f"Missing Content-Type; send 'Content-Type: {compiled.body_media[0]}'")
+            if declared not in compiled.body_media and not (accepts_json and is_json_media(declared)):
+                return Failure("unsupported-media-type", 415,
+                               f"Content-Type {declared!r} is not accepted; send {' or '.join(compiled.body_media)}")
+            charset = params.get("charset")
+            if charset and charset not in ("utf-8", "utf8"):
+                return Failure("unsupported-media-type", 415, f"charset {charset!r} is not accepted; send UTF-8 JSON")
+        elif declared and not is_json_media(declared):
+            entry["notes"].append(f"body parsed as JSON although Content-Type is {declared!r}")
+        limit = self.settings.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return Failure("too-large", 413, f"The body has {request.content_length} bytes; the limit is {limit} bytes",
+                           headers={"Connection": "close"})
+        raw = request.read_body(limit + 1)
+        if len(raw) > limit:
+            return Failure("too-large", 413, f"The body is larger than the limit of {limit} bytes",
+                           headers={"Connection": "close"})
+        if not raw.strip():
+            if compiled.operation.body_required:
+                return Failure("validation", settings.validation_status, "body: a JSON request body is required")
+            return _NO_BODY
+        try:
+            body = parse_json(raw)
+        except BodyError as exc:
+            return Failure("malformed", 400, f"body: {exc.problem}")
+        if self.settings.journal_bodies and len(raw) <= JOURNAL_BODY_LIMIT:
+            entry["body"] = body
+        else:
+            entry["body_bytes"] = len(raw)
+        return body
+
+    def _reply(self, reply: Reply) -> ResponseData:
+        return ResponseData(reply.status, orjson.dumps(reply.body), "application/json", dict(reply.headers))
+
+    def _checked(self, api: MountedApi, compiled: CompiledOperation, response: ResponseData, entry: dict[str, Any]) -> ResponseData:
+        """Validate an outgoing response against the spec (unless switched off)."""
+        mode = self.settings.validate_responses
+        if mode == "off":
+            return response
+        op = compiled.operation
+        problems: list[str] = []
+        definition = op.response_for(response.status)
+        if definition is None:
+            problems.append(f"status {response.status} is not documented")
+        elif response.content_type is not None:
+            if definition.content and response.content_type not in definition.content:
+                problems.append(f"content type {response.content_type} is not documented for {response.status}")
+            else:
+                validator = api.response_validator(compiled, response.status, response.content_type)
+                if validator is not None:
+                    body = orjson.loads(response.body) if response.body else None
+                    problems.extend(v.message for v in validator.violations(body, "response"))
+        if not problems:
+            return response
+        text = f"{op.api}.{op.operation_id} answered {response.status}, which breaks the spec: " + "; ".join(problems[:5])
+        entry["response_violations"] = problems
+        log.warning("%s", text)
+        if mode == "strict":
+            raise ResponseValidationError(text)
+        return response
+
+
+class _NoBody:
+    """Marks 'no body was sent' (distinct from a JSON ``null``)."""
+
+    __slots__ = ()
+
+
+_NO_BODY: Any = _NoBody()

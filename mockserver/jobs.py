@@ -1,0 +1,218 @@
+"""Background jobs: schedule work for later and run it when it falls due.
+
+A :class:`JobRunner` stores jobs in the shared :class:`~mockserver.store.base.State` (so several
+processes sharing an SQLite state can each pick up due jobs; ``claim_due_jobs`` hands each job to
+exactly one of them) and runs the handler registered for the job's ``kind``. A handler returns the
+job's result (a JSON-compatible dict) or raises: the exception marks the job ``failed`` with
+``{"error": "<ExceptionType>: <message>"}`` and never escapes the runner, so a worker loop survives.
+
+Handlers may schedule further jobs; :meth:`JobRunner.flush` keeps running until nothing is pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+
+from mockserver.store.base import JSON, Job, State
+
+__all__ = ["JobErrorListener", "JobHandler", "JobRunner"]
+
+logger = logging.getLogger("mockserver.jobs")
+
+JobHandler = Callable[[Job], JSON]
+"""Runs one job and returns its result; raising marks the job failed."""
+
+JobErrorListener = Callable[[Job, BaseException], None]
+"""Told about every exception a handler raised (after the job was marked failed)."""
+
+_CLAIM_BATCH = 10
+_MAX_ROUNDS = 10_000  # guards flush() against a handler that keeps scheduling due jobs forever
+
+
+class JobRunner:
+    """Schedules jobs in the state and runs the due ones with their kind's handler.
+
+    ``handlers`` maps a job kind (e.g. ``"tamio.bulk_import"``) to its handler. ``clock`` gives the
+    current time in seconds since the epoch; tests pass a fake one to control due times.
+
+    The runner is thread-safe: the background worker and a control-API request (``flush``) may use
+    the same instance at the same time; each job runs once because the state claims it atomically.
+    """
+
+    def __init__(
+        self,
+        state: State,
+        handlers: Mapping[str, Callable[[Job], JSON]],
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._state = state
+        self._handlers: dict[str, Callable[[Job], JSON]] = dict(handlers)
+        self._clock = clock
+        self._error_listeners: list[JobErrorListener] = []
+        self._schedule_listeners: list[Callable[[], None]] = []
+        # Jobs being run by this instance right now, so flush() can wait for the worker thread's.
+        self._inflight = 0
+        self._idle = threading.Condition()
+        self._local = threading.local()
+
+    @property
+    def state(self) -> State:
+        """The state the jobs live in."""
+        return self._state
+
+    def register(self, kind: str, handler: Callable[[Job], JSON]) -> None:
+        """Add or replace the handler for ``kind``."""
+        self._handlers[kind] = handler
+
+    def add_error_listener(self, listener: JobErrorListener) -> None:
+        """Call ``listener(job, exc)`` whenever a handler raises (the job is already failed)."""
+        self._error_listeners.append(listener)
+
+    def add_schedule_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after each :meth:`schedule` (a worker uses it to wake up)."""
+        self._schedule_listeners.append(listener)
+
+    # -- scheduling --------------------------------------------------------------------------------
+    def schedule(self, kind: str, api: str, account: str, payload: JSON, delay_s: float) -> Job:
+        """Store a pending job of ``kind`` that falls due ``delay_s`` seconds from now.
+
+        Raises :class:`ValueError` for a negative delay. The kind need not have a handler yet; a
+        job without one fails when it runs, with an error naming the kind.
+        """
+        if delay_s < 0:
+            raise ValueError(f"delay_s must be >= 0, got {delay_s!r}")
+        now = self._clock()
+        job = Job(
+            id="job_" + uuid.uuid4().hex,
+            kind=kind,
+            api=api,
+            account=account,
+            payload=payload,
+            due_at=now + delay_s,
+            created_at=now,
+        )
+        self._state.add_job(job)
+        for listener in list(self._schedule_listeners):
+            try:
+                listener()
+            except Exception:
+                logger.exception("job schedule listener failed")
+        return job
+
+    # -- running -----------------------------------------------------------------------------------
+    def run_due(self, now: float | None = None) -> list[Job]:
+        """Claim every job due at ``now`` (default: the clock), run it and record the outcome.
+
+        Returns the jobs run, each with its final ``status`` (``done`` or ``failed``), ``result``
+        and ``finished_at``. Jobs that a handler schedules and that are already due are run too.
+        """
+        at = self._clock() if now is None else now
+        ran: list[Job] = []
+        broken: Exception | None = None
+        for _ in range(_MAX_ROUNDS):
+            claimed = self._state.claim_due_jobs(at, limit=_CLAIM_BATCH)
+            if not claimed:
+                break
+            for job in claimed:
+                try:
+                    ran.append(self._run_one(job))
+                except Exception as exc:  # the state could not record the outcome
+                    broken = broken or exc
+            if broken is not None:
+                raise broken
+        return ran
+
+    def flush(self, timeout_s: float = 10.0) -> list[Job]:
+        """Run every pending job now, whatever its due time, until none is left.
+
+        Also waits (up to ``timeout_s``) for jobs that another thread of this process is running
+        at the moment, since they may schedule more. Returns the jobs this call ran.
+        """
+        deadline = time.monotonic() + timeout_s
+        ran: list[Job] = []
+        for _ in range(_MAX_ROUNDS):
+            due = self._state.next_job_due()
+            if due is not None:
+                batch = self.run_due(max(due, self._clock()))
+                ran.extend(batch)
+                if batch:
+                    continue
+                # Someone else claimed it between next_job_due and the claim: look again soon.
+                time.sleep(0.005)
+            if not self._wait_idle(deadline):
+                break
+            if self._state.next_job_due() is None:
+                break
+            if time.monotonic() >= deadline:
+                break
+        return ran
+
+    def _wait_idle(self, deadline: float) -> bool:
+        """Wait until no other thread of this runner is inside a handler; False on timeout."""
+        if getattr(self._local, "depth", 0):
+            return True  # flush() called from inside a handler: do not wait for ourselves
+        with self._idle:
+            while self._inflight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(remaining)
+        return True
+
+    def _run_one(self, job: Job) -> Job:
+        handler = self._handlers.get(job.kind)
+        error: BaseException | None = None
+        result: JSON
+        with self._idle:
+            self._inflight += 1
+        self._local.depth = getattr(self._local, "depth", 0) + 1
+        try:
+            if handler is None:
+                known = ", ".join(sorted(self._handlers)) or "none"
+                result = {"error": f"no handler for job kind {job.kind!r} (known: {known})"}
+                status = "failed"
+            else:
+                try:
+                    returned: object = handler(job)
+                    if not isinstance(returned, dict):
+                        raise TypeError(
+                            f"handler for {job.kind!r} returned {type(returned).__name__}, "
+                            "expected a dict"
+                        )
+                    result = returned
+                    status = "done"
+                except Exception as exc:
+                    logger.exception("job %s (%s) failed", job.id, job.kind)
+                    error = exc
+                    result = {"error": f"{type(exc).__name__}: {exc}"}
+                    status = "failed"
+            try:
+                self._state.finish_job(job.id, status, result)
+            except Exception as exc:
+                # Most likely a result the backend cannot store: keep the job from staying
+                # 'running' forever by recording why.
+                logger.exception("could not store the result of job %s", job.id)
+                error = error or exc
+                result = {"error": f"could not store the job result: {type(exc).__name__}: {exc}"}
+                status = "failed"
+                self._state.finish_job(job.id, status, result)  # if this fails too, let it raise
+        finally:
+            self._local.depth -= 1
+            with self._idle:
+                self._inflight -= 1
+                self._idle.notify_all()
+        job.status = status
+        job.result = result
+        job.finished_at = self._clock()
+        if error is not None:
+            for listener in list(self._error_listeners):
+                try:
+                    listener(job, error)
+                except Exception:
+                    logger.exception("job error listener failed")
+        return job

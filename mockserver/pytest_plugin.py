@@ -1,0 +1,98 @@
+"""The pytest plugin (registered through the ``pytest11`` entry point).
+
+``mockserver`` (function scope) hands back one server started per session on a free port, reset at
+the start of each test; errors raised inside the server are re-raised in the test at teardown.
+``mockserver_app`` is the in-process variant (Flask test client, no socket) for fast unit tests.
+
+Override the config fixtures in a ``conftest.py``::
+
+    @pytest.fixture(scope="session")
+    def mockserver_specs():
+        return ["specs/my-api.yaml"]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from mockserver.config import Settings
+from mockserver.testing import MockServer
+
+
+@pytest.fixture(scope="session")
+def mockserver_host() -> str:
+    """Address to bind (``MOCKSERVER_TEST_HOST``, default 127.0.0.1)."""
+    return os.environ.get("MOCKSERVER_TEST_HOST", "127.0.0.1")
+
+
+@pytest.fixture(scope="session")
+def mockserver_port() -> int:
+    """Port to bind; 0 (the default) picks a free one, which keeps pytest-xdist workers apart."""
+    return int(os.environ.get("MOCKSERVER_TEST_PORT", "0"))
+
+
+@pytest.fixture(scope="session")
+def mockserver_specs() -> list[str]:
+    """Extra spec files to serve beside the bundled ones."""
+    return []
+
+
+@pytest.fixture(scope="session")
+def mockserver_seed() -> int:
+    """Seed for generated data, so answers repeat from run to run."""
+    return 1234
+
+
+@pytest.fixture(scope="session")
+def mockserver_dataset() -> str | None:
+    """A data set file loaded at start and after every reset (None: start empty)."""
+    return None
+
+
+@pytest.fixture(scope="session")
+def mockserver_settings(
+    mockserver_host: str, mockserver_port: int, mockserver_specs: list[str],
+    mockserver_seed: int, mockserver_dataset: str | None,
+) -> Settings:
+    """Settings for the session's server: strict response validation, quick retries, quiet logs."""
+    return Settings(
+        host=mockserver_host,
+        port=mockserver_port,
+        specs=list(mockserver_specs),
+        seed=mockserver_seed,
+        dataset=mockserver_dataset,
+        validate_responses="strict",
+        log_requests=False,
+        job_delay_s=0.05,
+        webhook_backoff_base_s=0.05,
+        webhook_backoff_cap_s=0.5,
+        webhook_timeout_s=2.0,
+    )
+
+
+@pytest.fixture(scope="session")
+def mockserver_session(mockserver_settings: Settings) -> Iterator[MockServer]:
+    """One live server for the whole session (use ``mockserver`` in tests)."""
+    server = MockServer.start(mockserver_settings, mockserver_settings.host, mockserver_settings.port)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mockserver(mockserver_session: MockServer) -> Iterator[MockServer]:
+    """The live mock, with state, journal, faults and jobs empty at the start of the test."""
+    mockserver_session.reset()
+    yield mockserver_session
+    mockserver_session.check()
+
+
+@pytest.fixture
+def mockserver_app(mockserver_settings: Settings) -> Iterator[MockServer]:
+    """An in-process mock (``.client`` is a Flask test client): no socket, fresh per test."""
+    server = MockServer.in_process(mockserver_settings)
+    yield server
+    server.stop()
+    server.check()

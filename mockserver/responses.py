@@ -1,0 +1,142 @@
+"""Choose the response to a valid request that no behaviour answers.
+
+The order (Prism-compatible, then beyond): ``Prefer: code=`` picks a documented status,
+``example=`` a named example, ``dynamic=true`` generates from the schema with faker (``seed=``
+makes it repeatable); without a preference, the lowest documented 2xx answers with its first
+example, or a generated body when it has none. Asking for something the spec does not document is a
+:class:`PreferenceError` that lists what is documented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mockserver.openapi.spec import JSON, Operation, ResponseDef
+
+if TYPE_CHECKING:
+    from mockserver.generate import DataGenerator
+
+
+class PreferenceError(ValueError):
+    """A ``Prefer`` header asks for a status or example the operation does not document."""
+
+
+@dataclass(frozen=True, slots=True)
+class Preference:
+    """A parsed ``Prefer`` header (RFC 7240 style ``key=value`` pairs, comma separated)."""
+
+    code: int | None = None
+    example: str | None = None
+    dynamic: bool = False
+    seed: int | None = None
+
+    @property
+    def any(self) -> bool:
+        return self.code is not None or self.example is not None or self.dynamic
+
+
+def parse_prefer(header: str | None) -> Preference:
+    """Read ``Prefer: code=409, example=partial_failure, dynamic=true, seed=7``."""
+    if not header:
+        return Preference()
+    values: dict[str, str] = {}
+    for part in header.replace(";", ",").split(","):
+        key, sep, value = part.strip().partition("=")
+        if sep:
+            values[key.strip().lower()] = value.strip().strip('"')
+    code = values.get("code")
+    seed = values.get("seed")
+    try:
+        return Preference(
+            code=int(code) if code else None,
+            example=values.get("example") or None,
+            dynamic=values.get("dynamic", "").lower() in ("true", "1", "yes"),
+            seed=int(seed) if seed else None,
+        )
+    except ValueError as exc:
+        raise PreferenceError(f"Prefer header {header!r} is not understood: {exc}") from None
+
+
+@dataclass(slots=True)
+class Chosen:
+    """A response picked from the spec: status, media type and body (None for no content)."""
+
+    status: int
+    media: str | None
+    body: Any
+    definition: ResponseDef
+
+
+def _status_of(key: str, fallback: int) -> int:
+    return int(key) if key.isdigit() else fallback
+
+
+def choose(
+    operation: Operation,
+    preference: Preference,
+    document: JSON,
+    generator: DataGenerator,
+) -> Chosen:
+    """Pick the documented response for ``preference`` (see the module docstring)."""
+    if preference.code is not None:
+        definition = operation.response_for(preference.code)
+        if definition is None:
+            documented = ", ".join(operation.documented_statuses())
+            raise PreferenceError(
+                f"Prefer: code={preference.code} is not documented for {operation.operation_id}; "
+                f"documented: {documented}"
+            )
+        status = preference.code
+    elif preference.example is not None:
+        for key, candidate in operation.responses.items():
+            media = candidate.json_media()
+            if media and preference.example in media[1].examples:
+                definition, status = candidate, _status_of(key, operation.success_status())
+                break
+        else:
+            names = sorted(
+                name
+                for r in operation.responses.values()
+                if (m := r.json_media())
+                for name in m[1].examples
+            )
+            raise PreferenceError(
+                f"Prefer: example={preference.example} is not an example of "
+                f"{operation.operation_id}; documented examples: {', '.join(names) or 'none'}"
+            )
+    else:
+        status = operation.success_status()
+        found = operation.response_for(status)
+        if found is None:
+            found = next(iter(operation.responses.values()))
+        definition = found
+    media = definition.json_media()
+    if media is None:
+        return Chosen(status, None, None, definition)
+    media_name, media_type = media
+    if preference.example is not None and preference.example in media_type.examples:
+        return Chosen(status, media_name, media_type.examples[preference.example], definition)
+    if not preference.dynamic and media_type.examples:
+        return Chosen(status, media_name, next(iter(media_type.examples.values())), definition)
+    if media_type.schema is None:
+        return Chosen(status, media_name, None, definition)
+    if preference.seed is not None:
+        from mockserver.generate import DataGenerator
+
+        source = DataGenerator(seed=preference.seed)
+    else:
+        source = generator
+    body = source.generate(media_type.schema, root=document)
+    return Chosen(status, media_name, body, definition)
+
+
+def required_headers(definition: ResponseDef, generator: DataGenerator, document: JSON) -> dict[str, str]:
+    """Values for the headers a response documents as required (e.g. ``Retry-After``)."""
+    headers: dict[str, str] = {}
+    for name, header in definition.headers.items():
+        if header.get("required"):
+            schema = header.get("schema") or {"type": "string"}
+            value = generator.generate(schema, root=document, name=name)
+            headers[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return headers

@@ -1,0 +1,46 @@
+"""Account-scoped state behind one interface, with an in-memory and an SQLite backend."""
+
+from __future__ import annotations
+
+import os
+
+from mockserver.store.base import (
+    Attempt,
+    Delivery,
+    Endpoint,
+    Fault,
+    InsertOutcome,
+    Job,
+    NewRecord,
+    Page,
+    Scope,
+    State,
+    StoredRecord,
+)
+from mockserver.store.memory import MemoryState
+from mockserver.store.sqlite import SQLiteState
+
+
+def open_state(path: str | os.PathLike[str] | None, journal_limit: int = 1000) -> State:
+    """The state for ``--state PATH``: an SQLite file there, or memory of this process if None."""
+    if path is None:
+        return MemoryState(journal_limit=journal_limit)
+    return SQLiteState(path, journal_limit=journal_limit)
+
+
+__all__ = [
+    "Attempt",
+    "Delivery",
+    "Endpoint",
+    "Fault",
+    "InsertOutcome",
+    "Job",
+    "MemoryState",
+    "NewRecord",
+    "Page",
+    "SQLiteState",
+    "Scope",
+    "State",
+    "StoredRecord",
+    "open_state",
+]

@@ -1,0 +1,297 @@
+"""The state interface every backend implements.
+
+All of the mock's mutable state lives behind :class:`State`: stored records (customers) scoped by
+API and account, background jobs, webhook endpoints and deliveries, the request journal, injected
+faults, switches (flags) and rate-limit counters. The in-memory backend serves one process; the
+SQLite backend is shared by several worker processes and survives restarts.
+
+Rules every backend keeps:
+
+* ``insert_batch`` is atomic: uniqueness is checked and records are written inside one critical
+  section (a lock, or one ``BEGIN IMMEDIATE`` transaction), never check-then-insert across two.
+  An exception leaves nothing of the batch written.
+* Records are plain JSON-compatible dicts. Backends return copies: mutating a returned dict never
+  changes what is stored.
+* ``claim_*`` methods hand each due item to exactly one caller, also across processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where a record lives: one API (``"bunce"``) and one account (the credential)."""
+
+    api: str
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecord:
+    """A record to insert.
+
+    ``id`` is the primary key inside the scope (Tamio: a UUID; Bunce: the client's customer_id).
+    ``unique`` maps each unique key to its *normalised* value (the caller lower-cases emails), for
+    example ``{"email": "a@b.co", "customer_id": "0000"}``. ``id`` is always unique as well.
+    """
+
+    id: str
+    data: JSON
+    unique: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class InsertOutcome:
+    """What happened to one item of a batch, in input order.
+
+    Exactly one of ``record`` (created; the stored data) and ``conflict`` (the name of the unique
+    key, or ``"id"``, that collided with a stored record or an earlier item of the same batch) is
+    set.
+    """
+
+    record: JSON | None = None
+    conflict: str | None = None
+
+    @property
+    def created(self) -> bool:
+        return self.record is not None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """A stored record with its insertion sequence number (monotonic per State, never reused)."""
+
+    seq: int
+    id: str
+    data: JSON
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of records in insertion order, and the number of records in the scope."""
+
+    records: list[StoredRecord]
+    total: int
+    has_before: bool
+    has_after: bool
+
+
+@dataclass(slots=True)
+class Job:
+    """A background job (a Tamio import). ``status`` is pending, running, done or failed."""
+
+    id: str
+    kind: str
+    api: str
+    account: str
+    payload: JSON
+    due_at: float
+    status: str = "pending"
+    result: JSON | None = None
+    created_at: float = 0.0
+    finished_at: float | None = None
+
+
+@dataclass(slots=True)
+class Endpoint:
+    """A webhook endpoint registered through the control API.
+
+    ``events`` lists event types to deliver (``["*"]`` means all). ``api``/``account`` limit it to
+    events of one API and, when ``account`` is not None, of one account.
+    """
+
+    id: str
+    api: str
+    url: str
+    secret: str
+    events: list[str]
+    account: str | None = None
+    created_at: float = 0.0
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One delivery attempt: HTTP status (None when no answer), duration and error text."""
+
+    at: float
+    status: int | None
+    duration_ms: float
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One event to deliver to one endpoint.
+
+    ``status`` is pending, delivering, delivered or failed.
+    """
+
+    id: str
+    endpoint_id: str
+    event: JSON
+    due_at: float
+    status: str = "pending"
+    attempts: list[Attempt] = field(default_factory=list)
+    created_at: float = 0.0
+
+
+@dataclass(slots=True)
+class Fault:
+    """A fault injected for the next ``remaining`` requests that match.
+
+    Matching fields left as None match anything. Exactly what happens: answer ``status`` (with the
+    API's envelope), sleep ``latency_ms`` first, or drop the connection (``drop``).
+    """
+
+    id: str
+    api: str | None = None
+    operation_id: str | None = None
+    method: str | None = None
+    path: str | None = None
+    status: int | None = None
+    latency_ms: int = 0
+    drop: bool = False
+    remaining: int = 1
+
+
+@runtime_checkable
+class State(Protocol):
+    """Everything mutable in the mock. Implementations: MemoryState, SQLiteState."""
+
+    # -- records -------------------------------------------------------------------------------
+    def insert_batch(self, scope: Scope, records: Sequence[NewRecord]) -> list[InsertOutcome]:
+        """Insert in order, atomically; items whose id or unique keys collide are skipped."""
+        ...
+
+    def get(self, scope: Scope, record_id: str) -> JSON | None:
+        """The record with this id, or None."""
+        ...
+
+    def find(self, scope: Scope, key: str, value: str) -> JSON | None:
+        """The record whose unique key ``key`` has the normalised ``value``, or None."""
+        ...
+
+    def page(
+        self,
+        scope: Scope,
+        *,
+        limit: int,
+        offset: int = 0,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+    ) -> Page:
+        """Records in insertion order: ``offset`` skips, ``after_seq``/``before_seq`` are cursors.
+
+        With ``before_seq`` the page holds the ``limit`` records just before that sequence number
+        (still returned in ascending order).
+        """
+        ...
+
+    def all(self, scope: Scope) -> list[StoredRecord]:
+        """Every record of the scope in insertion order."""
+        ...
+
+    def count(self, scope: Scope) -> int: ...
+
+    def delete(self, scope: Scope, record_id: str) -> bool:
+        """Remove one record; False when there was none."""
+        ...
+
+    def clear_scope(self, scope: Scope) -> int:
+        """Remove every record of one scope; returns how many."""
+        ...
+
+    def accounts(self, api: str) -> list[str]:
+        """Accounts of an API that hold at least one record."""
+        ...
+
+    # -- jobs ----------------------------------------------------------------------------------
+    def add_job(self, job: Job) -> None: ...
+
+    def claim_due_jobs(self, now: float, limit: int = 10) -> list[Job]:
+        """Mark due pending jobs running and return them; each job is claimed once."""
+        ...
+
+    def finish_job(self, job_id: str, status: str, result: JSON) -> None: ...
+
+    def jobs(self, api: str | None = None, status: str | None = None) -> list[Job]: ...
+
+    def next_job_due(self) -> float | None:
+        """Earliest due_at of a pending job (lets workers sleep precisely)."""
+        ...
+
+    # -- webhooks ------------------------------------------------------------------------------
+    def add_endpoint(self, endpoint: Endpoint) -> None: ...
+
+    def endpoints(self, api: str | None = None) -> list[Endpoint]: ...
+
+    def delete_endpoint(self, endpoint_id: str) -> bool: ...
+
+    def add_delivery(self, delivery: Delivery) -> None: ...
+
+    def claim_due_deliveries(self, now: float, limit: int = 10) -> list[Delivery]:
+        """Mark due pending deliveries 'delivering' and return them; each claimed once."""
+        ...
+
+    def record_attempt(
+        self, delivery_id: str, attempt: Attempt, status: str, next_due_at: float | None
+    ) -> None:
+        """Append an attempt; set status (pending again with next_due_at for a retry)."""
+        ...
+
+    def deliveries(self, endpoint_id: str | None = None) -> list[Delivery]: ...
+
+    def next_delivery_due(self) -> float | None: ...
+
+    # -- journal -------------------------------------------------------------------------------
+    def append_journal(self, entry: JSON) -> int:
+        """Store one entry, dropping the oldest beyond the bound; returns its sequence number."""
+        ...
+
+    def journal(
+        self,
+        *,
+        api: str | None = None,
+        operation_id: str | None = None,
+        status: int | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+    ) -> list[JSON]:
+        """Entries oldest first, each with its ``seq``; filters combine with AND."""
+        ...
+
+    # -- faults --------------------------------------------------------------------------------
+    def add_fault(self, fault: Fault) -> None: ...
+
+    def take_fault(
+        self, api: str, operation_id: str | None, method: str, path: str
+    ) -> Fault | None:
+        """Atomically consume one use of the oldest matching fault (removed at zero)."""
+        ...
+
+    def faults(self) -> list[Fault]: ...
+
+    # -- flags and rate limits -----------------------------------------------------------------
+    def set_flag(self, name: str, value: Any) -> None: ...
+
+    def get_flag(self, name: str, default: Any = None) -> Any: ...
+
+    def hit(self, key: str, window_s: float, now: float) -> int:
+        """Count one hit for ``key`` in a fixed window of ``window_s`` seconds.
+
+        Returns the window's count, this hit included.
+        """
+        ...
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget everything: records, jobs, endpoints, deliveries, journal, faults, flags, hits."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,258 @@
+"""Helpers for tests that use the mock: the object the pytest fixture hands out, and a webhook
+receiver that verifies signatures.
+
+``MockServer`` talks to the app's services directly (same process), so resetting, seeding and
+reading the journal cost no HTTP round trip; clients under test use :meth:`MockServer.base_url`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from mockserver.app import create_app
+from mockserver.behaviours.registry import SEEDERS
+from mockserver.config import Settings
+from mockserver.engine import Engine
+from mockserver.server import ThreadedServer
+from mockserver.services import Services
+from mockserver.store.base import Fault, Scope
+from mockserver.webhooks import SignatureError, verify_signature
+
+
+class ServerError(AssertionError):
+    """Something failed inside the mock while a test ran (re-raised in the test thread)."""
+
+
+@dataclass(slots=True)
+class ReceivedEvent:
+    """One webhook delivery as the receiver saw it."""
+
+    headers: dict[str, str]
+    body: bytes
+    event: Any
+    verified: bool
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class WebhookReceiver:
+    """A local HTTP server that records webhook deliveries and verifies each signature.
+
+    ``fail_next(n)`` makes the next ``n`` deliveries get HTTP 500 (to see retries).
+    """
+
+    secret: str
+    signature_header: str = "Tamio-Signature"
+    received: list[ReceivedEvent] = field(default_factory=list)
+    _fail: int = 0
+    _server: ThreadingHTTPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    def start(self) -> WebhookReceiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                receiver._record(dict(self.headers.items()), body)
+                with receiver._lock:
+                    failing = receiver._fail > 0
+                    receiver._fail -= 1 if failing else 0
+                self.send_response(500 if failing else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the receiver first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/webhooks"
+
+    def fail_next(self, count: int) -> None:
+        with self._lock:
+            self._fail = count
+
+    def _record(self, headers: dict[str, str], body: bytes) -> None:
+        import orjson
+
+        header = next((v for k, v in headers.items() if k.lower() == self.signature_header.lower()), "")
+        try:
+            verify_signature(self.secret, body, header)
+            verified, error = True, None
+        except SignatureError as exc:
+            verified, error = False, str(exc)
+        try:
+            event = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            event = None
+        with self._arrived:
+            self.received.append(ReceivedEvent(headers, body, event, verified, error))
+            self._arrived.notify_all()
+
+    @property
+    def events(self) -> list[Any]:
+        """The parsed events of every delivery that answered 2xx-worthy (any, in arrival order)."""
+        return [r.event for r in self.received]
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedEvent]:
+        """Block until ``count`` deliveries arrived; raise AssertionError on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self.received) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {count} webhook deliveries, got {len(self.received)}")
+                self._arrived.wait(left)
+            return list(self.received)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+class MockServer:
+    """A running mock (or an in-process one) and everything a test asks of it."""
+
+    def __init__(self, app: Flask, server: ThreadedServer | None = None) -> None:
+        self.app = app
+        self.engine: Engine = app.extensions["mockserver"]
+        self.services: Services = self.engine.services
+        self.server = server
+        self.receivers: list[WebhookReceiver] = []
+
+    @classmethod
+    def start(cls, settings: Settings, host: str = "127.0.0.1", port: int = 0) -> MockServer:
+        """Build the app and serve it on a background thread (port 0: a free one)."""
+        app = create_app(settings)
+        return cls(app, ThreadedServer(app, host, port).start())
+
+    @classmethod
+    def in_process(cls, settings: Settings) -> MockServer:
+        """Build the app without a socket; use :attr:`client` (a Flask test client)."""
+        return cls(create_app(settings))
+
+    # -- addresses -----------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The server's root URL (``http://127.0.0.1:PORT``)."""
+        if self.server is None:
+            return "http://localhost"
+        return self.server.url
+
+    def base_url(self, api: str) -> str:
+        """The base URL a client of ``api`` should use, e.g. ``http://127.0.0.1:PORT/bunce/v1``."""
+        if api not in self.engine.by_name:
+            raise KeyError(f"no API {api!r}; mounted: {', '.join(self.engine.by_name)}")
+        return self.url + self.engine.by_name[api].mount
+
+    @property
+    def client(self) -> FlaskClient:
+        """A Flask test client for in-process requests (no socket)."""
+        return self.app.test_client()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget all state, journal, faults, jobs and webhooks; reload the configured data set."""
+        self.services.state.reset()
+        del self.services.server_errors[:]
+        if self.services.worker is not None:
+            self.services.worker.take_errors()
+        for receiver in self.receivers:
+            receiver.stop()
+        self.receivers.clear()
+        if self.services.settings.dataset:
+            self.services.load_dataset(self.services.settings.dataset)
+
+    def check(self) -> None:
+        """Re-raise, in the calling (test) thread, any error raised inside the mock."""
+        errors = list(self.services.server_errors)
+        if self.services.worker is not None:
+            errors += self.services.worker.take_errors()
+        del self.services.server_errors[:]
+        if errors:
+            details = "\n".join(f"- {type(e).__name__}: {e}" for e in errors)
+            raise ServerError(f"{len(errors)} error(s) inside the mock:\n{details}") from errors[0]
+
+    def stop(self) -> None:
+        for receiver in self.receivers:
+            receiver.stop()
+        self.services.stop_background()
+        if self.server is not None:
+            self.server.stop()
+
+    # -- the journal ---------------------------------------------------------------------------
+    def requests(self, api: str | None = None, operation: str | None = None,
+                 status: int | None = None) -> list[dict[str, Any]]:
+        """Journal entries (oldest first), filtered by API, operationId and status."""
+        return self.services.state.journal(api=api, operation_id=operation, status=status)
+
+    def assert_called(self, operation_id: str, times: int | None = None, api: str | None = None) -> list[dict[str, Any]]:
+        """Assert the operation was called (exactly ``times`` times when given); return the calls."""
+        calls = self.requests(api=api, operation=operation_id)
+        if (times is None and not calls) or (times is not None and len(calls) != times):
+            seen = [f"{e['method']} {e['path']} -> {e['status']} ({e.get('operation_id')})"
+                    for e in self.requests()]
+            expected = "at least once" if times is None else f"{times} time(s)"
+            raise AssertionError(
+                f"expected {operation_id} to be called {expected}, it was called {len(calls)} "
+                f"time(s). Requests seen:\n  " + ("\n  ".join(seen) or "(none)")
+            )
+        return calls
+
+    @property
+    def violations(self) -> list[dict[str, Any]]:
+        """Requests the mock rejected as invalid, each with its violations (empty: all were valid)."""
+        return [e for e in self.requests() if e.get("violations")]
+
+    # -- state ---------------------------------------------------------------------------------
+    def customers(self, api: str, account: str) -> list[dict[str, Any]]:
+        """The customers stored for ``api`` and ``account`` (the credential), oldest first."""
+        return [r.data for r in self.services.state.all(Scope(api, account))]
+
+    def seed(self, api: str, account: str, customers: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Store customers directly; returns one ``{"created": ...}`` or ``{"error": ...}`` each."""
+        return SEEDERS[api](self.services, account, list(customers))
+
+    def fault(self, *, api: str | None = None, operation_id: str | None = None, status: int | None = None,
+              latency_ms: int = 0, drop: bool = False, count: int = 1, method: str | None = None) -> Fault:
+        """Inject a fault for the next ``count`` matching requests."""
+        import uuid
+
+        fault = Fault(id=uuid.uuid4().hex[:12], api=api, operation_id=operation_id, method=method,
+                      status=status, latency_ms=latency_ms, drop=drop, remaining=count)
+        self.services.state.add_fault(fault)
+        return fault
+
+    def rate_limit(self, api: str, enabled: bool = True) -> None:
+        """Switch rate-limit emulation for ``api`` on or off."""
+        self.services.state.set_flag(f"rate-limit:{api}", enabled)
+
+    def flush_jobs(self) -> dict[str, int]:
+        """Run every pending job (Tamio imports) and webhook delivery now."""
+        return self.services.flush()
+
+    def webhook_receiver(self, api: str = "tamio", events: Iterable[str] = ("*",),
+                         account: str | None = None) -> WebhookReceiver:
+        """Start a local receiver, register it as a webhook endpoint, and return it."""
+        endpoint_secret = "whsec_test_" + str(len(self.receivers))
+        receiver = WebhookReceiver(secret=endpoint_secret).start()
+        self.services.webhooks.register(api, receiver.url, list(events), secret=endpoint_secret, account=account)
+        self.receivers.append(receiver)
+        return receiver

@@ -1,0 +1,460 @@
+"""Webhook endpoints, signed event deliveries and retries.
+
+Events are delivered by a real HTTP ``POST`` of the JSON event to each matching endpoint. Every
+attempt is signed with the endpoint's secret in a header (Tamio: ``Tamio-Signature``)::
+
+    Tamio-Signature: t=<unix seconds>,s=<hex HMAC-SHA256 of "<t>.<raw body>">
+
+A 2xx answer marks the delivery ``delivered``. Anything else (another status, a refused
+connection, a timeout) is a failed attempt: the delivery is retried after a bounded exponential
+backoff, ``min(cap, base * factor ** (attempt - 1))`` seconds, and marked ``failed`` after
+``max_attempts``. Every attempt (status, duration, error text) is recorded in the state.
+
+:func:`verify_signature` is what a receiver (or the mock's own verify-signature operation) uses to
+check a delivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import logging
+import re
+import secrets
+import string
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
+
+import orjson
+
+from mockserver.errors import MockServerError
+from mockserver.store.base import JSON, Attempt, Delivery, Endpoint, State
+
+__all__ = [
+    "EndpointError",
+    "SignatureError",
+    "WebhookDispatcher",
+    "is_valid_signature",
+    "new_event_id",
+    "sign",
+    "verify_signature",
+]
+
+logger = logging.getLogger("mockserver.webhooks")
+
+DEFAULT_TOLERANCE_S = 300
+"""Tamio rejects signatures whose timestamp is more than 5 minutes away."""
+
+_HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
+_EVENT_ID_ALPHABET = string.ascii_lowercase + string.digits
+_CLAIM_BATCH = 10
+_MAX_RESPONSE_BYTES = 64 * 1024
+
+
+class SignatureError(MockServerError):
+    """A webhook signature header failed verification; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"invalid webhook signature: {reason}")
+
+
+class EndpointError(MockServerError, ValueError):
+    """A webhook endpoint cannot be registered as given (bad URL, event list or secret)."""
+
+
+# -- signing -------------------------------------------------------------------------------------
+def _digest(secret: str, body: bytes, timestamp: int) -> str:
+    message = str(timestamp).encode("ascii") + b"." + body
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The signature header value for ``body`` sent at ``timestamp``: ``"t=<ts>,s=<hex>"``.
+
+    ``s`` is the hex HMAC-SHA256, keyed with ``secret``, of ``"<timestamp>.<raw body>"``.
+    """
+    return f"t={int(timestamp)},s={_digest(secret, body, int(timestamp))}"
+
+
+def _parse_header(header: str) -> tuple[int, list[str]]:
+    timestamp: int | None = None
+    signatures: list[str] = []
+    if not isinstance(header, str) or not header.strip():
+        raise SignatureError("malformed header: empty, expected 't=<unix>,s=<hex>'")
+    for part in header.split(","):
+        key, sep, value = part.strip().partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise SignatureError(f"malformed header: {part.strip()!r} is not key=value")
+        if key == "t":
+            if timestamp is not None:
+                raise SignatureError("malformed header: 't' appears more than once")
+            if not value.isascii() or not value.isdigit():
+                raise SignatureError(f"malformed header: timestamp {value!r} is not an integer")
+            timestamp = int(value)
+        elif key == "s":
+            if not _HEX_SIGNATURE.fullmatch(value):
+                raise SignatureError(
+                    "malformed header: signature is not 64 hex characters (HMAC-SHA256)"
+                )
+            signatures.append(value.lower())
+        # Other keys are ignored, so a future scheme can be added beside 's'.
+    if timestamp is None:
+        raise SignatureError("malformed header: no timestamp 't=<unix>'")
+    if not signatures:
+        raise SignatureError("malformed header: no signature 's=<hex>'")
+    return timestamp, signatures
+
+
+def verify_signature(
+    secret: str,
+    body: bytes,
+    header: str,
+    *,
+    tolerance_s: int = DEFAULT_TOLERANCE_S,
+    now: float | None = None,
+) -> None:
+    """Check a signature header against the raw ``body``; raise :class:`SignatureError` if bad.
+
+    Rejected: a malformed header, a signature that does not match (compared in constant time;
+    any of several ``s=`` values may match, to allow secret rotation), and a timestamp more than
+    ``tolerance_s`` seconds before or after ``now`` (default: the current time).
+    """
+    timestamp, signatures = _parse_header(header)
+    expected = _digest(secret, body, timestamp).encode("ascii")
+    matched = False
+    for candidate in signatures:
+        # No early exit: every candidate is compared, each in constant time.
+        matched |= hmac.compare_digest(expected, candidate.encode("ascii"))
+    if not matched:
+        raise SignatureError("signature does not match the body and the endpoint's secret")
+    current = time.time() if now is None else now
+    age = current - timestamp
+    if age > tolerance_s:
+        raise SignatureError(
+            f"timestamp {timestamp} is {int(age)} s old, beyond the {tolerance_s} s tolerance"
+        )
+    if -age > tolerance_s:
+        raise SignatureError(
+            f"timestamp {timestamp} is {int(-age)} s in the future, "
+            f"beyond the {tolerance_s} s tolerance"
+        )
+
+
+def is_valid_signature(
+    secret: str,
+    body: bytes,
+    header: str,
+    *,
+    tolerance_s: int = DEFAULT_TOLERANCE_S,
+    now: float | None = None,
+) -> bool:
+    """True when :func:`verify_signature` accepts the header, False otherwise."""
+    try:
+        verify_signature(secret, body, header, tolerance_s=tolerance_s, now=now)
+    except SignatureError:
+        return False
+    return True
+
+
+def new_event_id() -> str:
+    """A Tamio-style event id: ``"whev_"`` followed by 17 random ``[a-z0-9]`` characters."""
+    return "whev_" + "".join(secrets.choice(_EVENT_ID_ALPHABET) for _ in range(17))
+
+
+# -- dispatching ---------------------------------------------------------------------------------
+class WebhookDispatcher:
+    """Registers endpoints, turns events into deliveries and POSTs them with retries.
+
+    All bookkeeping lives in ``state`` (so every attempt is visible through the control API and
+    several processes can share the work); ``claim_due_deliveries`` gives each due delivery to
+    exactly one caller. Backoff and timeout settings are in seconds.
+    """
+
+    def __init__(
+        self,
+        state: State,
+        *,
+        signature_header: str = "Tamio-Signature",
+        max_attempts: int = 5,
+        backoff_base_s: float = 0.5,
+        backoff_factor: float = 2.0,
+        backoff_cap_s: float = 30.0,
+        timeout_s: float = 5.0,
+        clock: Callable[[], float] = time.time,
+        user_agent: str = "mockserver-webhooks/1",
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {max_attempts!r}")
+        if backoff_base_s < 0 or backoff_cap_s < 0 or backoff_factor < 1:
+            raise ValueError(
+                "backoff needs base >= 0, cap >= 0 and factor >= 1; got "
+                f"base={backoff_base_s!r}, cap={backoff_cap_s!r}, factor={backoff_factor!r}"
+            )
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
+        self._state = state
+        self.signature_header = signature_header
+        self.max_attempts = max_attempts
+        self.backoff_base_s = backoff_base_s
+        self.backoff_factor = backoff_factor
+        self.backoff_cap_s = backoff_cap_s
+        self.timeout_s = timeout_s
+        self.user_agent = user_agent
+        self._clock = clock
+        self._error_listeners: list[Callable[[BaseException], None]] = []
+        self._emit_listeners: list[Callable[[], None]] = []
+        # Deliveries being sent by this instance right now, so flush() can wait for the worker's.
+        self._inflight = 0
+        self._idle = threading.Condition()
+
+    @property
+    def state(self) -> State:
+        """The state the endpoints and deliveries live in."""
+        return self._state
+
+    def add_error_listener(self, listener: Callable[[BaseException], None]) -> None:
+        """Call ``listener(exc)`` on an internal error (a bug or a broken state, not a failed
+        delivery: those are recorded as attempts)."""
+        self._error_listeners.append(listener)
+
+    def add_emit_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after :meth:`emit` created deliveries (a worker uses it to wake)."""
+        self._emit_listeners.append(listener)
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based), capped."""
+        return float(
+            min(self.backoff_cap_s, self.backoff_base_s * self.backoff_factor ** (attempt - 1))
+        )
+
+    # -- endpoints ---------------------------------------------------------------------------------
+    def register(
+        self,
+        api: str,
+        url: str,
+        events: Sequence[str] = ("*",),
+        secret: str | None = None,
+        account: str | None = None,
+    ) -> Endpoint:
+        """Register an endpoint receiving ``events`` (``"*"``: all) of ``api``.
+
+        With ``account`` set, only that account's events are sent to it. A secret
+        (``"whsec_"`` + 48 hex characters) is generated when none is given. Raises
+        :class:`EndpointError` for a URL that is not absolute http(s), an empty event list or an
+        empty secret.
+        """
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise EndpointError(
+                f"webhook URL {url!r} must be an absolute http:// or https:// URL with a host"
+            )
+        try:
+            _ = parts.port
+        except ValueError as exc:
+            raise EndpointError(f"webhook URL {url!r} has an invalid port: {exc}") from None
+        if isinstance(events, str):
+            events = [events]
+        event_list = [str(e) for e in events]
+        if not event_list or any(not e for e in event_list):
+            raise EndpointError("events must list at least one event type (or '*' for all)")
+        if secret is not None and not secret:
+            raise EndpointError("secret must not be empty (omit it to have one generated)")
+        endpoint = Endpoint(
+            id=str(uuid.uuid4()),
+            api=api,
+            url=url,
+            secret=secret if secret is not None else "whsec_" + secrets.token_hex(24),
+            events=event_list,
+            account=account,
+            created_at=self._clock(),
+        )
+        self._state.add_endpoint(endpoint)
+        return endpoint
+
+    def matching_endpoints(self, api: str, account: str, event_type: str) -> list[Endpoint]:
+        """Endpoints of ``api`` that take ``event_type`` events of ``account``."""
+        return [
+            ep
+            for ep in self._state.endpoints(api)
+            if ep.api == api
+            and (ep.account is None or ep.account == account)
+            and (event_type in ep.events or "*" in ep.events)
+        ]
+
+    # -- events ------------------------------------------------------------------------------------
+    def emit(self, api: str, account: str, event_type: str, data: JSON) -> list[Delivery]:
+        """Create one pending delivery, due now, per endpoint matching the event.
+
+        Each carries the event envelope ``{"event_id", "event_type", "api_version": 2,
+        "object": "event", "data", "endpoint_id"}``; all deliveries of one emit share the
+        ``event_id``. Returns the deliveries (empty when no endpoint matches).
+        """
+        endpoints = self.matching_endpoints(api, account, event_type)
+        if not endpoints:
+            return []
+        event_id = new_event_id()
+        now = self._clock()
+        created: list[Delivery] = []
+        for endpoint in endpoints:
+            event: JSON = {
+                "event_id": event_id,
+                "event_type": event_type,
+                "api_version": 2,
+                "object": "event",
+                "data": data,
+                "endpoint_id": endpoint.id,
+            }
+            delivery = Delivery(
+                id="whdel_" + uuid.uuid4().hex,
+                endpoint_id=endpoint.id,
+                event=event,
+                due_at=now,
+                created_at=now,
+            )
+            self._state.add_delivery(delivery)
+            created.append(delivery)
+        for listener in list(self._emit_listeners):
+            try:
+                listener()
+            except Exception:
+                logger.exception("webhook emit listener failed")
+        return created
+
+    # -- delivering --------------------------------------------------------------------------------
+    def deliver_due(self, now: float | None = None) -> int:
+        """POST every delivery due at ``now`` (default: the clock); returns the attempts made.
+
+        Never raises: network failures become recorded attempts, internal errors are logged and
+        passed to the error listeners.
+        """
+        try:
+            at = self._clock() if now is None else now
+            return self._deliver_claimed(at, now)
+        except Exception as exc:
+            self._internal_error(exc, "delivering webhooks failed")
+            return 0
+
+    def flush(self, timeout_s: float = 10.0) -> int:
+        """Deliver everything pending now, ignoring backoff waits, until each delivery is
+        delivered or failed (or ``timeout_s`` passes). Returns the attempts made.
+
+        Deliveries that another thread of this process is sending are waited for too, since
+        they may come back for a retry.
+        """
+        deadline = time.monotonic() + timeout_s
+        made = 0
+        try:
+            while time.monotonic() < deadline:
+                due = self._state.next_delivery_due()
+                if due is not None:
+                    count = self._deliver_claimed(max(due, self._clock()), None, deadline)
+                    made += count
+                    if count:
+                        continue
+                    time.sleep(0.005)  # claimed elsewhere meanwhile: look again
+                if not self._wait_idle(deadline):
+                    break
+                if self._state.next_delivery_due() is None:
+                    break
+        except Exception as exc:
+            self._internal_error(exc, "flushing webhooks failed")
+        return made
+
+    def _wait_idle(self, deadline: float) -> bool:
+        with self._idle:
+            while self._inflight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(remaining)
+        return True
+
+    def _deliver_claimed(
+        self, claim_at: float, now: float | None, deadline: float | None = None
+    ) -> int:
+        made = 0
+        while deadline is None or time.monotonic() < deadline:
+            claimed = self._state.claim_due_deliveries(claim_at, limit=_CLAIM_BATCH)
+            if not claimed:
+                break
+            endpoints = {ep.id: ep for ep in self._state.endpoints()}
+            for delivery in claimed:
+                with self._idle:
+                    self._inflight += 1
+                try:
+                    self._attempt(delivery, endpoints.get(delivery.endpoint_id), now)
+                    made += 1
+                except Exception as exc:
+                    self._internal_error(exc, f"delivery {delivery.id} could not be recorded")
+                finally:
+                    with self._idle:
+                        self._inflight -= 1
+                        self._idle.notify_all()
+        return made
+
+    def _attempt(self, delivery: Delivery, endpoint: Endpoint | None, now: float | None) -> None:
+        started = self._clock()
+        if endpoint is None:
+            attempt = Attempt(
+                at=started, status=None, duration_ms=0.0, error="endpoint no longer registered"
+            )
+            self._state.record_attempt(delivery.id, attempt, "failed", None)
+            return
+        body = orjson.dumps(delivery.event)
+        headers = {
+            "Content-Type": "application/json",
+            self.signature_header: sign(endpoint.secret, body, int(started)),
+            "User-Agent": self.user_agent,
+        }
+        status, error, duration_ms = self._post(endpoint.url, body, headers)
+        attempt = Attempt(at=started, status=status, duration_ms=duration_ms, error=error)
+        number = len(delivery.attempts) + 1
+        if status is not None and 200 <= status < 300:
+            self._state.record_attempt(delivery.id, attempt, "delivered", None)
+        elif number >= self.max_attempts:
+            self._state.record_attempt(delivery.id, attempt, "failed", None)
+        else:
+            base = self._clock() if now is None else now
+            self._state.record_attempt(delivery.id, attempt, "pending", base + self.backoff(number))
+
+    def _post(
+        self, url: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int | None, str | None, float]:
+        """POST ``body``; returns (HTTP status or None, error text or None, duration in ms)."""
+        parts = urlsplit(url)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        conn_cls = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        t0 = time.perf_counter()
+        status: int | None = None
+        error: str | None = None
+        conn = conn_cls(parts.hostname or "", parts.port, timeout=self.timeout_s)
+        try:
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            status = response.status
+            response.read(_MAX_RESPONSE_BYTES)
+            if not 200 <= status < 300:
+                error = f"endpoint answered HTTP {status} {response.reason}".rstrip()
+        except Exception as exc:  # refused, reset, timeout, TLS, DNS, bad response ...
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        finally:
+            conn.close()
+        return status, error, round((time.perf_counter() - t0) * 1000.0, 3)
+
+    def _internal_error(self, exc: BaseException, message: str) -> None:
+        logger.error("%s: %s", message, exc, exc_info=exc)
+        for listener in list(self._error_listeners):
+            try:
+                listener(exc)
+            except Exception:
+                logger.exception("webhook error listener failed")
