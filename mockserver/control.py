@@ -9,6 +9,7 @@ every account's data.
 from __future__ import annotations
 
 import hmac
+import os
 import time
 import uuid
 from functools import cache
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import yaml
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import HTTPException
 
 from mockserver.behaviours.registry import SEEDERS
 from mockserver.store.base import Fault, Scope
@@ -70,17 +72,20 @@ def control_blueprint(engine: Engine) -> Blueprint:
     state = services.state
     bp = Blueprint("mock_control", __name__)
 
-    def body_object() -> dict[str, Any]:
+    def body_json(default: bytes) -> Any:
         try:
-            data = orjson.loads(request.get_data() or b"{}")
+            return orjson.loads(request.get_data() or default)
         except orjson.JSONDecodeError as exc:
             raise _BadRequest(f"the body is not valid JSON: {exc}") from None
+
+    def body_object() -> dict[str, Any]:
+        data = body_json(b"{}")
         if not isinstance(data, dict):
             raise _BadRequest("the body must be a JSON object")
         return data
 
     def api_name(value: Any) -> str:
-        if value not in engine.by_name:
+        if not isinstance(value, str) or value not in engine.by_name:
             raise _BadRequest(f"unknown api {value!r}; mounted: {', '.join(engine.by_name)}")
         return str(value)
 
@@ -113,6 +118,7 @@ def control_blueprint(engine: Engine) -> Blueprint:
             "status": "ok",
             "uptime_s": round(time.time() - STARTED, 3),
             "store": type(state).__name__,
+            "pid": os.getpid(),
             "apis": [
                 {"name": api.spec.name, "mount": api.mount, "title": api.spec.title,
                  "version": api.spec.version, "operations": len(api.spec.operations)}
@@ -122,8 +128,7 @@ def control_blueprint(engine: Engine) -> Blueprint:
 
     @bp.post("/reset")
     def reset() -> Response:
-        state.reset()
-        del services.server_errors[:]
+        services.reset()
         return _json({"reset": True})
 
     @bp.get("/openapi.json")
@@ -170,7 +175,7 @@ def control_blueprint(engine: Engine) -> Blueprint:
     @bp.post("/customers")
     def seed_customers() -> Response:
         scope = scope_from_args()
-        data = orjson.loads(request.get_data() or b"null")
+        data = body_json(b"null")
         items = data.get("customers") if isinstance(data, dict) else data
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise _BadRequest("send a JSON array of customer objects (or {'customers': [...]})")
@@ -212,6 +217,9 @@ def control_blueprint(engine: Engine) -> Blueprint:
             events = [events]
         if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
             raise _BadRequest("'events' must be a list of event types (or ['*'])")
+        for key in ("secret", "account"):
+            if data.get(key) is not None and not isinstance(data[key], str):
+                raise _BadRequest(f"{key!r} must be a string")
         try:
             endpoint = services.webhooks.register(
                 api_name(data.get("api", "tamio")), url, events,
@@ -260,6 +268,9 @@ def control_blueprint(engine: Engine) -> Blueprint:
             raise _BadRequest("a fault needs 'status', 'latency_ms' or 'drop'")
         api = data.get("api")
         operation_id = data.get("operation_id")
+        for key in ("operation_id", "method", "path"):
+            if data.get(key) is not None and not isinstance(data[key], str):
+                raise _BadRequest(f"{key!r} must be a string")
         if api is not None:
             api_name(api)
             if operation_id is not None and engine.by_name[api].spec.operation(operation_id) is None:
@@ -271,6 +282,10 @@ def control_blueprint(engine: Engine) -> Blueprint:
         )
         state.add_fault(fault)
         return _json(_asdict(fault), 201)
+
+    @bp.delete("/faults")
+    def clear_faults() -> Response:
+        return _json({"cleared": state.clear_faults()})
 
     @bp.get("/faults")
     def faults() -> Response:
@@ -298,6 +313,20 @@ def control_blueprint(engine: Engine) -> Blueprint:
 
     @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def unknown(rest: str) -> Response:
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        allowed = []
+        for method in ("GET", "POST", "PUT", "DELETE"):
+            try:
+                endpoint, _ = adapter.match(request.path, method=method)
+            except HTTPException:
+                continue
+            if endpoint != request.endpoint:
+                allowed.append(method)
+        if allowed:
+            response = _problem(405, f"{request.method} is not allowed on /__mock/{rest}; "
+                                     f"allowed: {', '.join(allowed)}")
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
         return _problem(404, f"no control endpoint /__mock/{rest}; see /__mock/openapi.json")
 
     return bp

@@ -277,6 +277,10 @@ class State(Protocol):
 
     def faults(self) -> list[Fault]: ...
 
+    def clear_faults(self) -> int:
+        """Disarm every fault; returns how many were armed."""
+        ...
+
     # -- flags and rate limits -----------------------------------------------------------------
     def set_flag(self, name: str, value: Any) -> None: ...
 

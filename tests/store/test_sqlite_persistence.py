@@ -1,0 +1,141 @@
+"""SQLiteState on disk: everything survives a restart, the file's settings, its limits."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from mockserver.store import (
+    Attempt,
+    Delivery,
+    Endpoint,
+    Fault,
+    Job,
+    Scope,
+    SQLiteState,
+    open_state,
+)
+from mockserver.store.sqlite import SCHEMA_VERSION
+
+from . import customer
+
+SCOPE = Scope("bunce", "sk_test_keep")
+T0 = 1_700_000_000.0
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "state.db"
+
+
+def test_everything_survives_close_and_reopen(path: Path) -> None:
+    state = SQLiteState(path)
+    state.insert_batch(SCOPE, [customer(n) for n in range(5)])
+    state.insert_batch(Scope("tamio", "tok"), [customer(9)])
+    state.add_job(Job("job_1", "import", "tamio", "tok", {"items": [1, 2]}, due_at=T0))
+    state.add_job(Job("job_2", "import", "tamio", "tok", {}, due_at=T0 + 60, created_at=T0 + 1))
+    state.claim_due_jobs(T0)
+    state.finish_job("job_1", "done", {"created": 2})
+    state.add_endpoint(Endpoint("we_1", "tamio", "http://127.0.0.1:9/h", "whsec_x", ["*"]))
+    state.add_delivery(Delivery("whdel_1", "we_1", {"event_id": "whev_1"}, due_at=T0))
+    state.claim_due_deliveries(T0)
+    attempt = Attempt(at=T0, status=502, duration_ms=8.0, error="HTTP 502")
+    state.record_attempt("whdel_1", attempt, "pending", T0 + 30)
+    state.add_fault(Fault(id="f1", api="bunce", status=503, remaining=3))
+    state.set_flag("tamio.rate_limit", {"on": True})
+    journal_seq = state.append_journal({"api": "bunce", "status": 200})
+    last_seq = state.all(SCOPE)[-1].seq
+    state.close()
+
+    again = SQLiteState(path)
+
+    assert again.count(SCOPE) == 5
+    assert again.get(SCOPE, "cus_00000003") == customer(3).data
+    assert again.find(SCOPE, "email", "user4@example.com") == customer(4).data
+    page = again.page(SCOPE, limit=2, after_seq=again.all(SCOPE)[2].seq)
+    assert [r.id for r in page.records] == ["cus_00000003", "cus_00000004"]
+    assert again.accounts("bunce") == ["sk_test_keep"]
+    assert [(j.id, j.status, j.result) for j in again.jobs()] == [
+        ("job_1", "done", {"created": 2}),
+        ("job_2", "pending", None),
+    ]
+    assert again.next_job_due() == T0 + 60
+    assert [e.id for e in again.endpoints("tamio")] == ["we_1"]
+    [stored] = again.deliveries("we_1")
+    assert (stored.status, stored.due_at, stored.attempts) == ("pending", T0 + 30, [attempt])
+    assert again.faults() == [Fault(id="f1", api="bunce", status=503, remaining=3)]
+    assert again.get_flag("tamio.rate_limit") == {"on": True}
+    assert [e["seq"] for e in again.journal()] == [journal_seq]
+    # Duplicates are still refused, and sequence numbers go on from where they were.
+    assert again.insert_batch(SCOPE, [customer(1)])[0].conflict == "email"
+    again.insert_batch(SCOPE, [customer(7)])
+    assert again.all(SCOPE)[-1].seq > last_seq
+    assert again.append_journal({"api": "bunce"}) > journal_seq
+    again.close()
+
+
+def test_the_file_is_in_wal_mode_with_its_schema_version(path: Path) -> None:
+    SQLiteState(path).close()
+
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        db.close()
+
+
+def test_a_file_from_a_newer_mockserver_is_refused(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+
+    with pytest.raises(RuntimeError, match="newer than this mockserver"):
+        SQLiteState(path)
+
+
+def test_a_file_path_is_required(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="MemoryState"):
+        SQLiteState(":memory:")
+    assert isinstance(open_state(str(tmp_path / "x.db")), SQLiteState)
+
+
+def test_the_journal_table_stays_bounded(path: Path) -> None:
+    state = SQLiteState(path, journal_limit=10)
+    for n in range(450):
+        state.append_journal({"api": "bunce", "n": n})
+
+    assert [e["n"] for e in state.journal()] == list(range(440, 450))
+    state.close()
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute("SELECT count(*) FROM journal").fetchone()[0]
+    finally:
+        db.close()
+    assert rows <= 10 + 100  # trimmed every hundredth entry
+
+
+def test_each_thread_has_its_own_connection_and_close_closes_them_all(path: Path) -> None:
+    state = SQLiteState(path)
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            state.insert_batch(SCOPE, [customer(n)])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert state.count(SCOPE) == 4
+    state.close()
+    with pytest.raises((RuntimeError, sqlite3.ProgrammingError)):
+        state.count(SCOPE)

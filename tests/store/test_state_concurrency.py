@@ -1,0 +1,229 @@
+"""Races: the same email inserted at once, jobs and deliveries claimed at once, by threads of one
+process (both backends) and by worker processes sharing one SQLite file."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.pool import Pool
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockserver.store import Delivery, Job, NewRecord, Scope, SQLiteState, State
+
+from . import BACKENDS, customer, make_state
+
+SCOPE = Scope("bunce", "sk_test_race")
+T0 = 1_700_000_000.0
+PROCESSES = 4
+
+
+@pytest.fixture(params=BACKENDS)
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
+    st = make_state(request.param, tmp_path)
+    yield st
+    st.close()
+
+
+def race(workers: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` for each worker in its own thread, all released at the same moment.
+
+    The interpreter switches threads every microsecond meanwhile (instead of every 5 ms), so
+    a critical section left unguarded is interrupted and the race shows.
+    """
+    barrier = threading.Barrier(workers)
+
+    def run(i: int) -> Any:
+        barrier.wait()
+        return work(i)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(run, range(workers)))
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def add_jobs_and_deliveries(state: State, n: int) -> None:
+    for i in range(n):
+        state.add_job(Job(f"job_{i}", "import", "tamio", "acct", {"i": i}, due_at=T0 + i % 7))
+        state.add_delivery(Delivery(f"whdel_{i}", "we_1", {"i": i}, due_at=T0 + i % 5))
+
+
+def test_threads_racing_on_one_email_create_it_once(state: State) -> None:
+    rounds = 40
+
+    def work(i: int) -> list[list[bool]]:
+        outcomes = []
+        for r in range(rounds):
+            batch = [
+                customer(i * 1000 + r, f"race{r}@example.com"),
+                customer(100_000 + i * 1000 + r),
+            ]
+            outcomes.append([o.created for o in state.insert_batch(SCOPE, batch)])
+        return outcomes
+
+    results = race(16, work)
+
+    for r in range(rounds):
+        assert sum(thread[r][0] for thread in results) == 1, f"race{r}@example.com"
+    assert all(thread[r][1] for thread in results for r in range(rounds))
+    assert state.count(SCOPE) == rounds + 16 * rounds
+    assert all(state.find(SCOPE, "email", f"race{r}@example.com") for r in range(rounds))
+
+
+def test_threads_racing_on_overlapping_batches_create_each_email_once(state: State) -> None:
+    emails = [f"shared{n}@example.com" for n in range(100)]
+
+    def work(i: int) -> int:
+        order = emails[i % 2 :: 2] + emails[1 - i % 2 :: 2]  # two different orders
+        made = 0
+        for start in range(0, 100, 20):
+            batch = [customer(i * 1000 + n, e) for n, e in enumerate(order[start : start + 20])]
+            made += sum(o.created for o in state.insert_batch(SCOPE, batch))
+        return made
+
+    assert sum(race(8, work)) == 100
+    assert state.count(SCOPE) == 100
+    assert sorted(r.data["email"] for r in state.all(SCOPE)) == sorted(emails)
+
+
+def test_threads_claim_each_job_and_delivery_once(state: State) -> None:
+    add_jobs_and_deliveries(state, 200)
+
+    def work(i: int) -> tuple[list[str], list[str]]:
+        jobs: list[str] = []
+        deliveries: list[str] = []
+        while batch := state.claim_due_jobs(T0 + 10, limit=3):
+            jobs += [j.id for j in batch]
+        while more := state.claim_due_deliveries(T0 + 10, limit=3):
+            deliveries += [d.id for d in more]
+        return jobs, deliveries
+
+    results = race(8, work)
+
+    jobs = Counter(j for r in results for j in r[0])
+    deliveries = Counter(d for r in results for d in r[1])
+    assert jobs == Counter(f"job_{i}" for i in range(200))
+    assert deliveries == Counter(f"whdel_{i}" for i in range(200))
+
+
+def test_threads_count_every_hit(state: State) -> None:
+    race(8, lambda i: [state.hit("client", 60, T0) for _ in range(500)])
+    assert state.hit("client", 60, T0) == 4001
+
+
+# -- several processes on one SQLite file ----------------------------------------------------
+# Each task runs in a spawned process with its own SQLiteState, as a gunicorn worker would, and
+# waits for a common start time so that the processes really race.
+
+
+def _wait(start_at: float) -> None:
+    time.sleep(max(0.0, start_at - time.time()))
+
+
+def _insert_worker(args: tuple[str, int, float]) -> list[list[bool]]:
+    path, worker, start_at = args
+    state = SQLiteState(path)
+    try:
+        _wait(start_at)
+        outcomes = []
+        for round_ in range(20):
+            batch = [
+                customer(worker * 100_000 + round_ * 10, f"race{round_}@example.com"),
+                customer(worker * 100_000 + round_ * 10 + 1),
+            ]
+            outcomes.append([o.created for o in state.insert_batch(SCOPE, batch)])
+        return outcomes
+    finally:
+        state.close()
+
+
+def _claim_worker(args: tuple[str, int, float]) -> tuple[list[str], list[str], int]:
+    path, _, start_at = args
+    state = SQLiteState(path)
+    try:
+        _wait(start_at)
+        jobs: list[str] = []
+        deliveries: list[str] = []
+        while batch := state.claim_due_jobs(T0 + 10, limit=2):
+            jobs += [j.id for j in batch]
+        while more := state.claim_due_deliveries(T0 + 10, limit=2):
+            deliveries += [d.id for d in more]
+        last_hit = 0
+        for _ in range(25):
+            last_hit = state.hit("client", 60, T0)
+        return jobs, deliveries, last_hit
+    finally:
+        state.close()
+
+
+@pytest.fixture(scope="module")
+def processes() -> Iterator[Pool]:
+    with multiprocessing.get_context("spawn").Pool(PROCESSES) as pool:
+        yield pool
+
+
+def _tasks(path: Path) -> list[tuple[str, int, float]]:
+    start_at = time.time() + 0.5
+    return [(str(path), worker, start_at) for worker in range(PROCESSES)]
+
+
+@pytest.mark.slow
+def test_processes_racing_on_one_sqlite_file_create_each_email_once(
+    processes: Pool, tmp_path: Path
+) -> None:
+    path = tmp_path / "shared.db"
+    SQLiteState(path).close()  # schema in place (the workers would also create it)
+
+    results = processes.map(_insert_worker, _tasks(path), chunksize=1)
+
+    for round_ in range(20):
+        assert sum(r[round_][0] for r in results) == 1, f"race{round_}@example.com"
+    assert all(r[round_][1] for r in results for round_ in range(20))
+    state = SQLiteState(path)
+    assert state.count(SCOPE) == 20 + 20 * PROCESSES
+    assert all(state.find(SCOPE, "email", f"race{n}@example.com") for n in range(20))
+    seqs = [r.seq for r in state.all(SCOPE)]
+    assert len(set(seqs)) == len(seqs)
+    state.close()
+
+
+@pytest.mark.slow
+def test_processes_claim_each_job_and_delivery_once(processes: Pool, tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    state = SQLiteState(path)
+    add_jobs_and_deliveries(state, 150)
+
+    results = processes.map(_claim_worker, _tasks(path), chunksize=1)
+
+    jobs = Counter(j for r in results for j in r[0])
+    deliveries = Counter(d for r in results for d in r[1])
+    assert jobs == Counter(f"job_{i}" for i in range(150))
+    assert deliveries == Counter(f"whdel_{i}" for i in range(150))
+    assert {j.status for j in state.jobs()} == {"running"}
+    assert max(r[2] for r in results) == 25 * PROCESSES  # hits counted atomically
+    assert state.hit("client", 60, T0) == 25 * PROCESSES + 1
+    state.close()
+
+
+def test_a_new_record_is_seen_by_another_connection_at_once(tmp_path: Path) -> None:
+    writer = SQLiteState(tmp_path / "shared.db")
+    reader = SQLiteState(tmp_path / "shared.db")
+    try:
+        writer.insert_batch(SCOPE, [NewRecord("a", {"n": 1}, {"email": "a@example.com"})])
+        assert reader.get(SCOPE, "a") == {"n": 1}
+        [conflict] = reader.insert_batch(SCOPE, [NewRecord("b", {}, {"email": "a@example.com"})])
+        assert conflict.conflict == "email"
+    finally:
+        writer.close()
+        reader.close()

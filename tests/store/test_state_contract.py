@@ -1,0 +1,756 @@
+"""The State contract: every rule of ``mockserver/store/base.py``, checked on both backends."""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import time
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockserver.store import (
+    Attempt,
+    Delivery,
+    Endpoint,
+    Fault,
+    InsertOutcome,
+    Job,
+    MemoryState,
+    NewRecord,
+    Scope,
+    State,
+)
+
+from . import BACKENDS, customer, make_state
+
+BUNCE = Scope("bunce", "sk_test_alpha")
+OTHER_ACCOUNT = Scope("bunce", "sk_test_beta")
+TAMIO = Scope("tamio", "sk_test_alpha")
+T0 = 1_700_000_000.0
+
+
+@pytest.fixture(params=BACKENDS)
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
+    st = make_state(request.param, tmp_path, journal_limit=5)
+    yield st
+    st.close()
+
+
+def created(outcomes: list[InsertOutcome]) -> list[bool]:
+    return [o.created for o in outcomes]
+
+
+def emails(state: State, scope: Scope) -> list[str]:
+    return [r.data["email"] for r in state.all(scope)]
+
+
+def test_both_backends_implement_the_protocol(state: State) -> None:
+    assert isinstance(state, State)
+
+
+# -- insert_batch ------------------------------------------------------------------------------
+
+
+def test_a_batch_of_new_records_is_created_in_order(state: State) -> None:
+    batch = [customer(1), customer(2), customer(3)]
+
+    outcomes = state.insert_batch(BUNCE, batch)
+
+    assert outcomes == [InsertOutcome(record=r.data) for r in batch]
+    assert state.count(BUNCE) == 3
+    assert emails(state, BUNCE) == ["user1@example.com", "user2@example.com", "user3@example.com"]
+    assert state.get(BUNCE, "cus_00000002") == batch[1].data
+    assert state.find(BUNCE, "email", "user3@example.com") == batch[2].data
+    assert state.get(BUNCE, "cus_00000009") is None
+    assert state.find(BUNCE, "email", "nobody@example.com") is None
+    assert state.find(BUNCE, "phone_no", "+2348012345678") is None  # not a unique key
+
+
+def test_an_email_repeated_in_the_batch_fails_and_the_others_are_created(state: State) -> None:
+    batch = [
+        customer(1, "dup@example.com"),
+        customer(2),
+        customer(3, "dup@example.com"),
+        customer(4),
+    ]
+
+    outcomes = state.insert_batch(BUNCE, batch)
+
+    assert created(outcomes) == [True, True, False, True]
+    assert outcomes[2] == InsertOutcome(conflict="email")
+    assert state.count(BUNCE) == 3
+    assert state.get(BUNCE, "cus_00000003") is None
+    assert state.find(BUNCE, "email", "dup@example.com") == batch[0].data
+
+
+def test_an_email_already_stored_fails(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(1, "taken@example.com")])
+
+    outcomes = state.insert_batch(BUNCE, [customer(2), customer(3, "taken@example.com")])
+
+    assert outcomes[0].created
+    assert outcomes[1] == InsertOutcome(conflict="email")
+    assert state.count(BUNCE) == 2
+    assert state.find(BUNCE, "email", "taken@example.com") == customer(1, "taken@example.com").data
+
+
+def test_a_repeated_id_fails_with_conflict_id(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(1)])
+
+    outcomes = state.insert_batch(
+        BUNCE,
+        [
+            customer(2, "fresh@example.com", customer_id="cus_00000001"),  # stored id
+            customer(3),
+            customer(4, "other@example.com", customer_id="cus_00000003"),  # id earlier in batch
+        ],
+    )
+
+    assert outcomes[0] == InsertOutcome(conflict="id")
+    assert outcomes[1].created
+    assert outcomes[2] == InsertOutcome(conflict="id")
+    assert state.find(BUNCE, "email", "fresh@example.com") is None
+    assert state.find(BUNCE, "email", "other@example.com") is None
+
+
+def test_unique_keys_are_checked_in_mapping_order_before_the_id(state: State) -> None:
+    state.insert_batch(BUNCE, [NewRecord("a", {"n": 1}, {"email": "a@example.com", "phone": "+1"})])
+
+    outcomes = state.insert_batch(
+        BUNCE,
+        [
+            NewRecord("a", {"n": 2}, {"email": "a@example.com", "phone": "+1"}),
+            NewRecord("a", {"n": 3}, {"phone": "+1", "email": "a@example.com"}),
+            NewRecord("a", {"n": 4}, {"email": "b@example.com", "phone": "+1"}),
+            NewRecord("a", {"n": 5}, {"email": "c@example.com", "phone": "+2"}),
+        ],
+    )
+
+    assert [o.conflict for o in outcomes] == ["email", "phone", "phone", "id"]
+    assert state.find(BUNCE, "phone", "+1") == {"n": 1}
+
+
+def test_a_skipped_item_reserves_nothing_for_later_items(state: State) -> None:
+    outcomes = state.insert_batch(
+        BUNCE,
+        [
+            NewRecord("1", {"n": 1}, {"email": "x@example.com"}),
+            NewRecord("2", {"n": 2}, {"email": "x@example.com", "phone": "+1"}),  # skipped
+            NewRecord("3", {"n": 3}, {"email": "y@example.com", "phone": "+1"}),
+        ],
+    )
+
+    assert created(outcomes) == [True, False, True]
+    assert state.find(BUNCE, "phone", "+1") == {"n": 3}
+
+
+def test_values_are_compared_exactly_the_caller_normalises_case(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(1, "ada@example.com")])
+
+    assert state.find(BUNCE, "email", "ada@example.com") is not None
+    assert state.find(BUNCE, "email", "ADA@example.com") is None
+    [again] = state.insert_batch(BUNCE, [customer(2, "ada@example.com")])
+    assert again.conflict == "email"
+
+
+def test_scopes_are_isolated_by_account_and_by_api(state: State) -> None:
+    for scope in (BUNCE, OTHER_ACCOUNT, TAMIO):
+        assert created(state.insert_batch(scope, [customer(1, "same@example.com")])) == [True]
+
+    for scope in (BUNCE, OTHER_ACCOUNT, TAMIO):
+        assert state.count(scope) == 1
+        assert state.find(scope, "email", "same@example.com") is not None
+    state.delete(BUNCE, "cus_00000001")
+    assert state.find(OTHER_ACCOUNT, "email", "same@example.com") is not None
+    assert state.accounts("bunce") == ["sk_test_beta"]
+    assert state.accounts("tamio") == ["sk_test_alpha"]
+
+
+def test_an_empty_batch_does_nothing(state: State) -> None:
+    assert state.insert_batch(BUNCE, []) == []
+    assert state.count(BUNCE) == 0
+    assert state.accounts("bunce") == []
+
+
+@pytest.mark.parametrize("bad", [{"a", "set"}, object()], ids=["set", "object"])
+def test_a_batch_with_unserialisable_data_raises_and_writes_nothing(
+    state: State, bad: object
+) -> None:
+    batch = [customer(1), customer(2), NewRecord("x", {"bad": bad}, {"email": "x@example.com"})]
+
+    with pytest.raises(TypeError):
+        state.insert_batch(BUNCE, batch)
+
+    assert state.count(BUNCE) == 0
+    assert state.find(BUNCE, "email", "user1@example.com") is None
+    assert state.accounts("bunce") == []
+    assert created(state.insert_batch(BUNCE, batch[:2])) == [True, True]
+
+
+def test_an_error_inside_the_critical_section_rolls_the_whole_batch_back(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(1)])
+    seq_before = state.all(BUNCE)[-1].seq
+    unhashable: Any = ["not", "a", "string"]
+    batch = [customer(2), customer(3), NewRecord("x", {"n": 1}, {"email": unhashable})]
+
+    with pytest.raises(TypeError):
+        state.insert_batch(BUNCE, batch)
+
+    assert state.count(BUNCE) == 1
+    assert state.get(BUNCE, "cus_00000002") is None
+    assert state.find(BUNCE, "email", "user3@example.com") is None
+    [again, _] = state.insert_batch(BUNCE, batch[:2])
+    assert again.created
+    assert state.all(BUNCE)[1].seq > seq_before
+
+
+@pytest.mark.parametrize("position", [0, 1], ids=["first-item", "second-item"])
+def test_a_scope_whose_first_batch_failed_works_normally(state: State, position: int) -> None:
+    unhashable: Any = {"not": "a string"}
+    batch = [customer(1)]
+    batch.insert(position, NewRecord("x", {}, {"email": unhashable, "phone": "+1"}))
+    with pytest.raises(TypeError):
+        state.insert_batch(BUNCE, batch)
+
+    assert state.count(BUNCE) == 0
+    assert created(state.insert_batch(BUNCE, [customer(1), customer(2)])) == [True, True]
+    assert state.count(BUNCE) == 2
+    assert state.accounts("bunce") == ["sk_test_alpha"]
+    assert [r.id for r in state.page(BUNCE, limit=5).records] == ["cus_00000001", "cus_00000002"]
+
+
+def test_a_bad_value_for_a_key_the_scope_never_used_leaves_it_intact(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(1)])
+    unhashable: Any = ["+1"]
+
+    with pytest.raises(TypeError):
+        state.insert_batch(BUNCE, [customer(2), NewRecord("x", {}, {"phone": unhashable})])
+
+    assert state.count(BUNCE) == 1
+    assert [r.id for r in state.page(BUNCE, limit=5).records] == ["cus_00000001"]
+    assert state.get(BUNCE, "x") is None
+
+
+def test_returned_records_are_copies(state: State) -> None:
+    record = customer(1)
+    [outcome] = state.insert_batch(BUNCE, [record])
+    assert outcome.record is not None
+
+    outcome.record["email"] = "changed-outcome@example.com"
+    record.data["first_name"] = "changed-input"
+    got = state.get(BUNCE, record.id)
+    assert got is not None
+    got["devices"].append({"device_type": "ios"})
+    found = state.find(BUNCE, "email", "user1@example.com")
+    assert found is not None
+    found["last_name"] = "changed-find"
+    state.page(BUNCE, limit=1).records[0].data["phone_no"] = "changed-page"
+    state.all(BUNCE)[0].data["customer_id"] = "changed-all"
+
+    assert state.get(BUNCE, record.id) == customer(1).data
+
+
+def test_seq_grows_across_scopes_and_is_never_reused(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(1), customer(2)])
+    state.insert_batch(TAMIO, [customer(3)])
+    state.insert_batch(BUNCE, [customer(4)])
+    bunce_seqs = [r.seq for r in state.all(BUNCE)]
+    tamio_seq = state.all(TAMIO)[0].seq
+    assert bunce_seqs == sorted(bunce_seqs)
+    assert bunce_seqs[1] < tamio_seq < bunce_seqs[2]
+
+    state.delete(BUNCE, "cus_00000004")
+    state.insert_batch(BUNCE, [customer(5)])
+    assert state.all(BUNCE)[-1].seq > bunce_seqs[-1]
+
+    state.reset()
+    state.insert_batch(BUNCE, [customer(6)])
+    assert state.all(BUNCE)[0].seq > bunce_seqs[-1]
+
+
+def test_delete_and_clear_scope(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(1), customer(2), customer(3)])
+    state.insert_batch(OTHER_ACCOUNT, [customer(1)])
+
+    assert state.delete(BUNCE, "cus_00000002") is True
+    assert state.delete(BUNCE, "cus_00000002") is False
+    assert state.delete(Scope("bunce", "nobody"), "cus_00000001") is False
+    assert state.count(BUNCE) == 2
+    assert state.find(BUNCE, "email", "user2@example.com") is None
+    assert created(state.insert_batch(BUNCE, [customer(2)])) == [True]  # email and id free again
+
+    assert state.clear_scope(BUNCE) == 3
+    assert state.clear_scope(BUNCE) == 0
+    assert state.count(BUNCE) == 0
+    assert state.all(BUNCE) == []
+    assert state.accounts("bunce") == ["sk_test_beta"]
+    assert created(state.insert_batch(BUNCE, [customer(1)])) == [True]
+    assert state.count(OTHER_ACCOUNT) == 1
+
+
+# -- page --------------------------------------------------------------------------------------
+
+
+def expected_page(
+    seqs: list[int], limit: int, offset: int, after: int | None, before: int | None
+) -> tuple[list[int], bool, bool]:
+    """The page rules restated over a plain list of the scope's seqs."""
+    lo = sum(1 for s in seqs if after is not None and s <= after)
+    window = [s for s in seqs[lo:] if before is None or s < before]
+    if before is None:
+        start = lo + min(offset, len(window))
+        end = min(lo + len(window), start + limit)
+    else:
+        end = lo + max(0, len(window) - offset)
+        start = max(lo, end - limit)
+    return seqs[start:end], start > 0, end < len(seqs)
+
+
+def test_page_walks_forward_with_after_seq(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(n) for n in range(7)])
+    seqs = [r.seq for r in state.all(BUNCE)]
+
+    first = state.page(BUNCE, limit=3)
+    second = state.page(BUNCE, limit=3, after_seq=first.records[-1].seq)
+    last = state.page(BUNCE, limit=3, after_seq=second.records[-1].seq)
+
+    assert [r.seq for r in first.records] == seqs[:3]
+    assert (first.total, first.has_before, first.has_after) == (7, False, True)
+    assert [r.seq for r in second.records] == seqs[3:6]
+    assert (second.has_before, second.has_after) == (True, True)
+    assert [r.id for r in last.records] == ["cus_00000006"]
+    assert (last.has_before, last.has_after) == (True, False)
+    assert last.records[0].data == customer(6).data
+
+
+def test_page_walks_backward_with_before_seq(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(n) for n in range(7)])
+    seqs = [r.seq for r in state.all(BUNCE)]
+
+    page = state.page(BUNCE, limit=3, before_seq=seqs[5])
+    earlier = state.page(BUNCE, limit=3, before_seq=page.records[0].seq)
+
+    assert [r.seq for r in page.records] == seqs[2:5]  # just before the cursor, ascending
+    assert (page.has_before, page.has_after) == (True, True)
+    assert [r.seq for r in earlier.records] == seqs[:2]
+    assert (earlier.has_before, earlier.has_after) == (False, True)
+
+
+def test_page_by_offset_like_page_and_per_page(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(n) for n in range(5)])
+
+    pages = [state.page(BUNCE, limit=2, offset=o) for o in (0, 2, 4, 6)]
+
+    assert [[r.id[-1] for r in p.records] for p in pages] == [["0", "1"], ["2", "3"], ["4"], []]
+    assert [(p.has_before, p.has_after) for p in pages] == [
+        (False, True),
+        (True, True),
+        (True, False),
+        (True, False),
+    ]
+    assert {p.total for p in pages} == {5}
+
+
+def test_page_of_an_empty_or_unknown_scope(state: State) -> None:
+    page = state.page(Scope("bunce", "nobody"), limit=10)
+    assert (page.records, page.total, page.has_before, page.has_after) == ([], 0, False, False)
+
+
+def test_page_refuses_negative_limit_or_offset(state: State) -> None:
+    with pytest.raises(ValueError, match="limit"):
+        state.page(BUNCE, limit=-1)
+    with pytest.raises(ValueError, match="offset"):
+        state.page(BUNCE, limit=1, offset=-1)
+
+
+def test_page_matches_the_rules_for_every_combination(state: State) -> None:
+    # Interleave another scope and delete one record so the scope's seqs have gaps.
+    for n in range(12):
+        state.insert_batch(BUNCE, [customer(n)])
+        if n % 3 == 0:
+            state.insert_batch(OTHER_ACCOUNT, [customer(n)])
+    state.delete(BUNCE, "cus_00000005")
+    seqs = [r.seq for r in state.all(BUNCE)]
+    gap = seqs[1] + 1  # a seq of the other scope
+    cursors = [None, 0, seqs[0], gap, seqs[4], seqs[5] - 1, seqs[-1], seqs[-1] + 10]
+
+    for limit, offset, after, before in itertools.product(
+        [0, 1, 2, 5, 20], [0, 1, 3, 30], cursors, cursors
+    ):
+        page = state.page(BUNCE, limit=limit, offset=offset, after_seq=after, before_seq=before)
+        want, has_before, has_after = expected_page(seqs, limit, offset, after, before)
+        got = ([r.seq for r in page.records], page.has_before, page.has_after)
+        assert got == (want, has_before, has_after), (limit, offset, after, before)
+        assert page.total == len(seqs)
+
+
+# -- jobs --------------------------------------------------------------------------------------
+
+
+def job(n: int, due_at: float, api: str = "tamio", created_at: float = T0) -> Job:
+    return Job(
+        id=f"job_{n}",
+        kind="import",
+        api=api,
+        account="acct",
+        payload={"customers": [{"n": n}]},
+        due_at=due_at,
+        created_at=created_at + n,
+    )
+
+
+def test_jobs_are_claimed_when_due_once_and_in_due_order(state: State) -> None:
+    state.add_job(job(1, due_at=T0 + 5))
+    state.add_job(job(2, due_at=T0 + 1))
+    state.add_job(job(3, due_at=T0 + 3))
+    state.add_job(job(4, due_at=T0 + 100))
+
+    assert state.next_job_due() == T0 + 1
+    assert state.claim_due_jobs(T0) == []
+    claimed = state.claim_due_jobs(T0 + 10, limit=2)
+    assert [j.id for j in claimed] == ["job_2", "job_3"]
+    assert {j.status for j in claimed} == {"running"}
+    assert claimed[0].payload == {"customers": [{"n": 2}]}
+    assert [j.id for j in state.claim_due_jobs(T0 + 10)] == ["job_1"]
+    assert state.claim_due_jobs(T0 + 10) == []
+    assert state.next_job_due() == T0 + 100
+
+
+def test_finish_job_records_status_and_result(state: State) -> None:
+    state.add_job(job(1, due_at=T0))
+    state.add_job(job(2, due_at=T0))
+    state.claim_due_jobs(T0)
+
+    state.finish_job("job_1", "done", {"created": 1, "failed": []})
+    state.finish_job("job_2", "failed", {"error": "boom"})
+
+    done = state.jobs(status="done")
+    assert [(j.id, j.result) for j in done] == [("job_1", {"created": 1, "failed": []})]
+    assert done[0].finished_at is not None and done[0].finished_at > 0
+    assert [j.id for j in state.jobs(status="failed")] == ["job_2"]
+    assert state.next_job_due() is None
+    with pytest.raises(KeyError):
+        state.finish_job("job_404", "done", {})
+
+
+def test_finish_job_with_an_unstorable_result_raises_and_changes_nothing(state: State) -> None:
+    state.add_job(job(1, due_at=T0))
+    state.claim_due_jobs(T0)
+
+    with pytest.raises(TypeError):
+        state.finish_job("job_1", "done", {"bad": object()})
+
+    [stored] = state.jobs()
+    assert (stored.status, stored.result) == ("running", None)
+
+
+def test_jobs_lists_oldest_first_with_filters(state: State) -> None:
+    state.add_job(job(2, due_at=T0, api="bunce"))
+    state.add_job(job(1, due_at=T0))
+    state.add_job(job(3, due_at=T0))
+    state.claim_due_jobs(T0, limit=1)  # job_2 (added first, same due time)
+
+    assert [j.id for j in state.jobs()] == ["job_1", "job_2", "job_3"]  # by created_at
+    assert [j.id for j in state.jobs(api="tamio")] == ["job_1", "job_3"]
+    assert [j.id for j in state.jobs(status="running")] == ["job_2"]
+    assert [j.id for j in state.jobs(api="tamio", status="pending")] == ["job_1", "job_3"]
+
+
+def test_a_job_id_is_unique_and_jobs_are_copies(state: State) -> None:
+    original = job(1, due_at=T0)
+    state.add_job(original)
+    with pytest.raises(ValueError, match="job_1"):
+        state.add_job(job(1, due_at=T0))
+
+    original.payload["customers"].append({"n": 99})
+    state.jobs()[0].payload["customers"].clear()
+    state.claim_due_jobs(T0)[0].payload["customers"].clear()
+
+    assert state.jobs()[0].payload == {"customers": [{"n": 1}]}
+
+
+# -- webhooks ----------------------------------------------------------------------------------
+
+
+def endpoint(n: int, api: str = "tamio", account: str | None = None) -> Endpoint:
+    return Endpoint(
+        id=f"we_{n}",
+        api=api,
+        url=f"http://127.0.0.1:9/hook{n}",
+        secret=f"whsec_{n}",
+        events=["customer.created"],
+        account=account,
+        created_at=T0 + n,
+    )
+
+
+def delivery(n: int, endpoint_id: str = "we_1", due_at: float = T0) -> Delivery:
+    return Delivery(
+        id=f"whdel_{n}",
+        endpoint_id=endpoint_id,
+        event={"event_id": f"whev_{n}", "data": {"customer": {"n": n}}},
+        due_at=due_at,
+        created_at=T0 + n,
+    )
+
+
+def test_endpoints_are_added_listed_and_deleted(state: State) -> None:
+    state.add_endpoint(endpoint(2, account="acct"))
+    state.add_endpoint(endpoint(1))
+    state.add_endpoint(endpoint(3, api="bunce"))
+
+    assert state.endpoints() == [endpoint(1), endpoint(2, account="acct"), endpoint(3, "bunce")]
+    assert [e.id for e in state.endpoints("tamio")] == ["we_1", "we_2"]
+    with pytest.raises(ValueError, match="we_1"):
+        state.add_endpoint(endpoint(1))
+    state.endpoints()[0].events.append("*")
+    assert state.endpoints()[0].events == ["customer.created"]
+
+    assert state.delete_endpoint("we_1") is True
+    assert state.delete_endpoint("we_1") is False
+    assert [e.id for e in state.endpoints()] == ["we_2", "we_3"]
+
+
+def test_deliveries_are_claimed_retried_and_keep_every_attempt(state: State) -> None:
+    state.add_delivery(delivery(1))
+    state.add_delivery(delivery(2, endpoint_id="we_2", due_at=T0 + 1))
+    assert state.next_delivery_due() == T0
+
+    [first] = state.claim_due_deliveries(T0)
+    assert (first.id, first.status, first.attempts) == ("whdel_1", "delivering", [])
+    assert state.claim_due_deliveries(T0) == []
+    failed = Attempt(at=T0, status=500, duration_ms=12.5, error="HTTP 500")
+    state.record_attempt("whdel_1", failed, "pending", T0 + 30)
+    assert state.next_delivery_due() == T0 + 1
+    assert [d.id for d in state.claim_due_deliveries(T0 + 29)] == ["whdel_2"]
+
+    [retry] = state.claim_due_deliveries(T0 + 30)
+    assert retry.attempts == [failed]
+    ok = Attempt(at=T0 + 30, status=204, duration_ms=3.0)
+    state.record_attempt("whdel_1", ok, "delivered", None)
+
+    [stored] = state.deliveries("we_1")
+    assert (stored.status, stored.attempts, stored.due_at) == ("delivered", [failed, ok], T0 + 30)
+    assert stored.event == delivery(1).event
+    assert [d.id for d in state.deliveries()] == ["whdel_1", "whdel_2"]
+    assert state.next_delivery_due() is None
+    with pytest.raises(KeyError):
+        state.record_attempt("whdel_404", ok, "delivered", None)
+
+
+def test_a_delivery_without_answer_records_a_none_status(state: State) -> None:
+    state.add_delivery(delivery(1))
+    state.claim_due_deliveries(T0)
+    attempt = Attempt(at=T0, status=None, duration_ms=1000.0, error="connection refused")
+
+    state.record_attempt("whdel_1", attempt, "failed", None)
+
+    [stored] = state.deliveries()
+    assert (stored.status, stored.attempts) == ("failed", [attempt])
+    with pytest.raises(ValueError, match="whdel_1"):
+        state.add_delivery(delivery(1))
+
+
+def test_deliveries_are_claimed_in_due_order_up_to_the_limit(state: State) -> None:
+    for n, due in enumerate([T0 + 3, T0 + 1, T0 + 2, T0 + 1]):
+        state.add_delivery(delivery(n, due_at=due))
+
+    assert [d.id for d in state.claim_due_deliveries(T0 + 5, limit=3)] == [
+        "whdel_1",
+        "whdel_3",
+        "whdel_2",
+    ]
+    assert [d.id for d in state.claim_due_deliveries(T0 + 5, limit=3)] == ["whdel_0"]
+
+
+# -- journal -----------------------------------------------------------------------------------
+
+
+def entry(n: int, api: str = "bunce", operation_id: str = "createCustomersBulk") -> dict[str, Any]:
+    return {"api": api, "operation_id": operation_id, "status": 200 if n % 2 else 409, "n": n}
+
+
+def test_journal_keeps_the_newest_entries_up_to_its_limit(state: State) -> None:
+    seqs = [state.append_journal(entry(n)) for n in range(12)]  # the fixture's limit is 5
+
+    assert seqs == sorted(seqs) and len(set(seqs)) == 12
+    entries = state.journal()
+    assert [e["n"] for e in entries] == [7, 8, 9, 10, 11]
+    assert [e["seq"] for e in entries] == seqs[7:]
+    assert entries[0] == {**entry(7), "seq": seqs[7]}
+
+
+def test_journal_filters_combine(state: State) -> None:
+    s1 = state.append_journal(entry(1))
+    state.append_journal(entry(2, api="tamio", operation_id="bulkCreateCustomers"))
+    s3 = state.append_journal(entry(3))
+    state.append_journal(entry(4))
+
+    assert [e["n"] for e in state.journal(api="bunce")] == [1, 3, 4]
+    assert [e["n"] for e in state.journal(operation_id="bulkCreateCustomers")] == [2]
+    assert [e["n"] for e in state.journal(status=200)] == [1, 3]
+    assert [e["n"] for e in state.journal(api="bunce", status=409)] == [4]
+    assert [e["n"] for e in state.journal(since=s1)] == [2, 3, 4]
+    assert [e["n"] for e in state.journal(since=s3)] == [4]
+    assert [e["n"] for e in state.journal(limit=2)] == [3, 4]  # newest two, oldest first
+    assert [e["n"] for e in state.journal(api="bunce", limit=2, since=s1)] == [3, 4]
+    assert state.journal(api="nobody") == []
+
+
+def test_journal_entries_are_copies(state: State) -> None:
+    original = entry(1)
+    state.append_journal(original)
+    original["n"] = 99
+    state.journal()[0]["n"] = 100
+    assert state.journal()[0]["n"] == 1
+
+
+# -- faults ------------------------------------------------------------------------------------
+
+
+def test_take_fault_consumes_the_oldest_match_and_removes_it_at_zero(state: State) -> None:
+    state.add_fault(Fault(id="f1", api="bunce", status=503, remaining=2))
+    state.add_fault(Fault(id="f2", api="bunce", status=500))
+
+    first = state.take_fault("bunce", "listCustomers", "GET", "/v1/customers")
+    second = state.take_fault("bunce", "listCustomers", "GET", "/v1/customers")
+    third = state.take_fault("bunce", "listCustomers", "GET", "/v1/customers")
+
+    assert first == Fault(id="f1", api="bunce", status=503, remaining=1)
+    assert second == Fault(id="f1", api="bunce", status=503, remaining=0)
+    assert third == Fault(id="f2", api="bunce", status=500, remaining=0)
+    assert state.take_fault("bunce", "listCustomers", "GET", "/v1/customers") is None
+    assert state.faults() == []
+
+
+def test_fault_fields_left_none_match_anything_and_method_ignores_case(state: State) -> None:
+    state.add_fault(Fault(id="op", operation_id="createCustomer", latency_ms=50, remaining=5))
+    state.add_fault(Fault(id="path", method="post", path="/v1/customers/bulk", drop=True))
+
+    assert state.take_fault("tamio", "listCustomers", "GET", "/v2/customers/list") is None
+    assert state.take_fault("bunce", None, "GET", "/v1/unknown") is None
+    by_path = state.take_fault("bunce", "createCustomersBulk", "POST", "/v1/customers/bulk")
+    assert by_path is not None and (by_path.id, by_path.drop) == ("path", True)
+    by_op = state.take_fault("tamio", "createCustomer", "POST", "/v2/customers/create")
+    assert by_op is not None and (by_op.id, by_op.latency_ms, by_op.remaining) == ("op", 50, 4)
+    assert state.faults() == [
+        Fault(id="op", operation_id="createCustomer", latency_ms=50, remaining=4)
+    ]
+
+
+def test_add_fault_refuses_a_duplicate_id_or_no_remaining_uses(state: State) -> None:
+    state.add_fault(Fault(id="f1"))
+    with pytest.raises(ValueError, match="f1"):
+        state.add_fault(Fault(id="f1"))
+    with pytest.raises(ValueError, match="remaining"):
+        state.add_fault(Fault(id="f2", remaining=0))
+    assert [f.id for f in state.faults()] == ["f1"]
+
+
+# -- flags and hits ----------------------------------------------------------------------------
+
+
+def test_flags_hold_json_values(state: State) -> None:
+    value = {"rate_limit": True, "per_second": 10, "exempt": ["a", "b"]}
+    state.set_flag("tamio.rate_limit", value)
+    state.set_flag("switch", False)
+
+    got = state.get_flag("tamio.rate_limit")
+    got["exempt"].append("c")
+    assert state.get_flag("tamio.rate_limit") == value
+    assert state.get_flag("switch", default=True) is False
+    assert state.get_flag("missing") is None
+    assert state.get_flag("missing", default=7) == 7
+    state.set_flag("switch", [1, 2])
+    assert state.get_flag("switch") == [1, 2]
+
+
+def test_hit_counts_per_key_in_fixed_windows(state: State) -> None:
+    assert [state.hit("client-a", 60, 120.0 + i) for i in range(3)] == [1, 2, 3]
+    assert state.hit("client-b", 60, 121.0) == 1
+    assert state.hit("client-a", 60, 179.999) == 4
+    assert state.hit("client-a", 60, 180.0) == 1  # a new window starts at 180
+    assert state.hit("client-a", 1, 180.5) == 2  # same window start for a 1 s window
+    assert state.hit("client-a", 60, 100.0) == 3  # a late clock counts in the current window
+    with pytest.raises(ValueError, match="window_s"):
+        state.hit("client-a", 0, 180.0)
+
+
+# -- lifecycle ---------------------------------------------------------------------------------
+
+
+def test_reset_forgets_everything(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(1)])
+    state.add_job(job(1, due_at=T0))
+    state.add_endpoint(endpoint(1))
+    state.add_delivery(delivery(1))
+    state.append_journal(entry(1))
+    state.add_fault(Fault(id="f1"))
+    state.set_flag("switch", True)
+    state.hit("client", 60, T0)
+
+    state.reset()
+
+    assert state.count(BUNCE) == 0 and state.find(BUNCE, "email", "user1@example.com") is None
+    assert state.accounts("bunce") == []
+    assert state.jobs() == [] and state.next_job_due() is None
+    assert state.endpoints() == [] and state.deliveries() == []
+    assert state.next_delivery_due() is None
+    assert state.journal() == []
+    assert state.faults() == [] and state.take_fault("bunce", None, "GET", "/") is None
+    assert state.get_flag("switch") is None
+    assert state.hit("client", 60, T0) == 1
+    assert created(state.insert_batch(BUNCE, [customer(1)])) == [True]
+    state.add_job(job(1, due_at=T0))  # ids are free again
+
+
+def test_insert_batch_of_500_is_fast(state: State) -> None:
+    """Generous bounds (targets: memory < 2 ms, SQLite < 10 ms) that only catch a regression."""
+    state.insert_batch(BUNCE, [customer(n) for n in range(2000)])
+    timings = []
+    for start in range(2000, 7000, 500):
+        batch = [customer(n) for n in range(start, start + 500)]
+        began = time.perf_counter()
+        state.insert_batch(BUNCE, batch)
+        timings.append(time.perf_counter() - began)
+    bound = 0.02 if isinstance(state, MemoryState) else 0.1
+    assert sorted(timings)[len(timings) // 2] < bound
+
+
+@pytest.mark.slow
+def test_memory_budget_of_a_million_records() -> None:
+    """1,000,000 Bunce-sized records must stay well under 1.5 GB in MemoryState.
+
+    Measured with tracemalloc on 100,000 records (which sees the real size of every allocation,
+    including buffers larger than the bytes they hold) and extrapolated per record.
+    """
+    n = 100_000
+    batches = [[customer(i) for i in range(s, s + 500)] for s in range(0, n, 500)]
+    state = MemoryState()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for batch in batches:
+            state.insert_batch(BUNCE, batch)
+        del batch
+        gc.collect()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    per_record = held / n
+    assert state.count(BUNCE) == n
+    assert per_record < 800, f"{per_record:.0f} bytes per record"  # 1M records: < 0.8 GB
+
+
+def test_clear_faults_disarms_every_fault(state: State) -> None:
+    state.add_fault(Fault(id="f1", api="bunce", status=500, remaining=3))
+    state.add_fault(Fault(id="f2", status=503))
+
+    assert state.clear_faults() == 2
+
+    assert state.faults() == []
+    assert state.take_fault("bunce", "createCustomer", "POST", "/bunce/v1/customers") is None
