@@ -114,6 +114,119 @@ def routes(specs: tuple[str, ...], apis: tuple[str, ...]) -> None:
     click.echo("control  /__mock  (GET /__mock/openapi.json)")
 
 
+@main.group()
+def fixtures() -> None:
+    """Generate fixture data: bulk request bodies and seed data sets (faker, seeded)."""
+
+
+@fixtures.command("generate")
+@click.option("--api", "apis", multiple=True, required=True,
+              help="tamio or bunce (repeatable for --kind dataset).")
+@click.option("--count", type=int, required=True, help="Customers (per account for a data set).")
+@click.option("--seed", type=int, required=True, help="Same seed, same bytes.")
+@click.option("--locale", "locales", multiple=True, default=("en_US",), show_default=True,
+              help="Faker locale(s) for names, addresses, phones (repeatable; used in turn).")
+@click.option("--kind", type=click.Choice(["bulk", "dataset"]), default="bulk", show_default=True,
+              help="bulk: a bulk-create request body; dataset: customers per account.")
+@click.option("--duplicates", type=int, default=0, show_default=True,
+              help="bulk: this many items repeat an earlier email (exactly or in another case).")
+@click.option("--account", "accounts", multiple=True,
+              help="dataset: account (credential) to store customers under (repeatable).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="File to write (default: standard output).")
+def fixtures_generate(apis: tuple[str, ...], count: int, seed: int, locales: tuple[str, ...],
+                      kind: str, duplicates: int, accounts: tuple[str, ...],
+                      output: str | None) -> None:
+    """Write realistic customers, valid against the bundled spec, as JSON."""
+    from mockserver.fixtures import FixtureOptions, write
+
+    options = FixtureOptions(apis=apis, count=count, seed=seed, locales=locales, kind=kind,
+                             duplicates=duplicates, accounts=accounts)
+    try:
+        text = write(options, output)
+    except MockServerError as exc:
+        raise click.UsageError(str(exc)) from None
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"wrote {output}", err=True)
+
+
+def _names(values: tuple[str, ...]) -> list[str]:
+    """Repeatable and comma-separated option values, flattened."""
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+@main.command()
+@click.argument("spec")
+@click.option("--url", required=True,
+              help="Base URL of the deployment, e.g. https://sandbox.api.bunce.so/v1 or "
+                   "http://127.0.0.1:8000/bunce/v1.")
+@click.option("--header", "-H", "headers", multiple=True,
+              help="'Name: value' sent with every request, e.g. credentials (repeatable).")
+@click.option("--max-examples", type=int, default=None,
+              help="Generated requests per operation and phase (default 25).")
+@click.option("--checks", "checks", multiple=True,
+              help="Only these checks (comma-separated or repeatable; default: all).")
+@click.option("--exclude-checks", "exclude_checks", multiple=True, help="Checks to skip.")
+@click.option("--phases", "phases", multiple=True,
+              help="examples, coverage, fuzzing, stateful (default: all).")
+@click.option("--seed", type=int, default=None, help="Seed of the generated data (default fixed).")
+@click.option("--target", type=click.Choice(["auto", "mock", "deployment"]), default="auto",
+              show_default=True,
+              help="mock applies the mock-only allowances; auto asks URL's /__mock/health.")
+@click.option("--strict", is_flag=True, help="No allowances: schemathesis' defaults everywhere.")
+def contract(spec: str, url: str, headers: tuple[str, ...], max_examples: int | None,
+             checks: tuple[str, ...], exclude_checks: tuple[str, ...], phases: tuple[str, ...],
+             seed: int | None, target: str, strict: bool) -> None:
+    """Check that the API at --url answers as SPEC documents (schemathesis, every check).
+
+    SPEC is an OpenAPI file or the name of a bundled spec (tamio, bunce). Exits 1 when the
+    deployment and the spec disagree, listing each disagreement with a curl command.
+    """
+    from mockserver import contract as contracts
+    from mockserver.openapi.loader import bundled_spec_paths
+
+    path = Path(spec)
+    if not path.is_file():
+        bundled = {p.stem: p for p in bundled_spec_paths()}
+        if spec not in bundled:
+            raise click.UsageError(f"SPEC {spec!r} is neither a file nor a bundled spec "
+                                   f"({', '.join(sorted(bundled))})")
+        path = bundled[spec]
+    options: dict[str, Any] = {"strict": strict}
+    if max_examples is not None:
+        options["max_examples"] = max_examples
+    if seed is not None:
+        options["seed"] = seed
+    if checks and _names(checks) != ["all"]:
+        options["checks"] = _names(checks)
+    if exclude_checks:
+        options["exclude_checks"] = _names(exclude_checks)
+    if phases:
+        options["phases"] = _names(phases)
+    try:
+        document = contracts.read_spec(path)
+        parsed = dict(contracts.parse_header(h) for h in headers)
+        if target == "auto":
+            target = "mock" if contracts.detect_mock(url) else "deployment"
+        contracts.config_dict(document, target=target, **options)  # fail early on bad options
+    except MockServerError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"contract: {path} against {url} (target: {target})")
+    applied = contracts.allowances_for(document, target=target, strict=strict,
+                                       checks=options.get("checks"),
+                                       exclude_checks=options.get("exclude_checks", ()))
+    for line in contracts.describe_allowances(applied):
+        click.echo(f"  allowance: {line}")
+    result = contracts.run(document, url, headers=parsed, target=target,
+                           on_event=lambda line: click.echo(f"  {line}"), **options)
+    for finding in result.findings:
+        click.echo(finding.render())
+    click.echo(result.summary())
+    sys.exit(0 if result.ok else 1)
+
+
 def run() -> None:
     """Entry point for ``python -m mockserver``."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -46,7 +46,7 @@ class Settings:
     webhook_backoff_base_s: float = 0.5
     webhook_backoff_cap_s: float = 30.0
     webhook_timeout_s: float = 5.0
-    event_separator: str = "."
+    event_separator: str | None = None  # None: the spec's x-mock.webhooks.event-separator
     dataset: str | None = None
     tokens: dict[str, list[str]] = field(default_factory=dict)
 

@@ -21,7 +21,6 @@ import yaml
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from mockserver.behaviours.registry import SEEDERS
 from mockserver.store.base import Fault, Scope
 
 if TYPE_CHECKING:
@@ -179,7 +178,7 @@ def control_blueprint(engine: Engine) -> Blueprint:
         items = data.get("customers") if isinstance(data, dict) else data
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise _BadRequest("send a JSON array of customer objects (or {'customers': [...]})")
-        results = SEEDERS[scope.api](services, scope.account, items)
+        results = services.seed(scope.api, scope.account, items)
         status = 201 if all("created" in r for r in results) else 409
         return _json({"results": results}, status)
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -34,12 +35,19 @@ from mockserver.validation import (
     read_parameters,
 )
 
+if TYPE_CHECKING:
+    from mockserver.generate import DataGenerator
+
 log = logging.getLogger("mockserver.requests")
 JOURNAL_BODY_LIMIT = 64 * 1024
 
 
 class QueryLike(Protocol):
     def getlist(self, key: str) -> list[str]: ...
+
+
+# Case-insensitive header access: werkzeug's ``Headers`` (its overloaded ``get`` defeats a Protocol).
+HeadersLike = Any
 
 
 @dataclass(slots=True)
@@ -50,7 +58,7 @@ class RequestData:
     path: str
     query: QueryLike
     query_string: str
-    headers: Mapping[str, str]
+    headers: HeadersLike
     cookies: Mapping[str, str]
     content_length: int | None
     read_body: Callable[[int], bytes]
@@ -93,13 +101,15 @@ class MountedApi:
         self.credential_re = re.compile(spec.settings.credential_pattern)
         self.compiled: dict[str, CompiledOperation] = {}
         for op in spec.operations:
-            json_schema = next(
-                (m.schema for name, m in op.body_content.items() if is_json_media(name)), None
-            )
+            json_media = next((name for name in op.body_content if is_json_media(name)), None)
+            json_schema = op.body_content[json_media].schema if json_media else None
+            body_at = f"{op.pointer}/requestBody/content/{_escape(json_media or '')}/schema"
             self.compiled[op.operation_id] = CompiledOperation(
                 operation=op,
-                parameters=compile_parameters(op.parameters, spec.document),
-                body_validator=compile_schema(json_schema, spec.document),
+                parameters=compile_parameters(
+                    op.parameters, spec.document, (spec.file, op.pointer)
+                ),
+                body_validator=compile_schema(json_schema, spec.document, (spec.file, body_at)),
                 body_media=tuple(op.body_content),
             )
 
@@ -112,6 +122,10 @@ class MountedApi:
                 schema = definition.content[media].schema
             compiled.response_validators[key] = compile_schema(schema, self.spec.document)
         return compiled.response_validators[key]
+
+
+def _escape(segment: str) -> str:
+    return segment.replace("~", "~0").replace("/", "~1")
 
 
 def mask(credential: str) -> str:
@@ -130,6 +144,11 @@ class Engine:
         # Longest mount first, so /a/v1 wins over /a.
         self.apis.sort(key=lambda api: len(api.mount), reverse=True)
         self.by_name = {api.spec.name: api for api in self.apis}
+        for api in self.apis:
+            create = api.compiled.get("createCustomer")
+            if create is not None and create.body_validator is not None:
+                services.item_validators[api.spec.name] = create.body_validator
+        self._local = threading.local()
 
     # -- entry point ---------------------------------------------------------------------------
     def handle(self, request: RequestData) -> ResponseData:
@@ -140,6 +159,8 @@ class Engine:
             failure = Failure("unknown-path", 404, f"No API is mounted at {request.path!r}; "
                               f"mounted: {', '.join(a.mount for a in self.apis)}")
             body, content_type = generic(failure)
+            if self.settings.log_requests:  # a client with a wrong base URL should see why
+                log.info("- %s %s -> 404 (outside every API)", request.method, request.path)
             return ResponseData(404, orjson.dumps(body), content_type)
         entry: dict[str, Any] = {
             "time": time.time(),
@@ -155,7 +176,7 @@ class Engine:
         except ResponseValidationError as exc:
             self.services.server_errors.append(exc)
             response = ResponseData(500, orjson.dumps({"error": str(exc)}))
-            entry["response_violations"] = [str(exc)]
+            entry.setdefault("response_violations", [str(exc)])
         if self.settings.cors and "Origin" in request.headers:
             response.headers.setdefault("Access-Control-Allow-Origin", "*")
         entry["status"] = response.status
@@ -219,9 +240,9 @@ class Engine:
             if fault.status:
                 return self._fail(api, Failure("fault", fault.status, f"Injected fault {fault.id}: status {fault.status}"), entry)
 
-        account, failure = self._authenticate(api, op, request)
-        if failure is not None:
-            return self._fail(api, failure, entry)
+        account, refused = self._authenticate(api, op, request)
+        if refused is not None:
+            return self._fail(api, refused, entry)
         assert account is not None
         entry["account"] = mask(account)
 
@@ -260,16 +281,26 @@ class Engine:
             return self._checked(api, compiled, self._reply(outcome), entry)
 
         try:
-            chosen = choose(op, preference, api.spec.document, self.services.generator)
+            chosen = choose(op, preference, api.spec.document, self._generator)
         except PreferenceError as exc:
             return self._fail(api, Failure("validation", settings.validation_status, str(exc)), entry)
         entry["notes"].append(f"answered from the spec ({chosen.status})")
-        headers = required_headers(chosen.definition, self.services.generator, api.spec.document)
+        headers = required_headers(chosen.definition, self._generator, api.spec.document)
         payload = b"" if chosen.media is None else orjson.dumps(chosen.body)
         response = ResponseData(chosen.status, payload, chosen.media, headers)
         return self._checked(api, compiled, response, entry)
 
     # -- steps ---------------------------------------------------------------------------------
+    def _generator(self) -> DataGenerator:
+        # One per thread (a generator is not thread-safe), built on first use: faker is slow to
+        # import and most answers come from examples.
+        generator: DataGenerator | None = getattr(self._local, "generator", None)
+        if generator is None:
+            from mockserver.generate import DataGenerator
+
+            generator = self._local.generator = DataGenerator(seed=self.settings.seed)
+        return generator
+
     def _preflight(self, request: RequestData, methods: list[str]) -> ResponseData:
         requested = request.headers.get("Access-Control-Request-Headers", "")
         headers = {
@@ -379,7 +410,11 @@ class Engine:
         if request.content_length is not None and request.content_length > limit:
             return Failure("too-large", 413, f"The body has {request.content_length} bytes; the limit is {limit} bytes",
                            headers={"Connection": "close"})
-        raw = request.read_body(limit + 1)
+        try:
+            raw = request.read_body(limit + 1)
+        except Exception as exc:  # the client's bytes (bad chunked encoding, a short body): 400
+            return Failure("malformed", 400, f"body: the request body could not be read ({type(exc).__name__}: {exc})"[:300],
+                           headers={"Connection": "close"})
         if len(raw) > limit:
             return Failure("too-large", 413, f"The body is larger than the limit of {limit} bytes",
                            headers={"Connection": "close"})

@@ -9,6 +9,7 @@ example, or a generated body when it has none. Asking for something the spec doe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -76,9 +77,13 @@ def choose(
     operation: Operation,
     preference: Preference,
     document: JSON,
-    generator: DataGenerator,
+    generator: Callable[[], DataGenerator],
 ) -> Chosen:
-    """Pick the documented response for ``preference`` (see the module docstring)."""
+    """Pick the documented response for ``preference`` (see the module docstring).
+
+    ``generator`` is called only when a body has to be generated, so answering from examples
+    never imports faker.
+    """
     if preference.code is not None:
         definition = operation.response_for(preference.code)
         if definition is None:
@@ -126,17 +131,19 @@ def choose(
 
         source = DataGenerator(seed=preference.seed)
     else:
-        source = generator
+        source = generator()
     body = source.generate(media_type.schema, root=document)
     return Chosen(status, media_name, body, definition)
 
 
-def required_headers(definition: ResponseDef, generator: DataGenerator, document: JSON) -> dict[str, str]:
+def required_headers(
+    definition: ResponseDef, generator: Callable[[], DataGenerator], document: JSON
+) -> dict[str, str]:
     """Values for the headers a response documents as required (e.g. ``Retry-After``)."""
     headers: dict[str, str] = {}
     for name, header in definition.headers.items():
         if header.get("required"):
             schema = header.get("schema") or {"type": "string"}
-            value = generator.generate(schema, root=document, name=name)
+            value = generator().generate(schema, root=document, name=name)
             headers[name] = str(value).lower() if isinstance(value, bool) else str(value)
     return headers

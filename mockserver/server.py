@@ -16,10 +16,10 @@ import threading
 from dataclasses import replace
 from typing import Any
 
+import orjson
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
 
-from mockserver.app import create_app
+from mockserver.app import create_app, load_specs
 from mockserver.config import Settings
 from mockserver.services import Services
 
@@ -34,11 +34,28 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger("mockserver.requests").setLevel(logging.WARNING)
 
 
+def _write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's answer to a request it cannot parse (bad request line, header, chunking),
+    as problem+json instead of its HTML page: no answer of the mock is ever HTML."""
+    from gunicorn import util
+
+    problem = {"type": "about:blank", "title": reason, "status": status_int, "detail": mesg}
+    body = orjson.dumps(problem)
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n")
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
 def serve_forever(settings: Settings) -> None:
     """Serve until interrupted (the ``mockserver serve`` command)."""
+    from gunicorn import util
     from gunicorn.app.base import BaseApplication
 
     configure_logging(settings)
+    # Specs load here, before gunicorn starts: a broken one stops start-up with its SpecError
+    # (file#pointer: problem) and no traceback, and the workers inherit them when they fork.
+    specs = load_specs(settings)
+    util.write_error = _write_json_error  # workers fork from this process and inherit it
     temp_dir = None
     if settings.workers > 1 and not settings.state_path:
         temp_dir = tempfile.mkdtemp(prefix="mockserver-")
@@ -68,12 +85,16 @@ def serve_forever(settings: Settings) -> None:
                 "loglevel": settings.log_level,
                 "accesslog": None,
                 "limit_request_line": 8190,
+                # gunicorn >= 27 opens a control socket at one fixed path per user; several
+                # mocks (parallel test runs) would fight over it, and the mock does not need it.
+                "control_socket_disable": True,
             }
             for key, value in options.items():
-                self.cfg.set(key, value)
+                if key in self.cfg.settings:
+                    self.cfg.set(key, value)
 
         def load(self) -> Flask:
-            return create_app(settings, services=preloaded)
+            return create_app(settings, services=preloaded, specs=specs)
 
     log.info("mockserver on http://%s:%d (%d worker(s), state: %s)", settings.host, settings.port,
              settings.workers, settings.state_path or "memory")
@@ -91,11 +112,22 @@ class ThreadedServer:
     """
 
     def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0) -> None:
+        # Imported here: werkzeug.serving (http.server, socketserver) would slow `serve` down.
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class QuietHandler(WSGIRequestHandler):
+            """No werkzeug access-log line per request: the journal records every request."""
+
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                pass
+
         self.app = app
         self.host = host
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
         self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name="mockserver", daemon=True)
+        # A short poll interval makes stop() quick (shutdown waits for one poll).
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="mockserver", daemon=True)
 
     @property
     def url(self) -> str:

@@ -5,20 +5,20 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mockserver.behaviours.registry import JOB_HANDLERS
+from mockserver.behaviours.registry import JOB_HANDLERS, JobHandler
 from mockserver.config import Settings
 from mockserver.jobs import JobRunner
-from mockserver.store import State
+from mockserver.store import Job, State
 from mockserver.store import open_state
 from mockserver.webhooks import WebhookDispatcher
 from mockserver.worker import BackgroundWorker
 
 if TYPE_CHECKING:
-    from mockserver.generate import DataGenerator
+    from mockserver.validation import SchemaValidator
 
 
 @dataclass(slots=True)
@@ -32,16 +32,36 @@ class Services:
     worker: BackgroundWorker | None = None
     clock: Callable[[], float] = time.time
     server_errors: list[BaseException] = field(default_factory=list)
-    _generator: DataGenerator | None = None
+    # Per API, the schema a stored customer must satisfy (the single-create request body); the
+    # engine fills it in, so seeding through the control API or a data set is validated too.
+    item_validators: dict[str, SchemaValidator] = field(default_factory=dict)
 
-    @property
-    def generator(self) -> DataGenerator:
-        """The seeded fake-data generator, built on first use (faker is slow to import)."""
-        if self._generator is None:
-            from mockserver.generate import DataGenerator
+    def seed(self, api: str, account: str, items: list[Any]) -> list[dict[str, Any]]:
+        """Store customers given as JSON; one ``{"created": ...}`` or ``{"error": ...}`` per item.
 
-            self._generator = DataGenerator(seed=self.settings.seed)
-        return self._generator
+        Items that break the API's create schema are refused with the violations, not stored.
+        """
+        from mockserver.behaviours.registry import SEEDERS
+
+        if api not in SEEDERS:
+            raise KeyError(f"no seeder for {api!r}; known: {sorted(SEEDERS)}")
+        validator = self.item_validators.get(api)
+        results: list[dict[str, Any]] = []
+        valid: list[dict[str, Any]] = []
+        positions: list[int] = []
+        for index, item in enumerate(items):
+            problems = validator.violations(item) if validator is not None else []
+            if not isinstance(item, dict):
+                results.append({"error": f"item {index}: expected a JSON object"})
+            elif problems:
+                results.append({"error": f"item {index}: " + "; ".join(p.message for p in problems[:5])})
+            else:
+                positions.append(index)
+                valid.append(item)
+                results.append({})
+        for index, result in zip(positions, SEEDERS[api](self, account, valid), strict=True):
+            results[index] = result
+        return results
 
     @classmethod
     def build(cls, settings: Settings, state: State | None = None) -> Services:
@@ -57,7 +77,7 @@ class Services:
         jobs = JobRunner(state, {})
         services = cls(settings=settings, state=state, jobs=jobs, webhooks=webhooks)
         for kind, handler in JOB_HANDLERS.items():
-            jobs.register(kind, functools.partial(handler, services=services))
+            jobs.register(kind, functools.partial(_run_with, handler, services))
         return services
 
     def start_background(self) -> None:
@@ -71,6 +91,23 @@ class Services:
             self.worker.stop()
             self.worker = None
 
+    def reset(self) -> None:
+        """Forget all state, pausing this process's background worker meanwhile.
+
+        A job or webhook delivery in flight is finished against the old state first; otherwise
+        recording its outcome would fail against the emptied state (an error that would surface
+        in whatever test runs next).
+        """
+        worker = self.worker
+        if worker is not None:
+            worker.stop()
+        try:
+            self.state.reset()
+            del self.server_errors[:]
+        finally:
+            if worker is not None:
+                worker.start()
+
     def wake(self) -> None:
         """Tell the background worker that work became due (a job scheduled with no delay)."""
         if self.worker is not None:
@@ -83,9 +120,10 @@ class Services:
         """
         import orjson
 
-        from mockserver.behaviours.registry import SEEDERS
+        from mockserver.behaviours.registry import SEEDERS, load_builtin
         from mockserver.errors import ConfigError
 
+        load_builtin()  # `serve --dataset` loads before create_app() has imported the behaviours
         try:
             data = orjson.loads(Path(path).read_bytes())
         except (OSError, orjson.JSONDecodeError) as exc:
@@ -99,7 +137,7 @@ class Services:
             if api not in SEEDERS or not isinstance(accounts, dict):
                 raise ConfigError(f"data set {path!r}: unknown API {api!r}; known: {sorted(SEEDERS)}")
             for account, customers in accounts.items():
-                results = SEEDERS[api](self, account, list(customers))
+                results = self.seed(api, account, list(customers))
                 created[api] = created.get(api, 0) + sum(1 for r in results if "created" in r)
         return created
 
@@ -108,3 +146,7 @@ class Services:
         jobs = self.jobs.flush()
         delivered = self.webhooks.flush()
         return {"jobs": len(jobs), "deliveries": delivered}
+
+
+def _run_with(handler: JobHandler, services: Services, job: Job) -> dict[str, Any]:
+    return handler(job, services)

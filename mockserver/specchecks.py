@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mockserver.errors import SpecError
-from mockserver.openapi.loader import load_spec, read_document
+from mockserver.openapi.loader import load_spec, pointer_get, read_document, resolve
 from mockserver.openapi.spec import Spec
 from mockserver.validation import compile_schema
 
@@ -30,16 +30,42 @@ def example_problems(spec: Spec) -> list[SpecError]:
                 for m, media in response.content.items()
             ]
         for pointer, media in places:
-            validator = compile_schema(media.schema, spec.document)
+            try:
+                where = (spec.file, f"{pointer}/schema")
+                validator = compile_schema(media.schema, spec.document, where)
+            except SpecError as exc:
+                problems.append(exc)
+                continue
             if validator is None:
                 continue
             for name, value in media.examples.items():
                 for violation in validator.violations(value, "example")[:3]:
                     problems.append(
-                        SpecError(spec.file, f"{pointer}/examples/{name}",
+                        SpecError(spec.file, _example_pointer(spec, pointer, name),
                                   f"example does not match its schema: {violation.message}")
                     )
     return problems
+
+
+def _example_pointer(spec: Spec, media_pointer: str, name: str) -> str:
+    """Where example ``name`` of the media type at ``media_pointer`` is written in the document:
+    ``.../examples/<name>/value`` (or the component it refers to), or ``.../example``."""
+    try:
+        media = resolve(pointer_get(spec.document, media_pointer, spec.file, media_pointer),
+                        spec.document, spec.file, media_pointer)
+    except SpecError:  # e.g. inside a $ref'd response: name the operation's media type
+        media = None
+    if not isinstance(media, dict):
+        return f"{media_pointer}/examples/{_escape(name)}"
+    example = (media.get("examples") or {}).get(name)
+    if isinstance(example, dict):
+        ref = example.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#"):
+            return f"{ref[1:]}/value"
+        return f"{media_pointer}/examples/{_escape(name)}/value"
+    if "example" in media:
+        return f"{media_pointer}/example"
+    return f"{media_pointer}/examples/{_escape(name)}"
 
 
 def check_examples(spec: Spec) -> None:
@@ -61,7 +87,8 @@ def lint(path: str | Path) -> list[SpecError]:
         return [exc]
     problems: list[SpecError] = []
     try:
-        validate(document)  # type: ignore[arg-type]
+        # The base URI lets the validator follow $refs to files beside the spec.
+        validate(document, base_uri=Path(path).resolve().as_uri())
     except OpenAPIValidationError as exc:
         pointer = "/" + "/".join(_escape(str(p)) for p in getattr(exc, "path", []))
         problems.append(SpecError(file, pointer, f"not valid OpenAPI: {exc.message}"))

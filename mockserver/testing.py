@@ -18,7 +18,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mockserver.app import create_app
-from mockserver.behaviours.registry import SEEDERS
 from mockserver.config import Settings
 from mockserver.engine import Engine
 from mockserver.server import ThreadedServer
@@ -76,7 +75,9 @@ class WebhookReceiver:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # A short poll interval keeps stop() (shutdown waits for one poll) from costing 0.5 s a test.
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
         return self
 
     @property
@@ -170,8 +171,7 @@ class MockServer:
     # -- lifecycle -----------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget all state, journal, faults, jobs and webhooks; reload the configured data set."""
-        self.services.state.reset()
-        del self.services.server_errors[:]
+        self.services.reset()  # waits for a job or delivery of the previous test still in flight
         if self.services.worker is not None:
             self.services.worker.take_errors()
         for receiver in self.receivers:
@@ -228,7 +228,7 @@ class MockServer:
 
     def seed(self, api: str, account: str, customers: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         """Store customers directly; returns one ``{"created": ...}`` or ``{"error": ...}`` each."""
-        return SEEDERS[api](self.services, account, list(customers))
+        return self.services.seed(api, account, list(customers))
 
     def fault(self, *, api: str | None = None, operation_id: str | None = None, status: int | None = None,
               latency_ms: int = 0, drop: bool = False, count: int = 1, method: str | None = None) -> Fault:

@@ -15,28 +15,37 @@ from typing import Any
 
 from mockserver.behaviours.registry import Call, Reply, behaviour, seeder
 from mockserver.envelopes import Failure
-from mockserver.ids import iso_now, uuid7
+from mockserver.ids import iso_now, iso_times, uuid7
 from mockserver.services import Services
 from mockserver.store.base import InsertOutcome, NewRecord, Scope
 
 API = "bunce"
 
 
-def new_customer(item: dict[str, Any]) -> NewRecord:
-    """The stored customer for one validated request item."""
+def new_customer(
+    item: dict[str, Any], *, seeded: bool = False, created_at: str | None = None
+) -> NewRecord:
+    """The stored customer for one validated request item.
+
+    Only seeded customers (control API, data sets) may bring their own ``customer_created_at``
+    and ``device_id``s; from a request those extra fields are ignored (unknown fields are), since a
+    client-chosen value would be stored unchecked and break every later answer.
+    """
     customer: dict[str, Any] = {
         "customer_id": item["customer_id"],
         "first_name": item["first_name"],
         "last_name": item["last_name"],
         "email": item["email"],
         "phone_no": item["phone_no"],
-        "customer_created_at": item.get("customer_created_at") or iso_now(),
+        "customer_created_at": (
+            (seeded and item.get("customer_created_at")) or created_at or iso_now()
+        ),
     }
     devices = item.get("devices")
     if devices:
         customer["devices"] = [
             {
-                "device_id": device.get("device_id") or uuid7(),
+                "device_id": (seeded and device.get("device_id")) or uuid7(),
                 "device_type": device["device_type"],
                 "device_token": device["device_token"],
             }
@@ -58,7 +67,10 @@ def _taken(item: dict[str, Any], outcome: InsertOutcome) -> str:
 def create_customers_bulk(call: Call) -> Reply:
     items: list[dict[str, Any]] = call.body["customers"]
     scope = Scope(API, call.account)
-    outcomes = call.services.state.insert_batch(scope, [new_customer(i) for i in items])
+    times = iso_times(len(items))
+    outcomes = call.services.state.insert_batch(
+        scope, [new_customer(i, created_at=t) for i, t in zip(items, times, strict=True)]
+    )
     errors = [_taken(item, o) for item, o in zip(items, outcomes, strict=True) if not o.created]
     if errors:
         message = f"Errors encountered while creating. {len(errors)} out of {len(items)} customers failed"
@@ -94,7 +106,9 @@ def decode_cursor(cursor: str) -> tuple[str, int] | None:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         direction, _, seq = text.partition(":")
-        if direction in ("a", "b"):
+        # Sequence numbers are non-negative 64-bit integers (SQLite's INTEGER); anything else
+        # was not issued by the mock.
+        if direction in ("a", "b") and seq.isascii() and seq.isdigit() and int(seq) < 2**63:
             return direction, int(seq)
     except (ValueError, UnicodeDecodeError):
         return None
@@ -169,8 +183,16 @@ def seed(services: Services, account: str, items: list[dict[str, Any]]) -> list[
         if missing:
             results.append({"error": f"item {index}: missing or non-string {', '.join(missing)}"})
             continue
+        devices = item.get("devices") or []
+        fields = ("device_type", "device_token")
+        if not isinstance(devices, list) or not all(
+            isinstance(d, dict) and all(isinstance(d.get(f), str) for f in fields) for d in devices
+        ):
+            problem = "devices must be a list of {device_type, device_token}"
+            results.append({"error": f"item {index}: {problem}"})
+            continue
         positions.append(index)
-        records.append(new_customer(item))
+        records.append(new_customer(item, seeded=True))
         results.append({})
     outcomes = services.state.insert_batch(Scope(API, account), records)
     for index, outcome in zip(positions, outcomes, strict=True):

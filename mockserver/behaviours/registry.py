@@ -30,7 +30,7 @@ class Call:
     account: str
     body: Any
     params: dict[str, Any]
-    headers: Mapping[str, str]
+    headers: Any  # case-insensitive header access (werkzeug Headers)
     client_address: str
     services: Services
 

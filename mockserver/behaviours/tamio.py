@@ -17,7 +17,7 @@ from mockserver.behaviours.registry import Call, Reply, behaviour, job_handler, 
 from mockserver.envelopes import Failure
 from mockserver.ids import uuid4
 from mockserver.services import Services
-from mockserver.store.base import Job, NewRecord, Scope, StoredRecord
+from mockserver.store.base import InsertOutcome, Job, NewRecord, Scope, StoredRecord
 
 API = "tamio"
 IMPORT_JOB = "tamio.import"
@@ -52,8 +52,14 @@ def _address(info: dict[str, Any], *, shipping: bool, billing: bool) -> dict[str
     return address
 
 
-def build_customer(item: dict[str, Any], *, source: str, now: float | None = None) -> dict[str, Any]:
-    """The stored Customer object for one validated CustomerInput."""
+def build_customer(item: dict[str, Any], *, source: str, now: float | None = None,
+                   seeded: bool = False) -> dict[str, Any]:
+    """The stored Customer object for one validated CustomerInput.
+
+    Only seeded customers (control API, data sets) may bring their own ``id`` and ``created_at``;
+    in a request those are unknown fields and ignored, so a client cannot pick a non-UUID id or
+    an unparsable timestamp that breaks later answers.
+    """
     billing_info = item.get("billing_information")
     shipping_info = item.get("shipping_information")
     billing = [_address(billing_info, shipping=False, billing=True)] if billing_info else []
@@ -64,7 +70,7 @@ def build_customer(item: dict[str, Any], *, source: str, now: float | None = Non
         shipping.append(_address(billing_info, shipping=True, billing=False))
     category = item.get("category", "customer")
     return {
-        "id": item.get("id") or uuid4(),
+        "id": (seeded and item.get("id")) or uuid4(),
         "object": "customer",
         "name": item["name"],
         "last_name": item.get("last_name"),
@@ -82,7 +88,8 @@ def build_customer(item: dict[str, Any], *, source: str, now: float | None = Non
         "affiliate_partner_id": None,
         "has_notes": False,
         "source": source,
-        "created_at": int(item.get("created_at") or (now if now is not None else time.time())),
+        "created_at": int((seeded and item.get("created_at"))
+                          or (now if now is not None else time.time())),
         "billing_addresses": billing,
         "shipping_addresses": shipping,
     }
@@ -92,15 +99,30 @@ def _record(customer: dict[str, Any]) -> NewRecord:
     return NewRecord(id=customer["id"], data=customer, unique={"email": customer["email"].lower()})
 
 
-def _event_type(services: Services, action: str) -> str:
-    return f"customer{services.settings.event_separator}{action}"
+def _leads_flag(account: str) -> str:
+    return f"tamio:has-leads:{account}"
+
+
+def _insert(services: Services, account: str, records: list[NewRecord]) -> list[InsertOutcome]:
+    """Insert customers; remember when an account got a lead (the list's fast path skips none)."""
+    outcomes = services.state.insert_batch(Scope(API, account), records)
+    if any(o.record is not None and o.record.get("category") == "lead" for o in outcomes):
+        services.state.set_flag(_leads_flag(account), True)
+    return outcomes
+
+
+def event_separator(call: Call) -> str:
+    """The server setting wins, then the spec's ``x-mock.webhooks.event-separator``, then '.'."""
+    configured = call.services.settings.event_separator
+    return configured if configured is not None else str(call.spec.settings.webhooks.get("event-separator", "."))
 
 
 @behaviour(API, "bulkCreateCustomers")
 def bulk_create_customers(call: Call) -> Reply:
     services = call.services
     services.jobs.schedule(
-        IMPORT_JOB, API, call.account, {"customers": call.body["customers"]},
+        IMPORT_JOB, API, call.account,
+        {"customers": call.body["customers"], "event_separator": event_separator(call)},
         delay_s=services.settings.job_delay_s,
     )
     if services.settings.job_delay_s <= 0:
@@ -114,14 +136,14 @@ def run_import(job: Job, services: Services) -> dict[str, Any]:
     items: list[dict[str, Any]] = job.payload["customers"]
     now = services.clock()
     customers = [build_customer(item, source="import", now=now) for item in items]
-    outcomes = services.state.insert_batch(Scope(API, job.account), [_record(c) for c in customers])
+    outcomes = _insert(services, job.account, [_record(c) for c in customers])
     created: list[str] = []
     failed: list[dict[str, Any]] = []
+    event_type = f"customer{job.payload.get('event_separator', '.')}created"
     for index, (item, outcome) in enumerate(zip(items, outcomes, strict=True)):
         if outcome.record is not None:
             created.append(outcome.record["id"])
-            services.webhooks.emit(API, job.account, _event_type(services, "created"),
-                                   {"customer": outcome.record})
+            services.webhooks.emit(API, job.account, event_type, {"customer": outcome.record})
         else:
             failed.append({
                 "index": index,
@@ -137,10 +159,11 @@ def run_import(job: Job, services: Services) -> dict[str, Any]:
 def create_customer(call: Call) -> Reply | Failure:
     services = call.services
     customer = build_customer(call.body, source="api", now=services.clock())
-    outcome = services.state.insert_batch(Scope(API, call.account), [_record(customer)])[0]
+    outcome = _insert(services, call.account, [_record(customer)])[0]
     if outcome.record is None:
         return Failure("duplicate", 400, f"A customer with the email {call.body['email']} already exists")
-    services.webhooks.emit(API, call.account, _event_type(services, "created"), {"customer": outcome.record})
+    event_type = f"customer{event_separator(call)}created"
+    services.webhooks.emit(API, call.account, event_type, {"customer": outcome.record})
     services.wake()
     return Reply(200, {"status": 200, "customer": outcome.record})
 
@@ -186,6 +209,7 @@ def _matches(record: StoredRecord, params: dict[str, Any]) -> bool:
 
 
 FILTERS = ("filter", "countries[]", "countries", "teammate_id", "from", "to", "include_leads")
+MAX_ROWS = 2**62
 
 
 @behaviour(API, "listCustomers")
@@ -196,9 +220,14 @@ def list_customers(call: Call) -> Reply:
     descending = params.get("order", "asc") == "desc"
     state, scope = call.services.state, Scope(API, call.account)
     offset = (page - 1) * per_page
-    if sort_by == "created_at" and not descending and not any(params.get(f) for f in FILTERS):
-        # The common case stays an index lookup, however many customers are stored.
-        result = state.page(scope, limit=per_page, offset=offset)
+    if (sort_by == "created_at" and not descending and not any(params.get(f) for f in FILTERS)
+            and not state.get_flag(_leads_flag(call.account), False)):
+        # The common case stays an index lookup, however many customers are stored (leads must
+        # be left out unless include_leads, so an account that has any takes the filtering path).
+        # No store holds 2**62 customers; clamping keeps huge page/per_page within SQLite's INTEGER.
+        if offset >= MAX_ROWS:
+            return Reply(200, {"status": 200, "total_results": state.count(scope), "customers": []})
+        result = state.page(scope, limit=min(per_page, MAX_ROWS), offset=offset)
         return Reply(200, {"status": 200, "total_results": result.total,
                            "customers": [r.data for r in result.records]})
     matching = [r for r in state.all(scope) if _matches(r, params)]
@@ -220,10 +249,14 @@ def seed(services: Services, account: str, items: list[dict[str, Any]]) -> list[
         if missing:
             results.append({"error": f"item {index}: missing or non-string {', '.join(missing)}"})
             continue
+        if not isinstance(item.get("created_at", 0), int | float):
+            results.append({"error": f"item {index}: created_at must be a unix timestamp"})
+            continue
         positions.append(index)
-        records.append(_record(build_customer(item, source=str(item.get("source", "seed")))))
+        source = str(item.get("source", "seed"))
+        records.append(_record(build_customer(item, source=source, seeded=True)))
         results.append({})
-    outcomes = services.state.insert_batch(Scope(API, account), records)
+    outcomes = _insert(services, account, records)
     for index, outcome in zip(positions, outcomes, strict=True):
         results[index] = (
             {"created": outcome.record} if outcome.record is not None

@@ -36,7 +36,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 try:  # the C loader is several times faster; fall back when libyaml is missing
-    _YamlLoader: type[yaml.SafeLoader] = yaml.CSafeLoader
+    _YamlLoader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
     _YamlLoader = yaml.SafeLoader
 
@@ -135,26 +135,49 @@ def resolve(node: Any, document: JSON, file: str, at: str) -> Any:
     return node
 
 
-def _inline_external_refs(node: Any, base: Path, file: str, stack: set[str]) -> Any:
-    """Replace every ``$ref`` to another file by that file's (recursively inlined) content."""
+def _inline_external_refs(node: Any, base: Path, file: str, stack: set[str], at: str = "") -> Any:
+    """Replace every ``$ref`` to another file by that file's (recursively inlined) content.
+
+    ``at`` is the JSON pointer of ``node`` in ``file``, so a broken reference is reported where
+    it is written.
+    """
     if isinstance(node, list):
-        return [_inline_external_refs(item, base, file, stack) for item in node]
+        return [
+            _inline_external_refs(item, base, file, stack, f"{at}/{i}")
+            for i, item in enumerate(node)
+        ]
     if not isinstance(node, dict):
         return node
     ref = node.get("$ref")
     if isinstance(ref, str) and not ref.startswith("#"):
+        where = f"{at}/$ref"
         parsed = urlparse(ref)
         if parsed.scheme in ("http", "https"):
-            raise SpecError(file, "/", f"remote $ref {ref!r} is not fetched; save it beside the spec")
+            raise SpecError(
+                file, where, f"remote $ref {ref!r} is not fetched; save it beside the spec"
+            )
         target_path = (base.parent / unquote(parsed.path)).resolve()
         key = f"{target_path}#{parsed.fragment}"
         if key in stack:
-            raise SpecError(file, "/", f"$ref cycle through {ref!r}")
-        target_doc = read_document(target_path)
-        target = pointer_get(target_doc, parsed.fragment, str(target_path), parsed.fragment or "/")
+            raise SpecError(file, where, f"$ref cycle through {ref!r}")
+        try:
+            target_doc = read_document(target_path)
+        except SpecError as exc:
+            raise SpecError(file, where, f"$ref {ref!r}: {target_path}: {exc.problem}") from None
+        try:
+            fragment = parsed.fragment or "/"
+            target = pointer_get(target_doc, parsed.fragment, str(target_path), fragment)
+        except SpecError:
+            raise SpecError(file, where, f"$ref {ref!r}: {target_path} has nothing at "
+                                         f"'#{parsed.fragment}'; fix the reference") from None
         target = _inline_local_refs(target, target_doc, str(target_path), 0)
-        return _inline_external_refs(target, target_path, str(target_path), stack | {key})
-    return {k: _inline_external_refs(v, base, file, stack) for k, v in node.items()}
+        return _inline_external_refs(
+            target, target_path, str(target_path), stack | {key}, parsed.fragment
+        )
+    return {
+        k: _inline_external_refs(v, base, file, stack, f"{at}/{_escape(str(k))}")
+        for k, v in node.items()
+    }
 
 
 def _inline_local_refs(node: Any, document: JSON, file: str, depth: int) -> Any:

@@ -1,0 +1,48 @@
+"""Fixtures for the engine tests: an in-process mock (Flask test client) with the bundled specs
+plus the small ``widgets`` user spec, strict response validation and no background thread."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mockserver.testing import MockServer
+
+from .support import settings
+
+
+@pytest.fixture(scope="session")
+def shared_mock() -> Iterator[MockServer]:
+    server = MockServer.in_process(settings())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mock(shared_mock: MockServer) -> Iterator[MockServer]:
+    """The in-process mock, state and journal empty; errors inside it fail the test."""
+    shared_mock.reset()
+    yield shared_mock
+    shared_mock.check()
+
+
+@pytest.fixture
+def client(mock: MockServer) -> Any:
+    return mock.client
+
+
+@pytest.fixture
+def make_mock() -> Iterator[Any]:
+    """Build a mock with other settings: ``make_mock(max_body_bytes=1024)``."""
+    built: list[MockServer] = []
+
+    def make(**overrides: Any) -> MockServer:
+        server = MockServer.in_process(settings(**overrides))
+        built.append(server)
+        return server
+
+    yield make
+    for server in built:
+        server.stop()

@@ -1,0 +1,244 @@
+"""Rule 5, choosing the response: Prefer code/example/dynamic/seed, the documented example by
+default, a generated body when there is none, clear errors for what is not documented, and the
+check of every outgoing response against the spec."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mockserver.behaviours.registry import BEHAVIOURS, Reply, behaviour
+from mockserver.testing import ServerError
+
+from .support import (
+    BUNCE_AUTH,
+    BUNCE_CUSTOMER,
+    BUNCE_JSON,
+    TAMIO_AUTH,
+    WIDGETS_AUTH,
+    body_of,
+    documented,
+)
+
+BUNCE_BULK = "/bunce/v1/customers/bulk"
+
+
+def prefer(value: str, headers: dict[str, str] = BUNCE_AUTH) -> dict[str, str]:
+    return {**headers, "Prefer": value}
+
+
+# -- Prefer ---------------------------------------------------------------------------------------
+
+
+def test_prefer_code_answers_that_documented_response_without_touching_state(mock, client) -> None:
+    answer = client.post(
+        BUNCE_BULK, headers=prefer("code=409", BUNCE_JSON), json={"customers": [BUNCE_CUSTOMER]}
+    )
+    assert answer.status_code == 409
+    assert body_of(answer) == json.loads(documented("bunce_bulk_response_partial_failure"))
+    assert mock.customers("bunce", BUNCE_AUTH["X-Authorization"]) == []
+
+
+def test_prefer_code_still_needs_auth_and_a_valid_request(client) -> None:
+    assert (
+        client.post(
+            BUNCE_BULK,
+            headers={"Prefer": "code=200", "Content-Type": "application/json"},
+            json={"customers": [BUNCE_CUSTOMER]},
+        ).status_code
+        == 401
+    )
+    assert (
+        client.post(
+            BUNCE_BULK, headers=prefer("code=200", BUNCE_JSON), json={"customers": []}
+        ).status_code
+        == 422
+    )
+
+
+def test_prefer_example_picks_a_named_example(client) -> None:
+    answer = client.get("/bunce/v1/customers", headers=prefer("example=no_customers"))
+    assert answer.status_code == 200
+    assert body_of(answer)["data"] == []
+    listed = client.get("/widgets/v1/widgets", headers=prefer("example=no_widgets", WIDGETS_AUTH))
+    assert body_of(listed) == {"widgets": []}
+
+
+def test_prefer_example_of_an_error_response_answers_its_status(client) -> None:
+    answer = client.get(
+        "/tamio/v2/customers/list?page=1&per_page=1",
+        headers=prefer("example=missing_page", TAMIO_AUTH),
+    )
+    assert answer.status_code == 400
+    assert body_of(answer)["error_code"] == 99001
+
+
+def test_an_undocumented_code_is_a_clear_error_listing_the_documented_ones(client) -> None:
+    answer = client.get(
+        "/tamio/v2/customers/list?page=1&per_page=1", headers=prefer("code=418", TAMIO_AUTH)
+    )
+    assert answer.status_code == 400
+    assert body_of(answer)["error"] == (
+        "Prefer: code=418 is not documented for listCustomers; documented: 200, 400, 401, 413, 429"
+    )
+
+
+def test_an_undocumented_example_is_a_clear_error_listing_the_documented_ones(client) -> None:
+    answer = client.get(
+        "/widgets/v1/widgets", headers=prefer("example=three_widgets", WIDGETS_AUTH)
+    )
+    assert answer.status_code == 400
+    assert body_of(answer)["detail"] == (
+        "Prefer: example=three_widgets is not an example of listWidgets; "
+        "documented examples: no_widgets, two_widgets"
+    )
+
+
+def test_a_prefer_header_that_is_not_understood_is_a_clear_error(client) -> None:
+    answer = client.get("/bunce/v1/customers", headers=prefer("code=teapot"))
+    assert answer.status_code == 422
+    assert "Prefer header 'code=teapot' is not understood" in body_of(answer)["message"]
+
+
+def test_dynamic_generates_a_body_valid_against_the_schema(client) -> None:
+    answer = client.get("/bunce/v1/customers", headers=prefer("dynamic=true"))
+    assert answer.status_code == 200  # strict mode: a body breaking the schema would be a 500
+    assert body_of(answer)["success"] is True
+
+
+def test_the_same_seed_gives_the_same_body_and_another_seed_another(client) -> None:
+    def generated(seed: int) -> bytes:
+        answer = client.get(
+            "/tamio/v2/customers/list?page=1&per_page=5",
+            headers=prefer(f"dynamic=true, seed={seed}", TAMIO_AUTH),
+        )
+        assert answer.status_code == 200
+        return answer.get_data()
+
+    assert generated(7) == generated(7)
+    assert generated(7) != generated(8)
+
+
+def test_prefer_does_not_run_the_behaviour(mock, client) -> None:
+    answer = client.post(
+        BUNCE_BULK,
+        headers=prefer("example=success", BUNCE_JSON),
+        json={"customers": [BUNCE_CUSTOMER]},
+    )
+    assert answer.status_code == 200
+    assert mock.customers("bunce", BUNCE_AUTH["X-Authorization"]) == []
+    assert "answered from the spec (200)" in mock.requests()[-1]["notes"]
+
+
+# -- without Prefer: behaviour, example, or generated ----------------------------------------------
+
+
+def test_an_operation_without_a_behaviour_answers_its_first_documented_example(client) -> None:
+    assert body_of(client.get("/widgets/v1/widgets", headers=WIDGETS_AUTH))["widgets"][1] == {
+        "id": 2,
+        "name": "Gear",
+        "colour": None,
+    }
+    assert body_of(client.get("/widgets/v1/widgets/3", headers=WIDGETS_AUTH)) == {
+        "id": 7,
+        "name": "Sprocket",
+        "colour": "blue",
+    }
+
+
+def test_an_operation_without_an_example_answers_a_generated_body(client) -> None:
+    answer = client.post(
+        "/widgets/v1/widgets", headers=WIDGETS_AUTH, json={"name": "Gear", "colour": None}
+    )
+    assert answer.status_code == 201
+    body = body_of(answer)
+    assert set(body) >= {"id", "name", "colour"} and isinstance(body["id"], int) and body["id"] >= 1
+
+
+def test_a_response_without_content_has_no_body_and_no_content_type(client) -> None:
+    answer = client.delete("/widgets/v1/widgets/3", headers=WIDGETS_AUTH)
+    assert answer.status_code == 204
+    assert answer.get_data() == b""
+    assert "Content-Type" not in answer.headers
+
+
+def test_seeded_generation_repeats_across_fresh_servers(make_mock) -> None:
+    def created() -> bytes:
+        client = make_mock(seed=99).client
+        return client.post(
+            "/widgets/v1/widgets", headers=WIDGETS_AUTH, json={"name": "G", "colour": None}
+        ).get_data()
+
+    assert created() == created()
+
+
+# -- checking outgoing responses against the spec --------------------------------------------------
+
+LIAR_SPEC = """\
+openapi: 3.1.0
+info: {title: Liar, version: "1"}
+x-mock: {name: engine-liar}
+paths:
+  /thing:
+    get:
+      operationId: getThing
+      x-mock: {behaviour: true}
+      responses:
+        "200":
+          description: A thing.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [id]
+                properties:
+                  id: {type: integer}
+"""
+
+
+@pytest.fixture
+def liar_spec(tmp_path: Path) -> Iterator[str]:
+    """A user spec whose one operation has a test behaviour answering a body the spec forbids."""
+    path = tmp_path / "liar.yaml"
+    path.write_text(LIAR_SPEC)
+
+    @behaviour("engine-liar", "getThing")
+    def wrong_body(call):
+        return Reply(200, {"id": "not a number"})
+
+    yield str(path)
+    del BEHAVIOURS[("engine-liar", "getThing")]
+
+
+def test_strict_mode_catches_a_response_that_breaks_the_spec(make_mock, liar_spec) -> None:
+    mock = make_mock(specs=[liar_spec], bundled=False)
+    answer = mock.client.get("/engine-liar/thing")
+    assert answer.status_code == 500
+    assert body_of(answer)["error"] == (
+        "engine-liar.getThing answered 200, which breaks the spec: "
+        "id: 'not a number' is not of type integer"
+    )
+    assert mock.requests()[-1]["response_violations"] == [
+        "id: 'not a number' is not of type integer"
+    ]
+    with pytest.raises(ServerError, match="breaks the spec"):
+        mock.check()
+
+
+def test_warn_mode_sends_the_response_and_journals_the_problem(make_mock, liar_spec) -> None:
+    mock = make_mock(specs=[liar_spec], bundled=False, validate_responses="warn")
+    answer = mock.client.get("/engine-liar/thing")
+    assert (answer.status_code, body_of(answer)) == (200, {"id": "not a number"})
+    assert mock.requests()[-1]["response_violations"] == [
+        "id: 'not a number' is not of type integer"
+    ]
+    mock.check()
+
+
+def test_off_mode_does_not_look(make_mock, liar_spec) -> None:
+    mock = make_mock(specs=[liar_spec], bundled=False, validate_responses="off")
+    assert mock.client.get("/engine-liar/thing").status_code == 200
+    assert "response_violations" not in mock.requests()[-1]
