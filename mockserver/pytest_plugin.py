@@ -1,7 +1,8 @@
 """The pytest plugin (registered through the ``pytest11`` entry point).
 
 ``mockserver`` (function scope) hands back one server started per session on a free port, reset at
-the start of each test; errors raised inside the server are re-raised in the test at teardown.
+the start of each test; errors raised inside the server fail the test that caused them (checked
+right after the test body, and again at teardown).
 ``mockserver_app`` is the in-process variant (Flask test client, no socket) for fast unit tests.
 
 Override the config fixtures in a ``conftest.py``::
@@ -87,6 +88,29 @@ def mockserver(mockserver_session: MockServer) -> Iterator[MockServer]:
     mockserver_session.reset()
     yield mockserver_session
     mockserver_session.check()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Re-raise errors from inside the mock in the test itself (not only at teardown).
+
+    A test that passed fails with :class:`~mockserver.testing.ServerError`; a test that failed
+    (often *because* the mock answered 500) gets the mock's errors added as a note.
+    """
+    funcargs = getattr(item, "funcargs", {})
+    servers = [funcargs[name] for name in ("mockserver", "mockserver_app") if name in funcargs]
+    try:
+        result = yield
+    except BaseException as exc:
+        for server in servers:
+            try:
+                server.check()
+            except AssertionError as inside:
+                exc.add_note(str(inside))
+        raise
+    for server in servers:
+        server.check()
+    return result
 
 
 @pytest.fixture

@@ -1,0 +1,424 @@
+"""Contract checks: does an implementation answer the way its OpenAPI spec says?
+
+schemathesis (v4) generates requests from the spec (documented examples, boundary "coverage"
+cases, random fuzzing, stateful sequences along links) and runs every check it has on each
+answer: status codes, content types, response schemas and headers, valid data accepted, invalid
+data rejected, auth enforced, ``Allow`` on 405, and more. Used twice, with the same settings:
+
+* ``tests/contract/`` runs it in-process against the mock's Flask app (WSGI), for every bundled
+  spec: this proves the mock and its specs agree;
+* ``mockserver contract SPEC --url URL`` runs it against any deployment (the real API with a test
+  key, staging, or a running mock) through :func:`run`, and exits non-zero on a disagreement.
+
+Everything is deterministic: a fixed seed, ``derandomize``, bounded example counts.
+
+A few of schemathesis' generic expectations do not fit what a bundled spec documents; each
+:class:`Allowance` below adjusts one check for one API and says why that is right. They apply to
+the spec they name (by its ``x-mock.name``), never to user specs. ``mock_only`` ones apply only
+when the target is the mock itself. ``strict=True`` drops all of them.
+
+This module drives schemathesis' engine (``schemathesis.engine.from_schema``), the same Python
+API its ``st run`` command is built on, so a run needs no subprocess and the result is data
+(:class:`ContractResult`) rather than text.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import schemathesis
+from schemathesis.engine import events, from_schema
+
+from mockserver.errors import ConfigError
+
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+DEFAULT_SEED = 20240601
+DEFAULT_MAX_EXAMPLES = 25
+DEFAULT_MAX_STEPS = 10
+# A request that takes longer than this hangs (`max_response_time` needs a limit to run at all).
+MAX_RESPONSE_TIME_S = 10.0
+# schemathesis' default statuses for valid data (config/_checks.py), which allowances extend.
+POSITIVE_STATUSES = ("2XX", "3XX", "401", "403", "404", "409", "429", "5XX")
+
+
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    """One adjustment of one schemathesis check for operations of one bundled API.
+
+    ``accept`` adds statuses ``positive_data_acceptance`` takes for schema-valid requests (the
+    ``documented_rejection`` check then makes sure such an answer is the documented business
+    outcome, via ``proof``); without ``accept`` the ``check`` is switched off for the operations.
+    """
+
+    api: str
+    operations: tuple[str, ...]
+    check: str
+    reason: str
+    accept: tuple[int, ...] = ()
+    proof: Callable[[Any], bool] | None = None
+    proof_text: str = ""
+    mock_only: bool = False
+
+
+def _error_code(*codes: int) -> Callable[[Any], bool]:
+    return lambda body: isinstance(body, dict) and body.get("error_code") in codes
+
+
+def _message_starts(prefix: str) -> Callable[[Any], bool]:
+    return lambda body: isinstance(body, dict) and str(body.get("message", "")).startswith(prefix)
+
+
+ALLOWANCES: tuple[Allowance, ...] = (
+    Allowance(
+        "tamio", ("retrieveCustomer",), "positive_data_acceptance", accept=(400,),
+        proof=_error_code(1002), proof_text="error_code 1002 (ResourceNotFound)",
+        reason="Tamio answers an unknown id with HTTP 400 and error_code 1002, as its docs say "
+               "(decision T7), never 404; a well-formed UUID nobody created is valid input that "
+               "the API still refuses.",
+    ),
+    Allowance(
+        "tamio", ("createCustomer",), "positive_data_acceptance", accept=(400,),
+        proof=_error_code(10142), proof_text="error_code 10142 (CustomerAlreadyExists)",
+        reason="Tamio answers a duplicate email with HTTP 400 and error_code 10142 (documented), "
+               "not 409; generated data repeats emails, so valid bodies meet this outcome.",
+    ),
+    Allowance(
+        "bunce", ("listCustomers",), "positive_data_acceptance", accept=(422,),
+        proof=_message_starts("cursor:"), proof_text="a message about `cursor`",
+        reason="`cursor` is an opaque token only the API issues (meta.next_page_cursor); the "
+               "schema can only say `type: string`, and any other string gets the documented 422.",
+    ),
+    Allowance(
+        "bunce", ("createCustomersBulk",), "allow_header_conformance",
+        reason="`/customers/bulk` also matches the template `/customers/{customer_id}`, so the "
+               "server serves GET there too (getCustomer with customer_id 'bulk') and an honest "
+               "405 `Allow` lists POST and GET; schemathesis only looks at the literal path item "
+               "(POST) and calls GET undocumented.",
+    ),
+    Allowance(
+        "tamio", ("bulkCreateCustomers", "createCustomer", "retrieveCustomer", "listCustomers"),
+        "ignored_auth", mock_only=True,
+        reason="the mock accepts any non-empty bearer token as its own account (decisions.md, "
+               "Tamio auth), so a made-up token cannot be refused; a missing or malformed "
+               "Authorization header still gets 401 (the coverage phase sends those). Against a "
+               "real deployment, unknown tokens must be refused, so the check stays on there.",
+    ),
+)
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+def read_spec(path: str | Path) -> dict[str, Any]:
+    """A spec file (YAML or JSON) as a dict."""
+    from mockserver.errors import SpecError
+    from mockserver.openapi.loader import read_document
+
+    try:
+        return dict(read_document(Path(path)))
+    except SpecError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def api_name(document: Mapping[str, Any]) -> str | None:
+    """The spec's ``x-mock.name`` (only bundled specs get allowances)."""
+    x_mock = document.get("x-mock")
+    return str(x_mock["name"]) if isinstance(x_mock, dict) and "name" in x_mock else None
+
+
+def allowances_for(document: Mapping[str, Any], *, target: str = "deployment",
+                   strict: bool = False, checks: Sequence[str] | None = None,
+                   exclude_checks: Sequence[str] = ()) -> list[Allowance]:
+    """The allowances that apply to ``document`` for ``target`` (``mock`` or ``deployment``),
+    among the checks that run."""
+    if strict:
+        return []
+    name = api_name(document)
+    return [a for a in ALLOWANCES
+            if a.api == name and (target == "mock" or not a.mock_only)
+            and (not checks or a.check in checks) and a.check not in exclude_checks]
+
+
+def mock_credentials(document: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Credentials the mock accepts for each security scheme (schemathesis ``auth.openapi``)."""
+    import re
+
+    x_mock = document.get("x-mock") or {}
+    pattern = re.compile(str(x_mock.get("credential-pattern", ".+")))
+    value = next((c for c in ("sk_test_contract", "contract-token") if pattern.search(c)),
+                 "sk_test_contract")
+    schemes = ((document.get("components") or {}).get("securitySchemes") or {})
+    auth: dict[str, dict[str, str]] = {}
+    for name, scheme in schemes.items():
+        kind, http = scheme.get("type"), str(scheme.get("scheme", "")).lower()
+        if kind == "apiKey":
+            auth[name] = {"api_key": value}
+        elif kind == "http" and http == "bearer":
+            auth[name] = {"bearer": value}
+        elif kind == "http" and http == "basic":
+            auth[name] = {"username": value, "password": value}
+    return auth
+
+
+def check_names() -> list[str]:
+    """Every check schemathesis knows (including ``documented_rejection``)."""
+    from schemathesis.checks import CHECKS, load_all_checks
+
+    load_all_checks()
+    return sorted(CHECKS.get_all_names())
+
+
+def config_dict(
+    document: Mapping[str, Any],
+    *,
+    target: str = "deployment",
+    base_url: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth: Mapping[str, Mapping[str, str]] | None = None,
+    seed: int = DEFAULT_SEED,
+    max_examples: int = DEFAULT_MAX_EXAMPLES,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    checks: Sequence[str] | None = None,
+    exclude_checks: Sequence[str] = (),
+    phases: Sequence[str] = PHASES,
+    strict: bool = False,
+) -> dict[str, Any]:
+    """The schemathesis configuration (the ``schemathesis.toml`` structure) of one run."""
+    known = set(check_names())
+    unknown = sorted({*(checks or ()), *exclude_checks} - known)
+    if unknown:
+        names = ", ".join(unknown)
+        raise ConfigError(f"unknown check(s) {names}; known: {', '.join(sorted(known))}")
+    bad_phases = sorted(set(phases) - set(PHASES))
+    if bad_phases:
+        raise ConfigError(f"unknown phase(s) {', '.join(bad_phases)}; known: {', '.join(PHASES)}")
+    # `max_response_time` is a number (the limit in seconds), not a table; it runs only with one.
+    check_config: dict[str, Any] = {}
+    if checks:
+        check_config["enabled"] = False
+    for name in checks or ():
+        if name != "max_response_time":
+            check_config[name] = {"enabled": True}
+    for name in exclude_checks:
+        if name != "max_response_time":
+            check_config[name] = {"enabled": False}
+    if (not checks or "max_response_time" in checks) and "max_response_time" not in exclude_checks:
+        check_config["max_response_time"] = MAX_RESPONSE_TIME_S
+    config: dict[str, Any] = {
+        "seed": seed,
+        "generation": {"mode": "all", "max-examples": max_examples, "deterministic": True,
+                       "database": "none"},
+        "checks": check_config,
+        "phases": {name: {"enabled": name in phases} for name in PHASES},
+        "operations": [],
+    }
+    config["phases"]["stateful"]["max-steps"] = max_steps
+    if base_url:
+        config["base-url"] = base_url
+    if headers:
+        config["headers"] = dict(headers)
+    if auth:
+        config["auth"] = {"openapi": {k: dict(v) for k, v in auth.items()}}
+    for allowance in allowances_for(document, target=target, strict=strict, checks=checks,
+                                    exclude_checks=exclude_checks):
+        if allowance.accept:
+            statuses = [*POSITIVE_STATUSES, *(str(s) for s in allowance.accept)]
+            adjusted: dict[str, Any] = {"expected-statuses": statuses}
+        else:
+            adjusted = {"enabled": False}
+        config["operations"].append({
+            "include-operation-id": list(allowance.operations),
+            "checks": {allowance.check: adjusted},
+        })
+    if not config["operations"]:
+        del config["operations"]
+    return config
+
+
+def load_schema(document: Mapping[str, Any], config: Mapping[str, Any], *,
+                app: Any = None, mount: str | None = None) -> Any:
+    """A schemathesis schema for ``document``; with ``app`` (a WSGI app) calls go in-process.
+
+    ``mount`` replaces the document's server URLs (the mock serves ``/bunce/v1`` where the vendor
+    serves ``https://api.bunce.so/v1``).
+    """
+    raw: dict[str, Any] = copy.deepcopy(dict(document))
+    if mount is not None:
+        raw["servers"] = [{"url": mount}]
+    loaded = schemathesis.Config.from_dict(dict(config))
+    schema = schemathesis.openapi.from_dict(raw, config=loaded)
+    if app is not None:
+        schema.app = app
+    return schema
+
+
+# -- the check that backs the positive-data allowances ---------------------------------------
+
+
+@schemathesis.check
+def documented_rejection(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A valid request an allowance lets the API refuse must get the documented refusal.
+
+    E.g. Tamio may answer a valid retrieve with 400 only if it is error_code 1002 (not found), not
+    a validation error: otherwise the mock rejected data its spec says is valid.
+    """
+    meta = getattr(case, "meta", None)
+    if meta is None or not meta.generation.mode.is_positive:
+        return None
+    operation = case.operation
+    name = api_name(operation.schema.raw_schema)
+    operation_id = operation.definition.raw.get("operationId")
+    for allowance in ALLOWANCES:
+        if (allowance.api != name or operation_id not in allowance.operations
+                or response.status_code not in allowance.accept or allowance.proof is None):
+            continue
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not allowance.proof(body):
+            raise AssertionError(
+                f"{operation.label} refused schema-valid data with {response.status_code}, which "
+                f"the spec allows only as {allowance.proof_text}; got {json.dumps(body)[:300]}"
+            )
+    return None
+
+
+# -- running against a deployment ------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Finding:
+    """One disagreement between spec and implementation (or an error that stopped a test)."""
+
+    operation: str
+    phase: str
+    check: str
+    title: str
+    message: str
+    reproduce: str = ""
+
+    def render(self) -> str:
+        lines = [f"FAIL {self.operation} [{self.check}] ({self.phase}): {self.title}"]
+        lines += [f"    {line}" for line in self.message.strip().splitlines() if line.strip()]
+        if self.reproduce:
+            lines.append(f"    reproduce: {self.reproduce}")
+        return "\n".join(lines)
+
+
+@dataclass(slots=True)
+class ContractResult:
+    """What a run found: ``ok`` when no check failed and nothing errored."""
+
+    findings: list[Finding] = field(default_factory=list)
+    cases: dict[str, int] = field(default_factory=dict)
+    operations: set[str] = field(default_factory=set)
+    stop_reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings and self.stop_reason in ("", "completed")
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{phase} {n}" for phase, n in self.cases.items()) or "none"
+        verdict = "ok" if self.ok else f"{len(self.findings)} failure(s)"
+        return f"{len(self.operations)} operation(s), test cases per phase: {counts}; {verdict}"
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """``"Name: value"`` -> ``("Name", "value")``."""
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise ConfigError(f"--header {text!r}: write it as 'Name: value'")
+    return name.strip(), value.strip()
+
+
+def detect_mock(url: str, timeout: float = 3.0) -> bool:
+    """True when ``url`` is served by mockserver (its ``/__mock/health`` lists the mount)."""
+    import requests
+
+    parts = urlsplit(url)
+    try:
+        answer = requests.get(f"{parts.scheme}://{parts.netloc}/__mock/health", timeout=timeout)
+        health = answer.json() if answer.status_code == 200 else {}
+    except (requests.RequestException, ValueError):
+        return False
+    mounts = [a.get("mount") for a in health.get("apis", []) if isinstance(a, dict)]
+    path = parts.path.rstrip("/")
+    return any(path == m or path.startswith(f"{m}/") for m in mounts if m)
+
+
+def run(
+    spec: str | Path | Mapping[str, Any],
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    target: str = "auto",
+    on_event: Callable[[str], None] | None = None,
+    **options: Any,
+) -> ContractResult:
+    """Run every phase and check of ``spec`` against the deployment at ``url`` (its base URL).
+
+    ``target`` is ``mock``, ``deployment`` or ``auto`` (ask ``/__mock/health``). Other keyword
+    arguments go to :func:`config_dict` (``seed``, ``max_examples``, ``checks``, ...).
+    ``on_event`` receives progress lines.
+    """
+    document = read_spec(spec) if isinstance(spec, str | Path) else dict(spec)
+    if target == "auto":
+        target = "mock" if detect_mock(url) else "deployment"
+    if target not in ("mock", "deployment"):
+        raise ConfigError(f"target {target!r}: use mock, deployment or auto")
+    config = config_dict(document, target=target, base_url=url, headers=headers, **options)
+    schema = load_schema(document, config)
+    say = on_event or (lambda line: None)
+    result = ContractResult()
+    seen: set[tuple[str, str, str, str]] = set()
+    for event in from_schema(schema).execute():
+        if isinstance(event, events.PhaseStarted) and event.phase.name.value in PHASES:
+            say(f"phase {event.phase.name.value}")
+        elif isinstance(event, events.ScenarioFinished):
+            phase = event.phase.value
+            result.cases[phase] = result.cases.get(phase, 0) + len(event.recorder.cases)
+            if event.label:
+                result.operations.add(event.label)
+            for checks in event.recorder.checks.values():
+                for node in checks:
+                    info = node.failure_info
+                    if info is None:
+                        continue
+                    failure = info.failure
+                    label = failure.operation or event.label or event.recorder.label
+                    key = (label, node.name, failure.title, failure.message)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    result.findings.append(Finding(label, phase, node.name, failure.title,
+                                                   failure.message, info.code_sample))
+        elif isinstance(event, events.NonFatalError):
+            phase = event.phase.value if event.phase else "-"
+            result.findings.append(Finding(event.label, phase, "error", event.info.title,
+                                           event.info.message))
+        elif isinstance(event, events.FatalError):
+            result.findings.append(Finding("-", "-", "error", type(event.exception).__name__,
+                                           str(event.exception)))
+        elif isinstance(event, events.EngineFinished):
+            result.stop_reason = event.stop_reason.value
+            for failure in event.failures:
+                result.findings.append(Finding(failure.operation or "-", "after run", "check",
+                                               failure.title, failure.message))
+    return result
+
+
+def describe_allowances(allowances: Iterable[Allowance]) -> list[str]:
+    """One line per allowance, for the command's output."""
+    lines = []
+    for a in allowances:
+        change = f"also accepts {', '.join(map(str, a.accept))}" if a.accept else "is off"
+        lines.append(f"{'/'.join(a.operations)}: {a.check} {change}: {a.reason}")
+    return lines
