@@ -92,7 +92,7 @@ class Services:
             self.worker = None
 
     def reset(self) -> None:
-        """Forget all state, pausing this process's background worker meanwhile.
+        """Forget all state (and reload the data set given at start), pausing the worker meanwhile.
 
         A job or webhook delivery in flight is finished against the old state first; otherwise
         recording its outcome would fail against the emptied state (an error that would surface
@@ -104,6 +104,8 @@ class Services:
         try:
             self.state.reset()
             del self.server_errors[:]
+            if self.settings.dataset:  # a data set given at start is the "empty" state
+                self.load_dataset(self.settings.dataset)
         finally:
             if worker is not None:
                 worker.start()

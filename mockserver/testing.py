@@ -177,8 +177,6 @@ class MockServer:
         for receiver in self.receivers:
             receiver.stop()
         self.receivers.clear()
-        if self.services.settings.dataset:
-            self.services.load_dataset(self.services.settings.dataset)
 
     def check(self) -> None:
         """Re-raise, in the calling (test) thread, any error raised inside the mock."""

@@ -104,6 +104,12 @@ class TestStatefulBunce(MACHINES["bunce"].TestCase):  # type: ignore[misc, name-
     settings = STATEFUL_SETTINGS
 
 
+class TestStatefulTamio(MACHINES["tamio"].TestCase):  # type: ignore[misc, name-defined]
+    """Create customers, then retrieve them along the createCustomer -> retrieveCustomer link."""
+
+    settings = STATEFUL_SETTINGS
+
+
 def test_every_spec_with_links_has_a_stateful_test() -> None:
-    # A spec that gains links (Tamio has none yet) must get its own TestStateful... class above.
-    assert set(MACHINES) == {"bunce"}, f"specs with links: {sorted(MACHINES)}"
+    # A spec that gains links must get its own TestStateful... class above.
+    assert set(MACHINES) == {"bunce", "tamio"}, f"specs with links: {sorted(MACHINES)}"

@@ -1,0 +1,36 @@
+"""Fixtures of the stateful tests (clients bound to the plugin's live ``mockserver``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from mockserver.testing import MockServer, WebhookReceiver
+
+from .helpers import Bunce, Tamio
+
+
+# -- fixtures over the plugin's live server -------------------------------------------------------
+@pytest.fixture
+def bunce(mockserver: MockServer) -> Bunce:
+    return Bunce(mockserver.base_url("bunce"), "sk_test_stateful")
+
+
+@pytest.fixture
+def tamio(mockserver: MockServer) -> Tamio:
+    return Tamio(mockserver.base_url("tamio"), "tok_stateful")
+
+
+@pytest.fixture
+def control(mockserver: MockServer) -> str:
+    """The control API's base URL."""
+    return f"{mockserver.url}/__mock"
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """A local webhook receiver (not yet registered) that verifies signatures."""
+    started = WebhookReceiver(secret="whsec_stateful_e2e").start()
+    yield started
+    started.stop()

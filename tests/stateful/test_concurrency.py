@@ -1,0 +1,166 @@
+"""Racing bulk creates of one email create it exactly once, in one process and across processes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from mockserver.testing import MockServer, WebhookReceiver
+
+from .helpers import ServedMock, bunce_customer, serve, tamio_customer, wait_until
+
+RACERS = 16
+
+
+def open_connections(
+    root: str, count: int, processes: int
+) -> tuple[list[requests.Session], list[int]]:
+    """``count`` sessions, each holding one open keep-alive connection, spread over at least
+    ``processes`` server processes, each holding at least half its fair share
+    (``/__mock/health`` tells which process holds a connection)."""
+    sessions: list[requests.Session] = []
+    pids: list[int] = []
+    least = max(1, count // processes // 2)
+
+    def spread() -> bool:
+        counts = Counter(pids)
+        return len(counts) >= processes and min(counts.values()) >= least
+
+    deadline = time.monotonic() + 15
+    while len(sessions) < count or not spread():
+        assert time.monotonic() < deadline, f"connections reached only processes {set(pids)}"
+        if len(sessions) == count:  # all on too few processes: reconnect one of the busiest
+            busiest = pids.index(Counter(pids).most_common(1)[0][0])
+            sessions.pop(busiest).close()
+            pids.pop(busiest)
+        session = requests.Session()
+        pids.append(session.get(f"{root}/__mock/health", timeout=10).json()["pid"])
+        sessions.append(session)
+    return sessions, pids
+
+
+def race_bulk_creates(root: str, key: str, email: str, processes: int = 1) -> Counter[int]:
+    """``RACERS`` threads, released together by a barrier, each bulk-create ``email``
+    (each with its own customer_id, so only the email can collide). Returns the status counts.
+
+    Every racer's connection is open before the barrier, so the requests really arrive together,
+    and the connections are spread over ``processes`` server processes.
+    """
+    sessions, _ = open_connections(root, RACERS, processes)
+    barrier = threading.Barrier(RACERS)
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def racer(index: int, session: requests.Session) -> None:
+        try:
+            body = {"customers": [bunce_customer(f"racer-{index}", email)]}
+            barrier.wait(timeout=10)
+            response = session.post(
+                f"{root}/bunce/v1/customers/bulk",
+                json=body,
+                headers={"X-Authorization": key},
+                timeout=30,
+            )
+            statuses.append(response.status_code)
+        except BaseException as exc:
+            errors.append(exc)
+            barrier.abort()
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=racer, args=(i, s)) for i, s in enumerate(sessions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    return Counter(statuses)
+
+
+def test_racing_requests_create_an_email_once_in_the_threaded_server(
+    mockserver: MockServer,
+) -> None:
+    statuses = race_bulk_creates(mockserver.url, "sk_test_race", "race@example.com")
+
+    assert statuses == {200: 1, 409: RACERS - 1}
+    assert [c["email"] for c in mockserver.customers("bunce", "sk_test_race")] == [
+        "race@example.com"
+    ]
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedMock]:
+    """``mockserver serve --workers 2``: gunicorn with two processes sharing an SQLite state."""
+    with serve("--workers", "2", log=tmp_path_factory.mktemp("served") / "serve.log") as served:
+        yield served
+
+
+@pytest.mark.slow
+def test_racing_requests_create_an_email_once_across_gunicorn_workers(
+    two_workers: ServedMock,
+) -> None:
+    # The racers' connections are spread over both gunicorn worker processes.
+    statuses = race_bulk_creates(two_workers.url, "sk_test_race", "race@example.com", processes=2)
+
+    assert statuses == {200: 1, 409: RACERS - 1}, two_workers.log_tail()
+    assert two_workers.bunce("sk_test_race").emails() == ["race@example.com"]
+    health = requests.get(f"{two_workers.url}/__mock/health", timeout=5).json()
+    assert health["store"] == "SQLiteState"
+
+
+@pytest.mark.slow
+def test_an_import_runs_once_and_each_event_is_delivered_once_across_workers(
+    two_workers: ServedMock,
+) -> None:
+    control = f"{two_workers.url}/__mock"
+    receiver = WebhookReceiver(secret="whsec_two_workers").start()
+    try:
+        requests.post(
+            f"{control}/webhooks/endpoints",
+            timeout=5,
+            json={
+                "api": "tamio",
+                "url": receiver.url,
+                "secret": receiver.secret,
+                "account": "tok_two_workers",
+            },
+        )
+        tamio = two_workers.tamio("tok_two_workers")
+        emails = [f"person{i}@example.com" for i in range(5)]
+
+        assert tamio.bulk_create(*(tamio_customer("P", e) for e in emails)).json() == {
+            "status": 200
+        }
+
+        def all_delivered() -> list[dict[str, Any]]:
+            found = requests.get(f"{control}/webhooks/deliveries", timeout=5).json()["deliveries"]
+            done = len(found) == len(emails) and all(d["status"] == "delivered" for d in found)
+            return found if done else []
+
+        delivered = wait_until(all_delivered, timeout=10, what="every delivery")
+        assert all(len(d["attempts"]) == 1 for d in delivered)  # none was sent twice
+        assert sorted(e.event["data"]["customer"]["email"] for e in receiver.received) == emails
+        assert all(e.verified for e in receiver.received)
+        (job,) = requests.get(f"{control}/jobs", params={"api": "tamio"}, timeout=5).json()["jobs"]
+        assert (job["status"], job["result"]["created"]) == ("done", 5)
+        assert tamio.list().json()["total_results"] == 5
+    finally:
+        receiver.stop()
+
+
+@pytest.mark.slow
+def test_a_dropped_connection_is_a_connection_error_under_gunicorn(two_workers: ServedMock) -> None:
+    control = f"{two_workers.url}/__mock"
+    bunce = two_workers.bunce("sk_test_drop")
+    requests.post(f"{control}/faults", json={"api": "bunce", "drop": True}, timeout=5)
+
+    with pytest.raises(requests.exceptions.ConnectionError):
+        bunce.bulk(bunce_customer("1", "ann@example.com"))
+
+    assert bunce.emails() == []
