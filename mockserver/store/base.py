@@ -218,7 +218,9 @@ class State(Protocol):
         """Mark due pending jobs running and return them; each job is claimed once."""
         ...
 
-    def finish_job(self, job_id: str, status: str, result: JSON) -> None: ...
+    def finish_job(self, job_id: str, status: str, result: JSON) -> bool:
+        """Record the outcome; False when the job no longer exists (a reset removed it)."""
+        ...
 
     def jobs(self, api: str | None = None, status: str | None = None) -> list[Job]: ...
 
@@ -241,8 +243,11 @@ class State(Protocol):
 
     def record_attempt(
         self, delivery_id: str, attempt: Attempt, status: str, next_due_at: float | None
-    ) -> None:
-        """Append an attempt; set status (pending again with next_due_at for a retry)."""
+    ) -> bool:
+        """Append an attempt; set status (pending again with next_due_at for a retry).
+
+        False when the delivery no longer exists (a reset removed it while it was in flight).
+        """
         ...
 
     def deliveries(self, endpoint_id: str | None = None) -> list[Delivery]: ...

@@ -364,16 +364,19 @@ class MemoryState:
                 job.status = "running"
             return [_clone_job(job) for job in claimed]
 
-    def finish_job(self, job_id: str, status: str, result: JSON) -> None:
-        """Record a job's final status and result; KeyError for an unknown job."""
+    def finish_job(self, job_id: str, status: str, result: JSON) -> bool:
+        """Record a job's final status and result; False for an unknown (e.g. reset) job."""
         stored_result = copy_json(result)
         with self._lock:
-            job = self._jobs[job_id]
+            job = self._jobs.get(job_id)
+            if job is None:
+                return False
             job.status = status
             job.result = stored_result
             job.finished_at = time.time()
             if status == "pending":
                 self._push(self._job_heap, job.due_at, job.id)
+            return True
 
     def jobs(self, api: str | None = None, status: str | None = None) -> list[Job]:
         """Jobs, oldest (by ``created_at``, then insertion) first; filters combine with AND."""
@@ -437,19 +440,22 @@ class MemoryState:
 
     def record_attempt(
         self, delivery_id: str, attempt: Attempt, status: str, next_due_at: float | None
-    ) -> None:
+    ) -> bool:
         """Append an attempt; set status (pending again with next_due_at for a retry).
 
-        ``next_due_at`` None keeps the current due time. KeyError for an unknown delivery.
+        ``next_due_at`` None keeps the current due time. False for an unknown (reset) delivery.
         """
         with self._lock:
-            delivery = self._deliveries[delivery_id]
+            delivery = self._deliveries.get(delivery_id)
+            if delivery is None:
+                return False
             delivery.attempts.append(replace(attempt))
             delivery.status = status
             if next_due_at is not None:
                 delivery.due_at = next_due_at
             if status == "pending":
                 self._push(self._delivery_heap, delivery.due_at, delivery.id)
+            return True
 
     def deliveries(self, endpoint_id: str | None = None) -> list[Delivery]:
         """Deliveries with all their attempts, oldest first, optionally of one endpoint."""

@@ -686,8 +686,8 @@ class SQLiteState:
         rows.sort(key=lambda r: (r[6], r[0]))  # RETURNING order is unspecified
         return [_job(r[1:]) for r in rows]
 
-    def finish_job(self, job_id: str, status: str, result: JSON) -> None:
-        """Record a job's final status and result; KeyError for an unknown job."""
+    def finish_job(self, job_id: str, status: str, result: JSON) -> bool:
+        """Record a job's final status and result; False for an unknown (e.g. reset) job."""
         changed = (
             self._conn()
             .execute(
@@ -696,8 +696,7 @@ class SQLiteState:
             )
             .rowcount
         )
-        if not changed:
-            raise KeyError(job_id)
+        return bool(changed)
 
     def jobs(self, api: str | None = None, status: str | None = None) -> list[Job]:
         """Jobs, oldest (by ``created_at``, then insertion) first; filters combine with AND."""
@@ -793,10 +792,10 @@ class SQLiteState:
 
     def record_attempt(
         self, delivery_id: str, attempt: Attempt, status: str, next_due_at: float | None
-    ) -> None:
+    ) -> bool:
         """Append an attempt; set status (pending again with next_due_at for a retry).
 
-        ``next_due_at`` None keeps the current due time. KeyError for an unknown delivery.
+        ``next_due_at`` None keeps the current due time. False for an unknown (reset) delivery.
         """
         changed = (
             self._conn()
@@ -807,8 +806,7 @@ class SQLiteState:
             )
             .rowcount
         )
-        if not changed:
-            raise KeyError(delivery_id)
+        return bool(changed)
 
     def deliveries(self, endpoint_id: str | None = None) -> list[Delivery]:
         """Deliveries with all their attempts, oldest first, optionally of one endpoint."""
