@@ -44,7 +44,7 @@ def parse_json(data: bytes) -> Any:
             raise BodyError(problem) from None
         if "depth limit" in text or "recursion" in text:
             raise BodyError(f"JSON nesting is deeper than {MAX_DEPTH} levels") from None
-        if "infinity" in text or "number" in text.lower() and "large" in text:
+        if "infinity" in text or ("number" in text.lower() and "large" in text):
             raise BodyError(f"a number is too large to represent ({text})") from None
         if not data.strip():
             raise BodyError("the request body is empty; send a JSON document") from None
@@ -80,4 +80,6 @@ def media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
 
 
 def is_json_media(name: str) -> bool:
-    return name == "application/json" or (name.startswith("application/") and name.endswith("+json"))
+    return name == "application/json" or (
+        name.startswith("application/") and name.endswith("+json")
+    )

@@ -29,39 +29,74 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8000; 0 picks a free one).")
-@click.option("--spec", "specs", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="An extra OpenAPI spec to serve (repeatable).")
-@click.option("--api", "apis", multiple=True, help="Serve only these APIs (repeatable), e.g. --api bunce.")
-@click.option("--no-bundled", is_flag=True, help="Serve only the --spec files, not the bundled specs.")
-@click.option("--seed", type=int, default=None, help="Seed for generated data (repeatable answers).")
+@click.option(
+    "--spec",
+    "specs",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="An extra OpenAPI spec to serve (repeatable).",
+)
+@click.option(
+    "--api", "apis", multiple=True, help="Serve only these APIs (repeatable), e.g. --api bunce."
+)
+@click.option(
+    "--no-bundled", is_flag=True, help="Serve only the --spec files, not the bundled specs."
+)
+@click.option(
+    "--seed", type=int, default=None, help="Seed for generated data (repeatable answers)."
+)
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None)
 @click.option("--quiet", is_flag=True, help="No log line per request.")
-@click.option("--workers", type=int, default=None, help="Worker processes (>1 uses the SQLite store).")
+@click.option(
+    "--workers", type=int, default=None, help="Worker processes (>1 uses the SQLite store)."
+)
 @click.option("--threads", type=int, default=None, help="Threads per worker (default 8).")
-@click.option("--state", "state_path", type=click.Path(dir_okay=False), default=None,
-              help="SQLite file that keeps state across restarts.")
-@click.option("--control-token", default=None, envvar="MOCKSERVER_CONTROL_TOKEN",
-              help="Token the /__mock/ control API requires (mandatory off loopback).")
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="SQLite file that keeps state across restarts.",
+)
+@click.option(
+    "--control-token",
+    default=None,
+    envvar="MOCKSERVER_CONTROL_TOKEN",
+    help="Token the /__mock/ control API requires (mandatory off loopback).",
+)
 @click.option("--max-body-size", type=float, default=None, help="Body limit in MiB (default 10).")
 @click.option("--validate-responses", type=click.Choice(["off", "warn", "strict"]), default=None)
 @click.option("--no-cors", is_flag=True, help="Do not answer CORS preflight requests.")
-@click.option("--job-delay", type=float, default=None, help="Seconds before a Tamio import job runs.")
-@click.option("--dataset", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="A data set (JSON) of customers to load at start.")
+@click.option(
+    "--job-delay", type=float, default=None, help="Seconds before a Tamio import job runs."
+)
+@click.option(
+    "--dataset",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A data set (JSON) of customers to load at start.",
+)
 def serve(**options: Any) -> None:
     """Serve every bundled spec (and --spec files) on 127.0.0.1:8000."""
     from mockserver.server import serve_forever
 
     settings = _settings(
-        host=options["host"], port=options["port"],
-        specs=list(options["specs"]) or None, apis=list(options["apis"]) or None,
-        bundled=False if options["no_bundled"] else None, seed=options["seed"],
-        log_level=options["log_level"], log_requests=False if options["quiet"] else None,
-        workers=options["workers"], threads=options["threads"], state_path=options["state_path"],
+        host=options["host"],
+        port=options["port"],
+        specs=list(options["specs"]) or None,
+        apis=list(options["apis"]) or None,
+        bundled=False if options["no_bundled"] else None,
+        seed=options["seed"],
+        log_level=options["log_level"],
+        log_requests=False if options["quiet"] else None,
+        workers=options["workers"],
+        threads=options["threads"],
+        state_path=options["state_path"],
         control_token=options["control_token"],
         max_body_bytes=int(options["max_body_size"] * MIB) if options["max_body_size"] else None,
         validate_responses=options["validate_responses"],
-        cors=False if options["no_cors"] else None, job_delay_s=options["job_delay"],
+        cors=False if options["no_cors"] else None,
+        job_delay_s=options["job_delay"],
         dataset=options["dataset"],
     )
     if settings.exposed and not settings.control_token:
@@ -108,7 +143,9 @@ def routes(specs: tuple[str, ...], apis: tuple[str, ...]) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
     for spec in loaded:
-        click.echo(f"{spec.name}  {spec.mount}  ({spec.title} {spec.version}; {Path(spec.file).name})")
+        click.echo(
+            f"{spec.name}  {spec.mount}  ({spec.title} {spec.version}; {Path(spec.file).name})"
+        )
         for op in spec.operations:
             click.echo(f"  {op.method:<7} {spec.mount}{op.path:<40} {op.operation_id}")
     click.echo("control  /__mock  (GET /__mock/openapi.json)")
@@ -120,28 +157,72 @@ def fixtures() -> None:
 
 
 @fixtures.command("generate")
-@click.option("--api", "apis", multiple=True, required=True,
-              help="tamio or bunce (repeatable for --kind dataset).")
+@click.option(
+    "--api",
+    "apis",
+    multiple=True,
+    required=True,
+    help="tamio or bunce (repeatable for --kind dataset).",
+)
 @click.option("--count", type=int, required=True, help="Customers (per account for a data set).")
 @click.option("--seed", type=int, required=True, help="Same seed, same bytes.")
-@click.option("--locale", "locales", multiple=True, default=("en_US",), show_default=True,
-              help="Faker locale(s) for names, addresses, phones (repeatable; used in turn).")
-@click.option("--kind", type=click.Choice(["bulk", "dataset"]), default="bulk", show_default=True,
-              help="bulk: a bulk-create request body; dataset: customers per account.")
-@click.option("--duplicates", type=int, default=0, show_default=True,
-              help="bulk: this many items repeat an earlier email (exactly or in another case).")
-@click.option("--account", "accounts", multiple=True,
-              help="dataset: account (credential) to store customers under (repeatable).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
-              help="File to write (default: standard output).")
-def fixtures_generate(apis: tuple[str, ...], count: int, seed: int, locales: tuple[str, ...],
-                      kind: str, duplicates: int, accounts: tuple[str, ...],
-                      output: str | None) -> None:
+@click.option(
+    "--locale",
+    "locales",
+    multiple=True,
+    default=("en_US",),
+    show_default=True,
+    help="Faker locale(s) for names, addresses, phones (repeatable; used in turn).",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["bulk", "dataset"]),
+    default="bulk",
+    show_default=True,
+    help="bulk: a bulk-create request body; dataset: customers per account.",
+)
+@click.option(
+    "--duplicates",
+    type=int,
+    default=0,
+    show_default=True,
+    help="bulk: this many items repeat an earlier email (exactly or in another case).",
+)
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    help="dataset: account (credential) to store customers under (repeatable).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="File to write (default: standard output).",
+)
+def fixtures_generate(
+    apis: tuple[str, ...],
+    count: int,
+    seed: int,
+    locales: tuple[str, ...],
+    kind: str,
+    duplicates: int,
+    accounts: tuple[str, ...],
+    output: str | None,
+) -> None:
     """Write realistic customers, valid against the bundled spec, as JSON."""
     from mockserver.fixtures import FixtureOptions, write
 
-    options = FixtureOptions(apis=apis, count=count, seed=seed, locales=locales, kind=kind,
-                             duplicates=duplicates, accounts=accounts)
+    options = FixtureOptions(
+        apis=apis,
+        count=count,
+        seed=seed,
+        locales=locales,
+        kind=kind,
+        duplicates=duplicates,
+        accounts=accounts,
+    )
     try:
         text = write(options, output)
     except MockServerError as exc:
@@ -159,26 +240,59 @@ def _names(values: tuple[str, ...]) -> list[str]:
 
 @main.command()
 @click.argument("spec")
-@click.option("--url", required=True,
-              help="Base URL of the deployment, e.g. https://sandbox.api.bunce.so/v1 or "
-                   "http://127.0.0.1:8000/bunce/v1.")
-@click.option("--header", "-H", "headers", multiple=True,
-              help="'Name: value' sent with every request, e.g. credentials (repeatable).")
-@click.option("--max-examples", type=int, default=None,
-              help="Generated requests per operation and phase (default 25).")
-@click.option("--checks", "checks", multiple=True,
-              help="Only these checks (comma-separated or repeatable; default: all).")
+@click.option(
+    "--url",
+    required=True,
+    help="Base URL of the deployment, e.g. https://sandbox.api.bunce.so/v1 or "
+    "http://127.0.0.1:8000/bunce/v1.",
+)
+@click.option(
+    "--header",
+    "-H",
+    "headers",
+    multiple=True,
+    help="'Name: value' sent with every request, e.g. credentials (repeatable).",
+)
+@click.option(
+    "--max-examples",
+    type=int,
+    default=None,
+    help="Generated requests per operation and phase (default 25).",
+)
+@click.option(
+    "--checks",
+    "checks",
+    multiple=True,
+    help="Only these checks (comma-separated or repeatable; default: all).",
+)
 @click.option("--exclude-checks", "exclude_checks", multiple=True, help="Checks to skip.")
-@click.option("--phases", "phases", multiple=True,
-              help="examples, coverage, fuzzing, stateful (default: all).")
+@click.option(
+    "--phases",
+    "phases",
+    multiple=True,
+    help="examples, coverage, fuzzing, stateful (default: all).",
+)
 @click.option("--seed", type=int, default=None, help="Seed of the generated data (default fixed).")
-@click.option("--target", type=click.Choice(["auto", "mock", "deployment"]), default="auto",
-              show_default=True,
-              help="mock applies the mock-only allowances; auto asks URL's /__mock/health.")
+@click.option(
+    "--target",
+    type=click.Choice(["auto", "mock", "deployment"]),
+    default="auto",
+    show_default=True,
+    help="mock applies the mock-only allowances; auto asks URL's /__mock/health.",
+)
 @click.option("--strict", is_flag=True, help="No allowances: schemathesis' defaults everywhere.")
-def contract(spec: str, url: str, headers: tuple[str, ...], max_examples: int | None,
-             checks: tuple[str, ...], exclude_checks: tuple[str, ...], phases: tuple[str, ...],
-             seed: int | None, target: str, strict: bool) -> None:
+def contract(
+    spec: str,
+    url: str,
+    headers: tuple[str, ...],
+    max_examples: int | None,
+    checks: tuple[str, ...],
+    exclude_checks: tuple[str, ...],
+    phases: tuple[str, ...],
+    seed: int | None,
+    target: str,
+    strict: bool,
+) -> None:
     """Check that the API at --url answers as SPEC documents (schemathesis, every check).
 
     SPEC is an OpenAPI file or the name of a bundled spec (tamio, bunce). Exits 1 when the
@@ -191,8 +305,9 @@ def contract(spec: str, url: str, headers: tuple[str, ...], max_examples: int | 
     if not path.is_file():
         bundled = {p.stem: p for p in bundled_spec_paths()}
         if spec not in bundled:
-            raise click.UsageError(f"SPEC {spec!r} is neither a file nor a bundled spec "
-                                   f"({', '.join(sorted(bundled))})")
+            raise click.UsageError(
+                f"SPEC {spec!r} is neither a file nor a bundled spec ({', '.join(sorted(bundled))})"
+            )
         path = bundled[spec]
     options: dict[str, Any] = {"strict": strict}
     if max_examples is not None:
@@ -214,13 +329,23 @@ def contract(spec: str, url: str, headers: tuple[str, ...], max_examples: int | 
     except MockServerError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"contract: {path} against {url} (target: {target})")
-    applied = contracts.allowances_for(document, target=target, strict=strict,
-                                       checks=options.get("checks"),
-                                       exclude_checks=options.get("exclude_checks", ()))
+    applied = contracts.allowances_for(
+        document,
+        target=target,
+        strict=strict,
+        checks=options.get("checks"),
+        exclude_checks=options.get("exclude_checks", ()),
+    )
     for line in contracts.describe_allowances(applied):
         click.echo(f"  allowance: {line}")
-    result = contracts.run(document, url, headers=parsed, target=target,
-                           on_event=lambda line: click.echo(f"  {line}"), **options)
+    result = contracts.run(
+        document,
+        url,
+        headers=parsed,
+        target=target,
+        on_event=lambda line: click.echo(f"  {line}"),
+        **options,
+    )
     for finding in result.findings:
         click.echo(finding.render())
     click.echo(result.summary())
@@ -229,5 +354,7 @@ def contract(spec: str, url: str, headers: tuple[str, ...], max_examples: int | 
 
 def run() -> None:
     """Entry point for ``python -m mockserver``."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     main(prog_name="mockserver")

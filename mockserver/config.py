@@ -62,7 +62,7 @@ class Settings:
 
     @property
     def exposed(self) -> bool:
-        """True when bound to an address other than loopback (the control API then needs a token)."""
+        """True when bound off loopback (the control API then needs a token)."""
         return self.host not in ("127.0.0.1", "localhost", "::1")
 
     @classmethod

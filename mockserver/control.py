@@ -47,7 +47,11 @@ def _problem(status: int, detail: str) -> Response:
 
 
 def _asdict(obj: Any) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in obj.__slots__} if hasattr(obj, "__slots__") else dict(obj.__dict__)
+    return (
+        {name: getattr(obj, name) for name in obj.__slots__}
+        if hasattr(obj, "__slots__")
+        else dict(obj.__dict__)
+    )
 
 
 def _int_arg(name: str) -> int | None:
@@ -113,17 +117,24 @@ def control_blueprint(engine: Engine) -> Blueprint:
 
     @bp.get("/health")
     def health() -> Response:
-        return _json({
-            "status": "ok",
-            "uptime_s": round(time.time() - STARTED, 3),
-            "store": type(state).__name__,
-            "pid": os.getpid(),
-            "apis": [
-                {"name": api.spec.name, "mount": api.mount, "title": api.spec.title,
-                 "version": api.spec.version, "operations": len(api.spec.operations)}
-                for api in engine.apis
-            ],
-        })
+        return _json(
+            {
+                "status": "ok",
+                "uptime_s": round(time.time() - STARTED, 3),
+                "store": type(state).__name__,
+                "pid": os.getpid(),
+                "apis": [
+                    {
+                        "name": api.spec.name,
+                        "mount": api.mount,
+                        "title": api.spec.title,
+                        "version": api.spec.version,
+                        "operations": len(api.spec.operations),
+                    }
+                    for api in engine.apis
+                ],
+            }
+        )
 
     @bp.post("/reset")
     def reset() -> Response:
@@ -136,11 +147,21 @@ def control_blueprint(engine: Engine) -> Blueprint:
 
     @bp.get("/routes")
     def routes() -> Response:
-        return _json({"routes": [
-            {"api": api.spec.name, "method": op.method, "path": api.mount + op.path,
-             "operation_id": op.operation_id, "summary": op.summary}
-            for api in engine.apis for op in api.spec.operations
-        ]})
+        return _json(
+            {
+                "routes": [
+                    {
+                        "api": api.spec.name,
+                        "method": op.method,
+                        "path": api.mount + op.path,
+                        "operation_id": op.operation_id,
+                        "summary": op.summary,
+                    }
+                    for api in engine.apis
+                    for op in api.spec.operations
+                ]
+            }
+        )
 
     @bp.get("/requests")
     def journal() -> Response:
@@ -197,7 +218,9 @@ def control_blueprint(engine: Engine) -> Blueprint:
     # -- jobs --------------------------------------------------------------------------------
     @bp.get("/jobs")
     def jobs() -> Response:
-        found = state.jobs(api=request.args.get("api") or None, status=request.args.get("status") or None)
+        found = state.jobs(
+            api=request.args.get("api") or None, status=request.args.get("status") or None
+        )
         return _json({"jobs": [_asdict(j) for j in found]})
 
     @bp.post("/jobs/flush")
@@ -221,8 +244,11 @@ def control_blueprint(engine: Engine) -> Blueprint:
                 raise _BadRequest(f"{key!r} must be a string")
         try:
             endpoint = services.webhooks.register(
-                api_name(data.get("api", "tamio")), url, events,
-                secret=data.get("secret"), account=data.get("account"),
+                api_name(data.get("api", "tamio")),
+                url,
+                events,
+                secret=data.get("secret"),
+                account=data.get("account"),
             )
         except ValueError as exc:
             raise _BadRequest(str(exc)) from None
@@ -230,7 +256,9 @@ def control_blueprint(engine: Engine) -> Blueprint:
 
     @bp.get("/webhooks/endpoints")
     def list_endpoints() -> Response:
-        return _json({"endpoints": [_asdict(e) for e in state.endpoints(request.args.get("api") or None)]})
+        return _json(
+            {"endpoints": [_asdict(e) for e in state.endpoints(request.args.get("api") or None)]}
+        )
 
     @bp.delete("/webhooks/endpoints/<endpoint_id>")
     def delete_endpoint(endpoint_id: str) -> Response:
@@ -241,9 +269,13 @@ def control_blueprint(engine: Engine) -> Blueprint:
     @bp.get("/webhooks/deliveries")
     def deliveries() -> Response:
         found = state.deliveries(request.args.get("endpoint_id") or None)
-        return _json({"deliveries": [
-            {**_asdict(d), "attempts": [_asdict(a) for a in d.attempts]} for d in found
-        ]})
+        return _json(
+            {
+                "deliveries": [
+                    {**_asdict(d), "attempts": [_asdict(a) for a in d.attempts]} for d in found
+                ]
+            }
+        )
 
     @bp.post("/webhooks/flush")
     def flush_webhooks() -> Response:
@@ -272,12 +304,21 @@ def control_blueprint(engine: Engine) -> Blueprint:
                 raise _BadRequest(f"{key!r} must be a string")
         if api is not None:
             api_name(api)
-            if operation_id is not None and engine.by_name[api].spec.operation(operation_id) is None:
+            if (
+                operation_id is not None
+                and engine.by_name[api].spec.operation(operation_id) is None
+            ):
                 raise _BadRequest(f"{api} has no operation {operation_id!r}")
         fault = Fault(
-            id=uuid.uuid4().hex[:12], api=api, operation_id=operation_id,
-            method=data.get("method"), path=data.get("path"), status=status,
-            latency_ms=latency, drop=drop, remaining=count,
+            id=uuid.uuid4().hex[:12],
+            api=api,
+            operation_id=operation_id,
+            method=data.get("method"),
+            path=data.get("path"),
+            status=status,
+            latency_ms=latency,
+            drop=drop,
+            remaining=count,
         )
         state.add_fault(fault)
         return _json(_asdict(fault), 201)
@@ -292,11 +333,20 @@ def control_blueprint(engine: Engine) -> Blueprint:
 
     @bp.get("/rate-limits")
     def rate_limits() -> Response:
-        return _json({"rate_limits": [
-            {"api": api.spec.name, "enabled": bool(state.get_flag(f"rate-limit:{api.spec.name}", False)),
-             "limit": api.spec.settings.rate_limit.limit if api.spec.settings.rate_limit else None}
-            for api in engine.apis
-        ]})
+        return _json(
+            {
+                "rate_limits": [
+                    {
+                        "api": api.spec.name,
+                        "enabled": bool(state.get_flag(f"rate-limit:{api.spec.name}", False)),
+                        "limit": api.spec.settings.rate_limit.limit
+                        if api.spec.settings.rate_limit
+                        else None,
+                    }
+                    for api in engine.apis
+                ]
+            }
+        )
 
     @bp.put("/rate-limits")
     def set_rate_limits() -> Response:
@@ -322,8 +372,10 @@ def control_blueprint(engine: Engine) -> Blueprint:
             if endpoint != request.endpoint:
                 allowed.append(method)
         if allowed:
-            response = _problem(405, f"{request.method} is not allowed on /__mock/{rest}; "
-                                     f"allowed: {', '.join(allowed)}")
+            response = _problem(
+                405,
+                f"{request.method} is not allowed on /__mock/{rest}; allowed: {', '.join(allowed)}",
+            )
             response.headers["Allow"] = ", ".join(allowed)
             return response
         return _problem(404, f"no control endpoint /__mock/{rest}; see /__mock/openapi.json")

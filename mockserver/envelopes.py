@@ -35,11 +35,16 @@ class Failure:
         """One message naming the first violation (and how many more), keeping them all."""
         first = violations[0].message
         more = len(violations) - 1
-        message = first if more == 0 else f"{first} (and {more} more {'error' if more == 1 else 'errors'})"
+        message = (
+            first
+            if more == 0
+            else f"{first} (and {more} more {'error' if more == 1 else 'errors'})"
+        )
         return cls(kind, status, message, violations)
 
 
-# Tamio documents error_code only for some cases; the rest are the mock's choices (x-mock.error-codes).
+# Tamio documents error_code only for some cases; the rest are the mock's choices
+# (x-mock.error-codes).
 TAMIO_DEFAULT_CODES = {
     "validation": 1001,
     "malformed": 1001,

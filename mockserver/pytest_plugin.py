@@ -55,8 +55,11 @@ def mockserver_dataset() -> str | None:
 
 @pytest.fixture(scope="session")
 def mockserver_settings(
-    mockserver_host: str, mockserver_port: int, mockserver_specs: list[str],
-    mockserver_seed: int, mockserver_dataset: str | None,
+    mockserver_host: str,
+    mockserver_port: int,
+    mockserver_specs: list[str],
+    mockserver_seed: int,
+    mockserver_dataset: str | None,
 ) -> Settings:
     """Settings for the session's server: strict response validation, quick retries, quiet logs."""
     return Settings(
@@ -77,7 +80,9 @@ def mockserver_settings(
 @pytest.fixture(scope="session")
 def mockserver_session(mockserver_settings: Settings) -> Iterator[MockServer]:
     """One live server for the whole session (use ``mockserver`` in tests)."""
-    server = MockServer.start(mockserver_settings, mockserver_settings.host, mockserver_settings.port)
+    server = MockServer.start(
+        mockserver_settings, mockserver_settings.host, mockserver_settings.port
+    )
     yield server
     server.stop()
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mockserver.behaviours.registry import JOB_HANDLERS, JobHandler
 from mockserver.config import Settings
 from mockserver.jobs import JobRunner
-from mockserver.store import Job, State
-from mockserver.store import open_state
+from mockserver.store import Job, State, open_state
 from mockserver.webhooks import WebhookDispatcher
 from mockserver.worker import BackgroundWorker
 
@@ -54,7 +53,9 @@ class Services:
             if not isinstance(item, dict):
                 results.append({"error": f"item {index}: expected a JSON object"})
             elif problems:
-                results.append({"error": f"item {index}: " + "; ".join(p.message for p in problems[:5])})
+                results.append(
+                    {"error": f"item {index}: " + "; ".join(p.message for p in problems[:5])}
+                )
             else:
                 positions.append(index)
                 valid.append(item)
@@ -137,7 +138,9 @@ class Services:
             if api.startswith("$") or api == "meta":
                 continue
             if api not in SEEDERS or not isinstance(accounts, dict):
-                raise ConfigError(f"data set {path!r}: unknown API {api!r}; known: {sorted(SEEDERS)}")
+                raise ConfigError(
+                    f"data set {path!r}: unknown API {api!r}; known: {sorted(SEEDERS)}"
+                )
             for account, customers in accounts.items():
                 results = self.seed(api, account, list(customers))
                 created[api] = created.get(api, 0) + sum(1 for r in results if "created" in r)

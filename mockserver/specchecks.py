@@ -23,7 +23,10 @@ def example_problems(spec: Spec) -> list[SpecError]:
     """Every example (request and response) that does not validate against its schema."""
     problems: list[SpecError] = []
     for op in spec.operations:
-        places = [(f"{op.pointer}/requestBody/content/{_escape(m)}", media) for m, media in op.body_content.items()]
+        places = [
+            (f"{op.pointer}/requestBody/content/{_escape(m)}", media)
+            for m, media in op.body_content.items()
+        ]
         for status, response in op.responses.items():
             places += [
                 (f"{op.pointer}/responses/{status}/content/{_escape(m)}", media)
@@ -41,8 +44,11 @@ def example_problems(spec: Spec) -> list[SpecError]:
             for name, value in media.examples.items():
                 for violation in validator.violations(value, "example")[:3]:
                     problems.append(
-                        SpecError(spec.file, _example_pointer(spec, pointer, name),
-                                  f"example does not match its schema: {violation.message}")
+                        SpecError(
+                            spec.file,
+                            _example_pointer(spec, pointer, name),
+                            f"example does not match its schema: {violation.message}",
+                        )
                     )
     return problems
 
@@ -51,8 +57,12 @@ def _example_pointer(spec: Spec, media_pointer: str, name: str) -> str:
     """Where example ``name`` of the media type at ``media_pointer`` is written in the document:
     ``.../examples/<name>/value`` (or the component it refers to), or ``.../example``."""
     try:
-        media = resolve(pointer_get(spec.document, media_pointer, spec.file, media_pointer),
-                        spec.document, spec.file, media_pointer)
+        media = resolve(
+            pointer_get(spec.document, media_pointer, spec.file, media_pointer),
+            spec.document,
+            spec.file,
+            media_pointer,
+        )
     except SpecError:  # e.g. inside a $ref'd response: name the operation's media type
         media = None
     if not isinstance(media, dict):

@@ -60,7 +60,7 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 receiver._record(dict(self.headers.items()), body)
@@ -75,9 +75,10 @@ class WebhookReceiver:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        # A short poll interval keeps stop() (shutdown waits for one poll) from costing 0.5 s a test.
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        # A short poll interval keeps stop() (shutdown waits one poll) from costing 0.5 s a test.
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     @property
@@ -92,7 +93,9 @@ class WebhookReceiver:
     def _record(self, headers: dict[str, str], body: bytes) -> None:
         import orjson
 
-        header = next((v for k, v in headers.items() if k.lower() == self.signature_header.lower()), "")
+        header = next(
+            (v for k, v in headers.items() if k.lower() == self.signature_header.lower()), ""
+        )
         try:
             verify_signature(self.secret, body, header)
             verified, error = True, None
@@ -118,7 +121,9 @@ class WebhookReceiver:
             while len(self.received) < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"expected {count} webhook deliveries, got {len(self.received)}")
+                    raise AssertionError(
+                        f"expected {count} webhook deliveries, got {len(self.received)}"
+                    )
                 self._arrived.wait(left)
             return list(self.received)
 
@@ -196,17 +201,22 @@ class MockServer:
             self.server.stop()
 
     # -- the journal ---------------------------------------------------------------------------
-    def requests(self, api: str | None = None, operation: str | None = None,
-                 status: int | None = None) -> list[dict[str, Any]]:
+    def requests(
+        self, api: str | None = None, operation: str | None = None, status: int | None = None
+    ) -> list[dict[str, Any]]:
         """Journal entries (oldest first), filtered by API, operationId and status."""
         return self.services.state.journal(api=api, operation_id=operation, status=status)
 
-    def assert_called(self, operation_id: str, times: int | None = None, api: str | None = None) -> list[dict[str, Any]]:
-        """Assert the operation was called (exactly ``times`` times when given); return the calls."""
+    def assert_called(
+        self, operation_id: str, times: int | None = None, api: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Assert the operation was called (exactly ``times`` times if given); return the calls."""
         calls = self.requests(api=api, operation=operation_id)
         if (times is None and not calls) or (times is not None and len(calls) != times):
-            seen = [f"{e['method']} {e['path']} -> {e['status']} ({e.get('operation_id')})"
-                    for e in self.requests()]
+            seen = [
+                f"{e['method']} {e['path']} -> {e['status']} ({e.get('operation_id')})"
+                for e in self.requests()
+            ]
             expected = "at least once" if times is None else f"{times} time(s)"
             raise AssertionError(
                 f"expected {operation_id} to be called {expected}, it was called {len(calls)} "
@@ -216,7 +226,7 @@ class MockServer:
 
     @property
     def violations(self) -> list[dict[str, Any]]:
-        """Requests the mock rejected as invalid, each with its violations (empty: all were valid)."""
+        """Requests the mock rejected as invalid, with their violations (empty: all were valid)."""
         return [e for e in self.requests() if e.get("violations")]
 
     # -- state ---------------------------------------------------------------------------------
@@ -224,17 +234,36 @@ class MockServer:
         """The customers stored for ``api`` and ``account`` (the credential), oldest first."""
         return [r.data for r in self.services.state.all(Scope(api, account))]
 
-    def seed(self, api: str, account: str, customers: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    def seed(
+        self, api: str, account: str, customers: Iterable[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         """Store customers directly; returns one ``{"created": ...}`` or ``{"error": ...}`` each."""
         return self.services.seed(api, account, list(customers))
 
-    def fault(self, *, api: str | None = None, operation_id: str | None = None, status: int | None = None,
-              latency_ms: int = 0, drop: bool = False, count: int = 1, method: str | None = None) -> Fault:
+    def fault(
+        self,
+        *,
+        api: str | None = None,
+        operation_id: str | None = None,
+        status: int | None = None,
+        latency_ms: int = 0,
+        drop: bool = False,
+        count: int = 1,
+        method: str | None = None,
+    ) -> Fault:
         """Inject a fault for the next ``count`` matching requests."""
         import uuid
 
-        fault = Fault(id=uuid.uuid4().hex[:12], api=api, operation_id=operation_id, method=method,
-                      status=status, latency_ms=latency_ms, drop=drop, remaining=count)
+        fault = Fault(
+            id=uuid.uuid4().hex[:12],
+            api=api,
+            operation_id=operation_id,
+            method=method,
+            status=status,
+            latency_ms=latency_ms,
+            drop=drop,
+            remaining=count,
+        )
         self.services.state.add_fault(fault)
         return fault
 
@@ -246,11 +275,14 @@ class MockServer:
         """Run every pending job (Tamio imports) and webhook delivery now."""
         return self.services.flush()
 
-    def webhook_receiver(self, api: str = "tamio", events: Iterable[str] = ("*",),
-                         account: str | None = None) -> WebhookReceiver:
+    def webhook_receiver(
+        self, api: str = "tamio", events: Iterable[str] = ("*",), account: str | None = None
+    ) -> WebhookReceiver:
         """Start a local receiver, register it as a webhook endpoint, and return it."""
         endpoint_secret = "whsec_test_" + str(len(self.receivers))
         receiver = WebhookReceiver(secret=endpoint_secret).start()
-        self.services.webhooks.register(api, receiver.url, list(events), secret=endpoint_secret, account=account)
+        self.services.webhooks.register(
+            api, receiver.url, list(events), secret=endpoint_secret, account=account
+        )
         self.receivers.append(receiver)
         return receiver

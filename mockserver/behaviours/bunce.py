@@ -73,7 +73,9 @@ def create_customers_bulk(call: Call) -> Reply:
     )
     errors = [_taken(item, o) for item, o in zip(items, outcomes, strict=True) if not o.created]
     if errors:
-        message = f"Errors encountered while creating. {len(errors)} out of {len(items)} customers failed"
+        message = (
+            f"Errors encountered while creating. {len(errors)} out of {len(items)} customers failed"
+        )
         body = {"errors": errors, "message": message, "status": False}
         return Reply(call.spec.settings.conflict_status, body)
     data = [o.record for o in outcomes]
@@ -82,11 +84,15 @@ def create_customers_bulk(call: Call) -> Reply:
 
 @behaviour(API, "createCustomer")
 def create_customer(call: Call) -> Reply | Failure:
-    outcome = call.services.state.insert_batch(Scope(API, call.account), [new_customer(call.body)])[0]
+    outcome = call.services.state.insert_batch(Scope(API, call.account), [new_customer(call.body)])[
+        0
+    ]
     if not outcome.created:
         message = _taken(call.body, outcome)
         return Failure("duplicate", call.spec.settings.conflict_status, message)
-    return Reply(201, {"success": True, "message": "Customer created successfully", "data": outcome.record})
+    return Reply(
+        201, {"success": True, "message": "Customer created successfully", "data": outcome.record}
+    )
 
 
 @behaviour(API, "getCustomer")
@@ -130,8 +136,11 @@ def list_customers(call: Call) -> Reply | Failure:
     if call.params.get("cursor"):
         decoded = decode_cursor(str(call.params["cursor"]))
         if decoded is None:
-            return Failure("validation", call.spec.settings.validation_status,
-                           "cursor: not a cursor this API issued; use meta.next_page_cursor")
+            return Failure(
+                "validation",
+                call.spec.settings.validation_status,
+                "cursor: not a cursor this API issued; use meta.next_page_cursor",
+            )
         direction, seq = decoded
         after, before = (seq, None) if direction == "a" else (None, seq)
     ids = _split(call.params.get("customer_ids"))
@@ -142,15 +151,17 @@ def list_customers(call: Call) -> Reply | Failure:
     else:
         lowered = {e.lower() for e in emails} if emails else None
         matching = [
-            r for r in state.all(scope)
-            if (ids is None or r.id in ids) and (lowered is None or str(r.data["email"]).lower() in lowered)
+            r
+            for r in state.all(scope)
+            if (ids is None or r.id in ids)
+            and (lowered is None or str(r.data["email"]).lower() in lowered)
         ]
         if after is not None:
             start = next((i for i, r in enumerate(matching) if r.seq > after), len(matching))
-            chosen = matching[start:start + per_page]
+            chosen = matching[start : start + per_page]
         elif before is not None:
             end = next((i for i, r in enumerate(matching) if r.seq >= before), len(matching))
-            chosen = matching[max(0, end - per_page):end]
+            chosen = matching[max(0, end - per_page) : end]
         else:
             chosen = matching[:per_page]
         records = chosen
@@ -163,12 +174,15 @@ def list_customers(call: Call) -> Reply | Failure:
         "prev_page_cursor": encode_cursor("b", records[0].seq) if has_prev and records else None,
         "per_page": per_page,
     }
-    return Reply(200, {
-        "success": True,
-        "message": "Customers fetched successfully",
-        "data": [r.data for r in records],
-        "meta": meta,
-    })
+    return Reply(
+        200,
+        {
+            "success": True,
+            "message": "Customers fetched successfully",
+            "data": [r.data for r in records],
+            "meta": meta,
+        },
+    )
 
 
 @seeder(API)
@@ -197,6 +211,8 @@ def seed(services: Services, account: str, items: list[dict[str, Any]]) -> list[
     outcomes = services.state.insert_batch(Scope(API, account), records)
     for index, outcome in zip(positions, outcomes, strict=True):
         results[index] = (
-            {"created": outcome.record} if outcome.created else {"error": _taken(items[index], outcome)}
+            {"created": outcome.record}
+            if outcome.created
+            else {"error": _taken(items[index], outcome)}
         )
     return results

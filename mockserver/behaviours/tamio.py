@@ -52,8 +52,9 @@ def _address(info: dict[str, Any], *, shipping: bool, billing: bool) -> dict[str
     return address
 
 
-def build_customer(item: dict[str, Any], *, source: str, now: float | None = None,
-                   seeded: bool = False) -> dict[str, Any]:
+def build_customer(
+    item: dict[str, Any], *, source: str, now: float | None = None, seeded: bool = False
+) -> dict[str, Any]:
     """The stored Customer object for one validated CustomerInput.
 
     Only seeded customers (control API, data sets) may bring their own ``id`` and ``created_at``;
@@ -66,7 +67,9 @@ def build_customer(item: dict[str, Any], *, source: str, now: float | None = Non
     shipping: list[dict[str, Any]] = []
     if shipping_info:
         shipping.append(_address(shipping_info, shipping=True, billing=False))
-    elif billing_info and (item.get("same_shipping_address") or billing_info.get("shipping_address")):
+    elif billing_info and (
+        item.get("same_shipping_address") or billing_info.get("shipping_address")
+    ):
         shipping.append(_address(billing_info, shipping=True, billing=False))
     category = item.get("category", "customer")
     return {
@@ -88,8 +91,9 @@ def build_customer(item: dict[str, Any], *, source: str, now: float | None = Non
         "affiliate_partner_id": None,
         "has_notes": False,
         "source": source,
-        "created_at": int((seeded and item.get("created_at"))
-                          or (now if now is not None else time.time())),
+        "created_at": int(
+            (seeded and item.get("created_at")) or (now if now is not None else time.time())
+        ),
         "billing_addresses": billing,
         "shipping_addresses": shipping,
     }
@@ -114,14 +118,20 @@ def _insert(services: Services, account: str, records: list[NewRecord]) -> list[
 def event_separator(call: Call) -> str:
     """The server setting wins, then the spec's ``x-mock.webhooks.event-separator``, then '.'."""
     configured = call.services.settings.event_separator
-    return configured if configured is not None else str(call.spec.settings.webhooks.get("event-separator", "."))
+    return (
+        configured
+        if configured is not None
+        else str(call.spec.settings.webhooks.get("event-separator", "."))
+    )
 
 
 @behaviour(API, "bulkCreateCustomers")
 def bulk_create_customers(call: Call) -> Reply:
     services = call.services
     services.jobs.schedule(
-        IMPORT_JOB, API, call.account,
+        IMPORT_JOB,
+        API,
+        call.account,
         {"customers": call.body["customers"], "event_separator": event_separator(call)},
         delay_s=services.settings.job_delay_s,
     )
@@ -145,12 +155,14 @@ def run_import(job: Job, services: Services) -> dict[str, Any]:
             created.append(outcome.record["id"])
             services.webhooks.emit(API, job.account, event_type, {"customer": outcome.record})
         else:
-            failed.append({
-                "index": index,
-                "email": item["email"],
-                "error_code": ALREADY_EXISTS,
-                "error": f"A customer with the email {item['email']} already exists",
-            })
+            failed.append(
+                {
+                    "index": index,
+                    "email": item["email"],
+                    "error_code": ALREADY_EXISTS,
+                    "error": f"A customer with the email {item['email']} already exists",
+                }
+            )
     services.wake()
     return {"created": len(created), "failed": failed, "customer_ids": created}
 
@@ -161,7 +173,9 @@ def create_customer(call: Call) -> Reply | Failure:
     customer = build_customer(call.body, source="api", now=services.clock())
     outcome = _insert(services, call.account, [_record(customer)])[0]
     if outcome.record is None:
-        return Failure("duplicate", 400, f"A customer with the email {call.body['email']} already exists")
+        return Failure(
+            "duplicate", 400, f"A customer with the email {call.body['email']} already exists"
+        )
     event_type = f"customer{event_separator(call)}created"
     services.webhooks.emit(API, call.account, event_type, {"customer": outcome.record})
     services.wake()
@@ -192,7 +206,9 @@ def _matches(record: StoredRecord, params: dict[str, Any]) -> bool:
     text = params.get("filter")
     if text:
         needle = str(text).lower()
-        haystack = " ".join(str(customer.get(k) or "") for k in ("name", "last_name", "email", "company"))
+        haystack = " ".join(
+            str(customer.get(k) or "") for k in ("name", "last_name", "email", "company")
+        )
         if needle not in haystack.lower():
             return False
     countries = params.get("countries[]") or params.get("countries")
@@ -220,22 +236,40 @@ def list_customers(call: Call) -> Reply:
     descending = params.get("order", "asc") == "desc"
     state, scope = call.services.state, Scope(API, call.account)
     offset = (page - 1) * per_page
-    if (sort_by == "created_at" and not descending and not any(params.get(f) for f in FILTERS)
-            and not state.get_flag(_leads_flag(call.account), False)):
+    if (
+        sort_by == "created_at"
+        and not descending
+        and not any(params.get(f) for f in FILTERS)
+        and not state.get_flag(_leads_flag(call.account), False)
+    ):
         # The common case stays an index lookup, however many customers are stored (leads must
         # be left out unless include_leads, so an account that has any takes the filtering path).
         # No store holds 2**62 customers; clamping keeps huge page/per_page within SQLite's INTEGER.
         if offset >= MAX_ROWS:
             return Reply(200, {"status": 200, "total_results": state.count(scope), "customers": []})
         result = state.page(scope, limit=min(per_page, MAX_ROWS), offset=offset)
-        return Reply(200, {"status": 200, "total_results": result.total,
-                           "customers": [r.data for r in result.records]})
+        return Reply(
+            200,
+            {
+                "status": 200,
+                "total_results": result.total,
+                "customers": [r.data for r in result.records],
+            },
+        )
     matching = [r for r in state.all(scope) if _matches(r, params)]
-    matching.sort(key=lambda r: (str(r.data.get(sort_by) or "").lower()
-                                 if sort_by != "created_at" else r.data["created_at"], r.seq),
-                  reverse=descending)
-    chosen = matching[offset:offset + per_page]
-    return Reply(200, {"status": 200, "total_results": len(matching), "customers": [r.data for r in chosen]})
+    matching.sort(
+        key=lambda r: (
+            str(r.data.get(sort_by) or "").lower()
+            if sort_by != "created_at"
+            else r.data["created_at"],
+            r.seq,
+        ),
+        reverse=descending,
+    )
+    chosen = matching[offset : offset + per_page]
+    return Reply(
+        200, {"status": 200, "total_results": len(matching), "customers": [r.data for r in chosen]}
+    )
 
 
 @seeder(API)
@@ -259,7 +293,8 @@ def seed(services: Services, account: str, items: list[dict[str, Any]]) -> list[
     outcomes = _insert(services, account, records)
     for index, outcome in zip(positions, outcomes, strict=True):
         results[index] = (
-            {"created": outcome.record} if outcome.record is not None
+            {"created": outcome.record}
+            if outcome.record is not None
             else {"error": f"A customer with the email {items[index]['email']} already exists"}
         )
     return results

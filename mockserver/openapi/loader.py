@@ -60,11 +60,13 @@ def read_document(path: Path) -> JSON:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SpecError(str(path), "/", f"cannot read the file ({exc.strerror}); check the path") from exc
+        raise SpecError(
+            str(path), "/", f"cannot read the file ({exc.strerror}); check the path"
+        ) from exc
     except UnicodeDecodeError as exc:
         raise SpecError(str(path), "/", "the file is not UTF-8 text") from exc
     try:
-        document = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+        document = yaml.load(text, Loader=_YamlLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -168,8 +170,12 @@ def _inline_external_refs(node: Any, base: Path, file: str, stack: set[str], at:
             fragment = parsed.fragment or "/"
             target = pointer_get(target_doc, parsed.fragment, str(target_path), fragment)
         except SpecError:
-            raise SpecError(file, where, f"$ref {ref!r}: {target_path} has nothing at "
-                                         f"'#{parsed.fragment}'; fix the reference") from None
+            raise SpecError(
+                file,
+                where,
+                f"$ref {ref!r}: {target_path} has nothing at "
+                f"'#{parsed.fragment}'; fix the reference",
+            ) from None
         target = _inline_local_refs(target, target_doc, str(target_path), 0)
         return _inline_external_refs(
             target, target_path, str(target_path), stack | {key}, parsed.fragment
@@ -240,7 +246,9 @@ def _settings(document: JSON, file: str, default_name: str) -> ApiSettings:
         raise SpecError(file, "/x-mock/name", "'__mock' is reserved for the control API")
     envelope = str(raw.get("envelope", "problem"))
     if envelope not in ("tamio", "bunce", "problem"):
-        raise SpecError(file, "/x-mock/envelope", f"unknown envelope {envelope!r}; use tamio, bunce or problem")
+        raise SpecError(
+            file, "/x-mock/envelope", f"unknown envelope {envelope!r}; use tamio, bunce or problem"
+        )
     rate = raw.get("rate-limit")
     rate_limit = None
     if isinstance(rate, dict):
@@ -252,7 +260,9 @@ def _settings(document: JSON, file: str, default_name: str) -> ApiSettings:
                 scope=str(rate.get("scope", "credential")),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise SpecError(file, "/x-mock/rate-limit", f"needs an integer 'limit' ({exc})") from exc
+            raise SpecError(
+                file, "/x-mock/rate-limit", f"needs an integer 'limit' ({exc})"
+            ) from exc
     pattern = str(raw.get("credential-pattern", ".+"))
     try:
         re.compile(pattern)
@@ -357,7 +367,9 @@ def _operations(
             op = item[method]
             op_id = str(op.get("operationId") or f"{method}{path}")
             if op_id in seen_ids:
-                raise SpecError(file, at, f"operationId {op_id!r} already used at {seen_ids[op_id]}")
+                raise SpecError(
+                    file, at, f"operationId {op_id!r} already used at {seen_ids[op_id]}"
+                )
             seen_ids[op_id] = at
             params: dict[tuple[str, str], Parameter] = {}
             for index, raw in enumerate([*shared, *(op.get("parameters") or [])]):
@@ -370,7 +382,9 @@ def _operations(
                     required=bool(p.get("required", location == "path")),
                     schema=schema,
                     explode=bool(p.get("explode", p.get("style", "form") == "form")),
-                    style=str(p.get("style", "form" if location in ("query", "cookie") else "simple")),
+                    style=str(
+                        p.get("style", "form" if location in ("query", "cookie") else "simple")
+                    ),
                 )
             for name in re.findall(r"{([^}]+)}", path):
                 if (name, "path") not in params:
@@ -401,7 +415,9 @@ def _operations(
                 summary=str(op.get("summary", "")),
                 parameters=list(params.values()),
                 body_required=bool(body.get("required", False)),
-                body_content=_media(body.get("content"), document, file, f"{at}/requestBody/content"),
+                body_content=_media(
+                    body.get("content"), document, file, f"{at}/requestBody/content"
+                ),
                 responses=responses,
                 security=_requirements(security, schemes, file, f"{at}/security"),
                 x_mock=dict(op.get("x-mock") or {}),

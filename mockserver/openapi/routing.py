@@ -82,7 +82,9 @@ class Router:
                 continue
             operation = template.methods.get(method)
             if operation is not None:
-                params = {n: unquote(v) for n, v in zip(template.names, found.groups(), strict=True)}
+                params = {
+                    n: unquote(v) for n, v in zip(template.names, found.groups(), strict=True)
+                }
                 return Match(operation, params)
             allowed.extend(m for m in template.methods if m not in allowed)
         return Match(allowed=tuple(allowed))

@@ -37,7 +37,7 @@ class ApiSettings:
 
 @dataclass(frozen=True, slots=True)
 class SecurityScheme:
-    """How a credential is sent: ``kind`` is ``bearer``, ``basic``, ``header``, ``query`` or ``cookie``."""
+    """How a credential is sent: ``kind`` is bearer, basic, header, query or cookie."""
 
     name: str
     kind: str
