@@ -151,3 +151,15 @@ def test_an_unreachable_deployment_fails() -> None:
     result = invoke("bunce", "--url", "http://127.0.0.1:9/bunce/v1", "--header",
                     CREDENTIALS["bunce"], *FAST, "--phases", "examples")
     assert result.exit_code == 1, result.output
+
+
+@pytest.mark.slow
+def test_every_bundled_spec_passes_against_mockserver_serve(tmp_path: Path) -> None:
+    # The production server (gunicorn, two workers sharing the SQLite state), not the test thread.
+    from tests.stateful.helpers import serve
+
+    with serve("--workers", "2", "--quiet", log=tmp_path / "serve.log") as served:
+        for api in ("bunce", "tamio"):
+            result = invoke(api, "--url", served.base_url(api), "--header", CREDENTIALS[api], *FAST)
+            assert result.exit_code == 0, result.output + served.log_tail()
+            assert result.output.rstrip().endswith("; ok")
