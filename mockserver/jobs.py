@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 
+from mockserver.inflight import InFlight
 from mockserver.store.base import JSON, Job, State
 
 __all__ = ["JobErrorListener", "JobHandler", "JobRunner"]
@@ -56,8 +57,7 @@ class JobRunner:
         self._error_listeners: list[JobErrorListener] = []
         self._schedule_listeners: list[Callable[[], None]] = []
         # Jobs being run by this instance right now, so flush() can wait for the worker thread's.
-        self._inflight = 0
-        self._idle = threading.Condition()
+        self._inflight = InFlight()
         self._local = threading.local()
 
     @property
@@ -156,56 +156,50 @@ class JobRunner:
         """Wait until no other thread of this runner is inside a handler; False on timeout."""
         if getattr(self._local, "depth", 0):
             return True  # flush() called from inside a handler: do not wait for ourselves
-        with self._idle:
-            while self._inflight:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._idle.wait(remaining)
-        return True
+        return self._inflight.wait_idle(deadline)
 
     def _run_one(self, job: Job) -> Job:
         handler = self._handlers.get(job.kind)
         error: BaseException | None = None
         result: JSON
-        with self._idle:
-            self._inflight += 1
         self._local.depth = getattr(self._local, "depth", 0) + 1
-        try:
-            if handler is None:
-                known = ", ".join(sorted(self._handlers)) or "none"
-                result = {"error": f"no handler for job kind {job.kind!r} (known: {known})"}
-                status = "failed"
-            else:
-                try:
-                    returned: object = handler(job)
-                    if not isinstance(returned, dict):
-                        raise TypeError(
-                            f"handler for {job.kind!r} returned {type(returned).__name__}, "
-                            "expected a dict"
-                        )
-                    result = returned
-                    status = "done"
-                except Exception as exc:
-                    logger.exception("job %s (%s) failed", job.id, job.kind)
-                    error = exc
-                    result = {"error": f"{type(exc).__name__}: {exc}"}
-                    status = "failed"
+        with self._inflight.track():
             try:
-                self._state.finish_job(job.id, status, result)
-            except Exception as exc:
-                # Most likely a result the backend cannot store: keep the job from staying
-                # 'running' forever by recording why.
-                logger.exception("could not store the result of job %s", job.id)
-                error = error or exc
-                result = {"error": f"could not store the job result: {type(exc).__name__}: {exc}"}
-                status = "failed"
-                self._state.finish_job(job.id, status, result)  # if this fails too, let it raise
-        finally:
-            self._local.depth -= 1
-            with self._idle:
-                self._inflight -= 1
-                self._idle.notify_all()
+                if handler is None:
+                    known = ", ".join(sorted(self._handlers)) or "none"
+                    result = {"error": f"no handler for job kind {job.kind!r} (known: {known})"}
+                    status = "failed"
+                else:
+                    try:
+                        returned: object = handler(job)
+                        if not isinstance(returned, dict):
+                            raise TypeError(
+                                f"handler for {job.kind!r} returned {type(returned).__name__}, "
+                                "expected a dict"
+                            )
+                        result = returned
+                        status = "done"
+                    except Exception as exc:
+                        logger.exception("job %s (%s) failed", job.id, job.kind)
+                        error = exc
+                        result = {"error": f"{type(exc).__name__}: {exc}"}
+                        status = "failed"
+                try:
+                    self._state.finish_job(job.id, status, result)
+                except Exception as exc:
+                    # Most likely a result the backend cannot store: keep the job from staying
+                    # 'running' forever by recording why.
+                    logger.exception("could not store the result of job %s", job.id)
+                    error = error or exc
+                    result = {
+                        "error": f"could not store the job result: {type(exc).__name__}: {exc}"
+                    }
+                    status = "failed"
+                    self._state.finish_job(
+                        job.id, status, result
+                    )  # if this fails too, let it raise
+            finally:
+                self._local.depth -= 1
         job.status = status
         job.result = result
         job.finished_at = self._clock()

@@ -23,7 +23,6 @@ import logging
 import re
 import secrets
 import string
-import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -32,6 +31,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from mockserver.errors import MockServerError
+from mockserver.inflight import InFlight
 from mockserver.store.base import JSON, Attempt, Delivery, Endpoint, State
 
 __all__ = [
@@ -210,8 +210,7 @@ class WebhookDispatcher:
         self._error_listeners: list[Callable[[BaseException], None]] = []
         self._emit_listeners: list[Callable[[], None]] = []
         # Deliveries being sent by this instance right now, so flush() can wait for the worker's.
-        self._inflight = 0
-        self._idle = threading.Condition()
+        self._inflight = InFlight()
 
     @property
     def state(self) -> State:
@@ -367,13 +366,7 @@ class WebhookDispatcher:
         return made
 
     def _wait_idle(self, deadline: float) -> bool:
-        with self._idle:
-            while self._inflight:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._idle.wait(remaining)
-        return True
+        return self._inflight.wait_idle(deadline)
 
     def _deliver_claimed(
         self, claim_at: float, now: float | None, deadline: float | None = None
@@ -385,17 +378,12 @@ class WebhookDispatcher:
                 break
             endpoints = {ep.id: ep for ep in self._state.endpoints()}
             for delivery in claimed:
-                with self._idle:
-                    self._inflight += 1
-                try:
-                    self._attempt(delivery, endpoints.get(delivery.endpoint_id), now)
-                    made += 1
-                except Exception as exc:
-                    self._internal_error(exc, f"delivery {delivery.id} could not be recorded")
-                finally:
-                    with self._idle:
-                        self._inflight -= 1
-                        self._idle.notify_all()
+                with self._inflight.track():
+                    try:
+                        self._attempt(delivery, endpoints.get(delivery.endpoint_id), now)
+                        made += 1
+                    except Exception as exc:
+                        self._internal_error(exc, f"delivery {delivery.id} could not be recorded")
         return made
 
     def _attempt(self, delivery: Delivery, endpoint: Endpoint | None, now: float | None) -> None:
