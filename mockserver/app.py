@@ -7,6 +7,7 @@ and error handlers make sure nothing answers with an HTML page or a bare 500.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 from pathlib import Path
@@ -31,7 +32,7 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE"]
 
 
 def load_specs(settings: Settings) -> list[Spec]:
-    """The bundled specs (unless ``bundled`` is False) plus ``settings.specs``, filtered by ``apis``.
+    """The bundled specs (unless ``bundled`` is False) plus ``settings.specs``, by ``apis``.
 
     Each spec's examples are checked against their schemas; a broken one stops start-up with an
     error naming the file, the JSON pointer and the problem.
@@ -59,7 +60,9 @@ def load_specs(settings: Settings) -> list[Spec]:
 
 
 def create_app(
-    settings: Settings | None = None, *, services: Services | None = None,
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
     specs: list[Spec] | None = None,
 ) -> Flask:
     """Build the mock as a Flask app.
@@ -103,18 +106,31 @@ def create_app(
         # envelope plus the `Allow` header RFC 9110 requires (schemathesis checks it).
         if exc.code == 404 or (exc.code == 405 and not request.path.startswith("/__mock")):
             return to_flask(engine.handle(from_flask()))
-        body = {"type": "about:blank", "title": exc.name, "status": exc.code, "detail": exc.description}
+        body = {
+            "type": "about:blank",
+            "title": exc.name,
+            "status": exc.code,
+            "detail": exc.description,
+        }
         allow = dict(exc.get_headers()).get("Allow")
         headers = {"Allow": allow} if allow else {}
-        return Response(orjson.dumps(body), exc.code or 500, headers=headers,
-                        mimetype="application/problem+json")
+        return Response(
+            orjson.dumps(body),
+            exc.code or 500,
+            headers=headers,
+            mimetype="application/problem+json",
+        )
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
         log.exception("unexpected error while answering %s %s", request.method, request.path)
         services.server_errors.append(exc)
-        body = {"type": "about:blank", "title": "mock error", "status": 500,
-                "detail": f"{type(exc).__name__}: {exc}"}
+        body = {
+            "type": "about:blank",
+            "title": "mock error",
+            "status": 500,
+            "detail": f"{type(exc).__name__}: {exc}",
+        }
         return Response(orjson.dumps(body), 500, mimetype="application/problem+json")
 
     # API requests skip Flask's routing and request context (see ApiFastPath); /__mock/ and
@@ -187,15 +203,24 @@ class ApiFastPath:
         try:
             response = to_response(self.engine.handle(request_data(req)), environ)
         except HTTPException as exc:
-            problem = {"type": "about:blank", "title": exc.name, "status": exc.code,
-                       "detail": exc.description}
-            response = Response(orjson.dumps(problem), exc.code or 500,
-                                mimetype="application/problem+json")
+            problem = {
+                "type": "about:blank",
+                "title": exc.name,
+                "status": exc.code,
+                "detail": exc.description,
+            }
+            response = Response(
+                orjson.dumps(problem), exc.code or 500, mimetype="application/problem+json"
+            )
         except Exception as exc:
             log.exception("unexpected error while answering %s %s", req.method, req.path)
             self.services.server_errors.append(exc)
-            body = {"type": "about:blank", "title": "mock error", "status": 500,
-                    "detail": f"{type(exc).__name__}: {exc}"}
+            body = {
+                "type": "about:blank",
+                "title": "mock error",
+                "status": 500,
+                "detail": f"{type(exc).__name__}: {exc}",
+            }
             response = Response(orjson.dumps(body), 500, mimetype="application/problem+json")
         return response(environ, start_response)
 
@@ -204,7 +229,5 @@ def _drop_connection(environ: dict[str, Any]) -> None:
     sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
     if sock is None:
         return
-    try:
+    with contextlib.suppress(OSError):  # the client may be gone already
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass

@@ -29,7 +29,6 @@ from mockserver.services import Services
 from mockserver.validation import (
     CompiledParameter,
     SchemaValidator,
-    Violation,
     compile_parameters,
     compile_schema,
     read_parameters,
@@ -46,7 +45,8 @@ class QueryLike(Protocol):
     def getlist(self, key: str) -> list[str]: ...
 
 
-# Case-insensitive header access: werkzeug's ``Headers`` (its overloaded ``get`` defeats a Protocol).
+# Case-insensitive header access: werkzeug's ``Headers`` (its overloaded ``get`` defeats a
+# Protocol).
 HeadersLike = Any
 
 
@@ -113,7 +113,9 @@ class MountedApi:
                 body_media=tuple(op.body_content),
             )
 
-    def response_validator(self, compiled: CompiledOperation, status: int, media: str) -> SchemaValidator | None:
+    def response_validator(
+        self, compiled: CompiledOperation, status: int, media: str
+    ) -> SchemaValidator | None:
         key = (status, media)
         if key not in compiled.response_validators:
             definition = compiled.operation.response_for(status)
@@ -156,8 +158,12 @@ class Engine:
         started = time.perf_counter()
         api = self._api_for(request.path)
         if api is None:
-            failure = Failure("unknown-path", 404, f"No API is mounted at {request.path!r}; "
-                              f"mounted: {', '.join(a.mount for a in self.apis)}")
+            failure = Failure(
+                "unknown-path",
+                404,
+                f"No API is mounted at {request.path!r}; "
+                f"mounted: {', '.join(a.mount for a in self.apis)}",
+            )
             body, content_type = generic(failure)
             if self.settings.log_requests:  # a client with a wrong base URL should see why
                 log.info("- %s %s -> 404 (outside every API)", request.method, request.path)
@@ -185,8 +191,12 @@ class Engine:
         if self.settings.log_requests:
             log.info(
                 "%s %s %s -> %d (%s, %.1f ms)",
-                api.spec.name, request.method, request.path, response.status,
-                entry.get("operation_id") or "-", entry["duration_ms"],
+                api.spec.name,
+                request.method,
+                request.path,
+                response.status,
+                entry.get("operation_id") or "-",
+                entry["duration_ms"],
             )
         return response
 
@@ -207,9 +217,13 @@ class Engine:
     # -- the pipeline ------------------------------------------------------------------------
     def _handle(self, api: MountedApi, request: RequestData, entry: dict[str, Any]) -> ResponseData:
         settings = api.spec.settings
-        relative = request.path[len(api.mount):] or "/"
+        relative = request.path[len(api.mount) :] or "/"
         method = request.method.upper()
-        if method == "OPTIONS" and self.settings.cors and "Access-Control-Request-Method" in request.headers:
+        if (
+            method == "OPTIONS"
+            and self.settings.cors
+            and "Access-Control-Request-Method" in request.headers
+        ):
             methods = api.router.methods(relative)
             if methods:
                 return self._preflight(request, methods)
@@ -218,12 +232,17 @@ class Engine:
             if match.allowed:
                 allowed = ", ".join(match.allowed)
                 failure = Failure(
-                    "method-not-allowed", 405,
+                    "method-not-allowed",
+                    405,
                     f"{method} is not documented for {relative}; allowed: {allowed}",
                     headers={"Allow": allowed},
                 )
             else:
-                failure = Failure("unknown-path", 404, f"No operation matches {method} {relative} in {api.spec.name}")
+                failure = Failure(
+                    "unknown-path",
+                    404,
+                    f"No operation matches {method} {relative} in {api.spec.name}",
+                )
             return self._fail(api, failure, entry)
         op = match.operation
         compiled = api.compiled[op.operation_id]
@@ -238,7 +257,13 @@ class Engine:
             if fault.drop:
                 return ResponseData(0, b"", None, drop=True)
             if fault.status:
-                return self._fail(api, Failure("fault", fault.status, f"Injected fault {fault.id}: status {fault.status}"), entry)
+                return self._fail(
+                    api,
+                    Failure(
+                        "fault", fault.status, f"Injected fault {fault.id}: status {fault.status}"
+                    ),
+                    entry,
+                )
 
         account, refused = self._authenticate(api, op, request)
         if refused is not None:
@@ -265,16 +290,31 @@ class Engine:
         if body is _NO_BODY:
             body = None
         if violations:
-            return self._fail(api, Failure.from_violations("validation", settings.validation_status, violations), entry)
+            return self._fail(
+                api,
+                Failure.from_violations("validation", settings.validation_status, violations),
+                entry,
+            )
 
         try:
             preference = parse_prefer(request.headers.get("Prefer"))
         except PreferenceError as exc:
-            return self._fail(api, Failure("validation", settings.validation_status, str(exc)), entry)
+            return self._fail(
+                api, Failure("validation", settings.validation_status, str(exc)), entry
+            )
 
         behaviour = BEHAVIOURS.get((api.spec.name, op.operation_id))
         if behaviour is not None and not preference.any:
-            call = Call(api.spec, op, account, body, params, request.headers, request.client_address, self.services)
+            call = Call(
+                api.spec,
+                op,
+                account,
+                body,
+                params,
+                request.headers,
+                request.client_address,
+                self.services,
+            )
             outcome = behaviour(call)
             if isinstance(outcome, Failure):
                 return self._checked(api, compiled, self._fail(api, outcome, entry), entry)
@@ -283,7 +323,9 @@ class Engine:
         try:
             chosen = choose(op, preference, api.spec.document, self._generator)
         except PreferenceError as exc:
-            return self._fail(api, Failure("validation", settings.validation_status, str(exc)), entry)
+            return self._fail(
+                api, Failure("validation", settings.validation_status, str(exc)), entry
+            )
         entry["notes"].append(f"answered from the spec ({chosen.status})")
         headers = required_headers(chosen.definition, self._generator, api.spec.document)
         payload = b"" if chosen.media is None else orjson.dumps(chosen.body)
@@ -311,7 +353,9 @@ class Engine:
         }
         return ResponseData(204, b"", None, headers)
 
-    def _authenticate(self, api: MountedApi, op: Operation, request: RequestData) -> tuple[str | None, Failure | None]:
+    def _authenticate(
+        self, api: MountedApi, op: Operation, request: RequestData
+    ) -> tuple[str | None, Failure | None]:
         if not op.security:
             return "anonymous", None
         problems: list[str] = []
@@ -331,16 +375,25 @@ class Engine:
                 permission = op.x_mock.get("permission")
                 granted = self.settings.tokens.get(account)
                 if permission and granted is not None and permission not in granted:
-                    return None, Failure("unauthorized", 401, f"This API key lacks the {permission!r} permission; grant it to the key")
+                    return None, Failure(
+                        "unauthorized",
+                        401,
+                        f"This API key lacks the {permission!r} permission; grant it to the key",
+                    )
                 return account, None
         return None, Failure("unauthorized", 401, problems[0])
 
-    def _credential(self, api: MountedApi, kind: str, param: str, request: RequestData) -> tuple[str | None, str | None]:
+    def _credential(
+        self, api: MountedApi, kind: str, param: str, request: RequestData
+    ) -> tuple[str | None, str | None]:
         if kind in ("bearer", "basic"):
             header = request.headers.get("Authorization")
             word = "Bearer" if kind == "bearer" else "Basic"
             if not header:
-                return None, f"Missing Authorization header; send 'Authorization: {word} <your API key>'"
+                return (
+                    None,
+                    f"Missing Authorization header; send 'Authorization: {word} <your API key>'",
+                )
             scheme, _, token = header.strip().partition(" ")
             token = token.strip()
             if scheme.lower() != word.lower() or not token:
@@ -360,7 +413,11 @@ class Engine:
             if not value:
                 return None, f"Missing API key; send it in the {param!r} cookie"
         if not api.credential_re.search(value):
-            return None, f"Invalid API key {mask(value)!r}; expected a key matching {api.spec.settings.credential_pattern}"
+            return (
+                None,
+                f"Invalid API key {mask(value)!r}; expected a key matching "
+                f"{api.spec.settings.credential_pattern}",
+            )
         return value, None
 
     def _rate_limit(self, api: MountedApi, account: str, request: RequestData) -> Failure | None:
@@ -384,11 +441,18 @@ class Engine:
         message = (
             "You have reached maximum request limit."
             if api.spec.settings.envelope == "bunce"
-            else f"Too many requests: at most {rule.limit} per {rule.window_s:g} s; retry in {retry} s"
+            else f"Too many requests: at most {rule.limit} per {rule.window_s:g} s; "
+            f"retry in {retry} s"
         )
         return Failure("rate-limited", 429, message, headers={"Retry-After": str(retry)})
 
-    def _read_body(self, api: MountedApi, compiled: CompiledOperation, request: RequestData, entry: dict[str, Any]) -> Any:
+    def _read_body(
+        self,
+        api: MountedApi,
+        compiled: CompiledOperation,
+        request: RequestData,
+        entry: dict[str, Any],
+    ) -> Any:
         settings = api.spec.settings
         declared, params = media_type(request.headers.get("Content-Type"))
         accepts_json = any(is_json_media(m) for m in compiled.body_media)
@@ -397,30 +461,61 @@ class Engine:
                 length = request.content_length or 0
                 if length == 0 and not compiled.operation.body_required:
                     return _NO_BODY
-                return Failure("unsupported-media-type", 415, f"Missing Content-Type; send 'Content-Type: {compiled.body_media[0]}'")
-            if declared not in compiled.body_media and not (accepts_json and is_json_media(declared)):
-                return Failure("unsupported-media-type", 415,
-                               f"Content-Type {declared!r} is not accepted; send {' or '.join(compiled.body_media)}")
+                return Failure(
+                    "unsupported-media-type",
+                    415,
+                    f"Missing Content-Type; send 'Content-Type: {compiled.body_media[0]}'",
+                )
+            if declared not in compiled.body_media and not (
+                accepts_json and is_json_media(declared)
+            ):
+                return Failure(
+                    "unsupported-media-type",
+                    415,
+                    f"Content-Type {declared!r} is not accepted; "
+                    f"send {' or '.join(compiled.body_media)}",
+                )
             charset = params.get("charset")
             if charset and charset not in ("utf-8", "utf8"):
-                return Failure("unsupported-media-type", 415, f"charset {charset!r} is not accepted; send UTF-8 JSON")
+                return Failure(
+                    "unsupported-media-type",
+                    415,
+                    f"charset {charset!r} is not accepted; send UTF-8 JSON",
+                )
         elif declared and not is_json_media(declared):
             entry["notes"].append(f"body parsed as JSON although Content-Type is {declared!r}")
         limit = self.settings.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
-            return Failure("too-large", 413, f"The body has {request.content_length} bytes; the limit is {limit} bytes",
-                           headers={"Connection": "close"})
+            return Failure(
+                "too-large",
+                413,
+                f"The body has {request.content_length} bytes; the limit is {limit} bytes",
+                headers={"Connection": "close"},
+            )
         try:
             raw = request.read_body(limit + 1)
         except Exception as exc:  # the client's bytes (bad chunked encoding, a short body): 400
-            return Failure("malformed", 400, f"body: the request body could not be read ({type(exc).__name__}: {exc})"[:300],
-                           headers={"Connection": "close"})
+            why = f"{type(exc).__name__}: {exc}"[:200]
+            return Failure(
+                "malformed",
+                400,
+                f"body: the request body could not be read ({why})",
+                headers={"Connection": "close"},
+            )
         if len(raw) > limit:
-            return Failure("too-large", 413, f"The body is larger than the limit of {limit} bytes",
-                           headers={"Connection": "close"})
+            return Failure(
+                "too-large",
+                413,
+                f"The body is larger than the limit of {limit} bytes",
+                headers={"Connection": "close"},
+            )
         if not raw.strip():
             if compiled.operation.body_required:
-                return Failure("validation", settings.validation_status, "body: a JSON request body is required")
+                return Failure(
+                    "validation",
+                    settings.validation_status,
+                    "body: a JSON request body is required",
+                )
             return _NO_BODY
         try:
             body = parse_json(raw)
@@ -433,9 +528,17 @@ class Engine:
         return body
 
     def _reply(self, reply: Reply) -> ResponseData:
-        return ResponseData(reply.status, orjson.dumps(reply.body), "application/json", dict(reply.headers))
+        return ResponseData(
+            reply.status, orjson.dumps(reply.body), "application/json", dict(reply.headers)
+        )
 
-    def _checked(self, api: MountedApi, compiled: CompiledOperation, response: ResponseData, entry: dict[str, Any]) -> ResponseData:
+    def _checked(
+        self,
+        api: MountedApi,
+        compiled: CompiledOperation,
+        response: ResponseData,
+        entry: dict[str, Any],
+    ) -> ResponseData:
         """Validate an outgoing response against the spec (unless switched off)."""
         mode = self.settings.validate_responses
         if mode == "off":
@@ -447,7 +550,9 @@ class Engine:
             problems.append(f"status {response.status} is not documented")
         elif response.content_type is not None:
             if definition.content and response.content_type not in definition.content:
-                problems.append(f"content type {response.content_type} is not documented for {response.status}")
+                problems.append(
+                    f"content type {response.content_type} is not documented for {response.status}"
+                )
             else:
                 validator = api.response_validator(compiled, response.status, response.content_type)
                 if validator is not None:
@@ -455,7 +560,10 @@ class Engine:
                     problems.extend(v.message for v in validator.violations(body, "response"))
         if not problems:
             return response
-        text = f"{op.api}.{op.operation_id} answered {response.status}, which breaks the spec: " + "; ".join(problems[:5])
+        text = (
+            f"{op.api}.{op.operation_id} answered {response.status}, which breaks the spec: "
+            + "; ".join(problems[:5])
+        )
         entry["response_violations"] = problems
         log.warning("%s", text)
         if mode == "strict":

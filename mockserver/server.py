@@ -41,8 +41,10 @@ def _write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> Non
 
     problem = {"type": "about:blank", "title": reason, "status": status_int, "detail": mesg}
     body = orjson.dumps(problem)
-    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
-            f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n")
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
     util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
@@ -75,7 +77,9 @@ def serve_forever(settings: Settings) -> None:
     class Application(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             options: dict[str, Any] = {
-                "bind": f"[{settings.host}]:{settings.port}" if ":" in settings.host else f"{settings.host}:{settings.port}",
+                "bind": f"[{settings.host}]:{settings.port}"
+                if ":" in settings.host
+                else f"{settings.host}:{settings.port}",
                 "workers": settings.workers,
                 "threads": settings.threads,
                 "worker_class": "gthread",
@@ -96,8 +100,13 @@ def serve_forever(settings: Settings) -> None:
         def load(self) -> Flask:
             return create_app(settings, services=preloaded, specs=specs)
 
-    log.info("mockserver on http://%s:%d (%d worker(s), state: %s)", settings.host, settings.port,
-             settings.workers, settings.state_path or "memory")
+    log.info(
+        "mockserver on http://%s:%d (%d worker(s), state: %s)",
+        settings.host,
+        settings.port,
+        settings.workers,
+        settings.state_path or "memory",
+    )
     try:
         Application().run()
     finally:
@@ -126,8 +135,12 @@ class ThreadedServer:
         self._server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
         self.port = self._server.server_port
         # A short poll interval makes stop() quick (shutdown waits for one poll).
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="mockserver", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="mockserver",
+            daemon=True,
+        )
 
     @property
     def url(self) -> str:

@@ -329,6 +329,24 @@ class _WriterQueue:
         self._fd, self._pid = -1, -1
 
 
+class _JournalGroup:
+    """The journal entries of one process waiting for their transaction (see append_journal)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.cond = threading.Condition(threading.Lock())
+        self.queue: list[tuple[int, tuple[Any, ...]]] = []
+        self.next_ticket = 0
+        self.writing = False
+        self.done: dict[int, int | BaseException] = {}
+
+    def result(self, ticket: int) -> int:
+        outcome = self.done.pop(ticket)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+
 class SQLiteState:
     """All mock state in one SQLite file; see the module docstring for the design and costs.
 
@@ -354,6 +372,7 @@ class SQLiteState:
         self._forked: list[_Connection] = []
         self._closed = False
         self._writers = _WriterQueue(self.path)
+        self._journal_groups: _JournalGroup | None = None
         if sqlite3.sqlite_version_info < (3, 35, 0):
             raise RuntimeError(
                 f"SQLiteState needs SQLite 3.35 or later (RETURNING), this Python has "
@@ -831,26 +850,69 @@ class SQLiteState:
         """Store one entry, dropping the oldest beyond the bound; returns its sequence number.
 
         The top-level ``api``, ``operation_id`` and ``status`` keys are what ``journal`` filters
-        on. One INSERT; every hundredth entry (by seq, across processes) also trims the table.
+        on. Every hundredth entry (by seq, across processes) also trims the table.
+
+        Group commit: under load, the entries of the threads of a process share one transaction.
+        A thread queues its entry, then either writes every queued entry itself or waits for the
+        thread that is writing them; either way its entry is committed when this returns (as
+        before: a journal read right after the answer sees it). One transaction per entry cost
+        about 50 µs of CPU (a WAL frame or two, plus the writers' lock).
         """
-        blob = orjson.dumps(entry)
         status = entry.get("status")
-        db = self._conn()
-        with self._writers.turn():
-            seq: int = db.execute(
-                "INSERT INTO journal (api, operation_id, status, entry) VALUES (?, ?, ?, ?)"
-                " RETURNING seq",
-                (
-                    entry.get("api"),
-                    entry.get("operation_id"),
-                    status if isinstance(status, int) else None,
-                    blob,
-                ),
-            ).fetchone()[0]
-            if seq % _JOURNAL_TRIM_EVERY == 0:
-                db.execute("DELETE FROM journal WHERE seq <= ?", (seq - self._journal_limit,))
-        self._writers.checkpoint_soon(db)
-        return seq
+        row = (
+            entry.get("api"),
+            entry.get("operation_id"),
+            status if isinstance(status, int) else None,
+            orjson.dumps(entry),
+        )
+        group = self._journal_group()
+        with group.cond:
+            ticket = group.next_ticket
+            group.next_ticket += 1
+            group.queue.append((ticket, row))
+            while ticket not in group.done:
+                if not group.writing:
+                    group.writing = True
+                    batch, group.queue = group.queue, []
+                    break
+                group.cond.wait()
+            else:
+                return group.result(ticket)
+        outcome: list[int] | BaseException
+        try:
+            outcome = self._write_journal([r for _, r in batch])
+        except BaseException as exc:
+            outcome = exc
+        with group.cond:
+            group.writing = False
+            for index, (waiting, _) in enumerate(batch):
+                if isinstance(outcome, BaseException):
+                    group.done[waiting] = outcome
+                else:
+                    group.done[waiting] = outcome[index]
+            group.cond.notify_all()
+            return group.result(ticket)
+
+    def _journal_group(self) -> _JournalGroup:
+        group = self._journal_groups
+        if group is None or group.pid != os.getpid():  # none yet, or inherited through fork
+            with _WriterQueue._setup_lock:
+                group = self._journal_groups
+                if group is None or group.pid != os.getpid():
+                    group = self._journal_groups = _JournalGroup()
+        return group
+
+    def _write_journal(self, rows: list[tuple[Any, ...]]) -> list[int]:
+        with self._write() as db:
+            db.executemany(
+                "INSERT INTO journal (api, operation_id, status, entry) VALUES (?, ?, ?, ?)", rows
+            )
+            last = int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
+            first = last - len(rows) + 1  # one transaction under the write lock: consecutive
+            if last // _JOURNAL_TRIM_EVERY > (first - 1) // _JOURNAL_TRIM_EVERY:
+                multiple = last - last % _JOURNAL_TRIM_EVERY
+                db.execute("DELETE FROM journal WHERE seq <= ?", (multiple - self._journal_limit,))
+        return list(range(first, last + 1))
 
     def journal(
         self,

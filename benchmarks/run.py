@@ -1,0 +1,730 @@
+"""One command, one run: mockserver vs a bare Flask app vs Prism on the Bunce bulk route.
+
+    .venv/bin/python benchmarks/run.py            # about 2.5 minutes on 2 cores
+    .venv/bin/python benchmarks/run.py --quick    # 3 s per case, a smoke test
+
+Each server is started on loopback, one at a time, and loaded with wrk (``apt-get install wrk``;
+without wrk a Python thread-pool generator is used and the run says so). Cases, with 2- and
+500-customer bodies:
+
+* stateless: ``Prefer: code=200`` (every server answers the documented example);
+* stateful: a new ``X-Authorization: sk_test_<n>`` per request, so every customer is created in
+  a fresh account (mockserver only; the bare app and Prism keep no state).
+
+Printed per case: requests/s, p50 and p99 latency, errors; then the ratios mock/Prism and
+mock/bare Flask and the targets. Results go to ``benchmarks/results/<time>.json`` (gitignored) and
+the table to docs/benchmarks.md (between the ``results`` markers). Prism
+(``@stoplight/prism-cli``) is installed with npm into ``benchmarks/.prism`` on first use; without
+Node/npm it is skipped with a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "benchmarks"
+RESULTS = BENCH / "results"
+PRISM_DIR = BENCH / ".prism"
+PRISM_BIN = PRISM_DIR / "node_modules" / ".bin" / "prism"
+DOC = ROOT / "docs" / "benchmarks.md"
+LUA = BENCH / "bulk.lua"
+ROUTE = "/bunce/v1/customers/bulk"
+HOST = "127.0.0.1"
+
+# The recommended load settings for `mockserver serve` (docs/benchmarks.md explains the choice).
+MOCK_ARGS = ["--workers", "2", "--quiet"]  # 8 threads per worker (the default)
+WORKERS, THREADS = 2, 8
+# Also measured in every run, so the doc shows the trade-off: one worker, state in memory.
+DEFAULT_VARIANTS = ["mock-1w=--workers 1 --quiet"]
+SIZES = (2, 500)
+
+
+# -- bodies ----------------------------------------------------------------------------------------
+def customers_body(n: int) -> bytes:
+    """A valid Bunce bulk body of ``n`` customers; every tenth has two devices."""
+    customers = []
+    for i in range(n):
+        customer: dict[str, Any] = {
+            "customer_id": f"cus_{i:06d}",
+            "first_name": "John",
+            "last_name": f"Doe{i}",
+            "email": f"john.doe{i}@example.com",
+            "phone_no": "+23481999999999",
+        }
+        if i % 10 == 0:
+            customer["devices"] = [
+                {"device_type": "ios", "device_token": f"tok{i}a"},
+                {"device_type": "android", "device_token": f"tok{i}b"},
+            ]
+        customers.append(customer)
+    return json.dumps({"customers": customers}, separators=(",", ":")).encode()
+
+
+# -- servers ---------------------------------------------------------------------------------------
+@dataclass
+class Server:
+    name: str
+    command: list[str]
+    port: int
+    cwd: Path = ROOT
+    route: str = ROUTE
+    stateful: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    first_answer_s: float | None = None
+    log_path: Path | None = None
+
+    def start(self, body: bytes, timeout: float = 60.0) -> None:
+        """Start and wait for the first 200 to a real bulk request (that time is recorded)."""
+        handle, log_name = tempfile.mkstemp(prefix=f"bench-{self.name}-", suffix=".log")
+        self.log_path = Path(log_name)
+        log = os.fdopen(handle, "wb")
+        started = time.perf_counter()
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=self.cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+            start_new_session=True,
+        )
+        log.close()
+        deadline = started + timeout
+        while time.perf_counter() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}: {self.log_tail()}"
+                )
+            status = post(
+                self.port,
+                body,
+                {"Prefer": "code=200", "X-Authorization": "sk_test_start"},
+                timeout=2.0,
+                route=self.route,
+            )
+            if status == 200:
+                self.first_answer_s = time.perf_counter() - started
+                return
+            time.sleep(0.01)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not answer within {timeout} s: {self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)  # only the group we started
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+        self.process = None
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of every process of the server's process group so far."""
+        if self.process is None:
+            return 0.0
+        total = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[2]) == self.process.pid:  # field 5, pgrp (the session we started)
+                total += int(fields[11]) + int(fields[12])  # fields 14 and 15, utime and stime
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def log_tail(self) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")[-2000:]
+
+
+def post(
+    port: int, body: bytes, headers: dict[str, str], timeout: float = 10.0, route: str = ROUTE
+) -> int | None:
+    """One request; the status, or None when the server does not answer (yet)."""
+    try:
+        conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+        conn.request("POST", route, body, {"Content-Type": "application/json", **headers})
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        return response.status
+    except OSError:
+        return None
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def ensure_prism() -> str | None:
+    """The Prism binary, installed on first use; None (with the reason printed) when unavailable."""
+    if PRISM_BIN.exists():
+        return str(PRISM_BIN)
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        print("Prism skipped: Node.js/npm is not installed")
+        return None
+    print(f"installing @stoplight/prism-cli@5 into {PRISM_DIR} (first run only) ...", flush=True)
+    PRISM_DIR.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [
+            npm,
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            str(PRISM_DIR),
+            "@stoplight/prism-cli@5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if result.returncode != 0 or not PRISM_BIN.exists():
+        print(f"Prism skipped: npm install failed:\n{result.stderr[-1500:]}")
+        return None
+    return str(PRISM_BIN)
+
+
+# -- load ------------------------------------------------------------------------------------------
+@dataclass
+class Load:
+    connections: int
+    wrk_threads: int
+    duration_s: float
+    warmup_s: float
+    generator: str = "wrk"
+
+
+def run_wrk(
+    load: Load, server: Server, body_file: Path, mode: str, run_id: str, duration: float
+) -> dict[str, Any]:
+    command = [
+        "wrk",
+        f"-t{load.wrk_threads}",
+        f"-c{load.connections}",
+        f"-d{max(1, round(duration))}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        f"http://{HOST}:{server.port}{server.route}",
+        "--",
+        str(body_file),
+        mode,
+        run_id,
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=duration + 60, check=False
+    )
+    line = next((x for x in result.stdout.splitlines() if x.startswith("WRKJSON ")), None)
+    if line is None:
+        raise RuntimeError(
+            f"wrk failed ({result.returncode}): {result.stdout[-800:]} {result.stderr[-800:]}"
+        )
+    data: dict[str, Any] = json.loads(line[len("WRKJSON ") :])
+    return data
+
+
+def run_python_load(
+    load: Load, server: Server, body: bytes, mode: str, run_id: str, duration: float
+) -> dict[str, Any]:
+    """Fallback generator: one keep-alive connection per thread, bounded by time."""
+    latencies: list[float] = []
+    errors = {"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0}
+    lock = threading.Lock()
+    deadline = time.perf_counter() + duration
+    started = time.perf_counter()
+
+    def worker(index: int) -> None:
+        conn = http.client.HTTPConnection(HOST, server.port, timeout=10)
+        n = 0
+        local: list[float] = []
+        while time.perf_counter() < deadline and n < 1_000_000:
+            n += 1
+            if mode == "stateless":
+                headers = {"Prefer": "code=200", "X-Authorization": "sk_test_bench"}
+            else:
+                headers = {"X-Authorization": f"sk_test_{run_id}_{index}_{n}"}
+            t0 = time.perf_counter()
+            try:
+                conn.request(
+                    "POST", server.route, body, {"Content-Type": "application/json", **headers}
+                )
+                response = conn.getresponse()
+                response.read()
+                if response.status >= 400:
+                    with lock:
+                        errors["status"] += 1
+            except OSError:
+                with lock:
+                    errors["read"] += 1
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, server.port, timeout=10)
+                continue
+            local.append(time.perf_counter() - t0)
+        with lock:
+            latencies.extend(local)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(load.connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=duration + 30)
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(p: float) -> int:
+        return (
+            int(latencies[min(len(latencies) - 1, int(len(latencies) * p / 100))] * 1e6)
+            if latencies
+            else 0
+        )
+
+    return {
+        "requests": len(latencies),
+        "duration_us": int(elapsed * 1e6),
+        "bytes": 0,
+        "errors": errors,
+        "latency_us": {
+            "p50": pct(50),
+            "p90": pct(90),
+            "p99": pct(99),
+            "max": pct(100),
+            "mean": (sum(latencies) / len(latencies) * 1e6) if latencies else 0.0,
+        },
+    }
+
+
+def measure(
+    load: Load, server: Server, size: int, mode: str, bodies: dict[int, tuple[bytes, Path]]
+) -> dict[str, Any]:
+    body, body_file = bodies[size]
+    run_id = f"{int(time.time() * 1000) % 10**9}{size}"
+    # Correctness first: the case must answer 200 before it is timed.
+    headers = (
+        {"Prefer": "code=200", "X-Authorization": "sk_test_check"}
+        if mode == "stateless"
+        else {"X-Authorization": f"sk_test_check_{run_id}"}
+    )
+    status = post(server.port, body, headers, route=server.route)
+    if status != 200:
+        raise RuntimeError(f"{server.name} {mode} {size}: answered {status} instead of 200")
+
+    def run(prefix: str, duration: float) -> dict[str, Any]:
+        if load.generator == "wrk":
+            return run_wrk(load, server, body_file, mode, prefix + run_id, duration)
+        return run_python_load(load, server, body, mode, prefix + run_id, duration)
+
+    if load.warmup_s > 0:
+        run("w", load.warmup_s)
+    cpu_before = server.cpu_seconds()
+    data = run("", load.duration_s)
+    cpu = server.cpu_seconds() - cpu_before
+    data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
+    # CPU per request is what a busy, shared machine disturbs least; rates are limited by it.
+    data["server_cpu_ms"] = cpu * 1000 / data["requests"] if data["requests"] else None
+    data["server_cores"] = cpu / (data["duration_us"] / 1e6)
+    data["error_count"] = sum(data["errors"].values())
+    return data
+
+
+# -- report ----------------------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info: dict[str, Any] = {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    for tool, args in (("wrk", ["wrk", "--version"]), ("node", ["node", "--version"])):
+        if shutil.which(args[0]):
+            out = subprocess.run(args, capture_output=True, text=True, check=False)
+            info[tool] = (
+                (out.stdout or out.stderr).strip().splitlines()[0].split(" Copyright")[0][:60]
+                if (out.stdout or out.stderr)
+                else "?"
+            )
+    return info
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return None if not a or not b else a / b
+
+
+def targets(
+    cases: dict[str, dict[str, Any]], first_answer: float | None
+) -> list[tuple[str, str, bool | None]]:
+    def rps(key: str) -> float | None:
+        return cases[key]["rps"] if key in cases else None
+
+    def p99(key: str) -> float | None:
+        return cases[key]["latency_us"]["p99"] if key in cases else None
+
+    checks: list[tuple[str, float | None, float]] = [
+        (
+            "stateless 500: mock / Prism >= 1.5",
+            ratio(rps("mock stateless 500"), rps("prism stateless 500")),
+            1.5,
+        ),
+        (
+            "stateless 500: mock / bare Flask >= 0.85",
+            ratio(rps("mock stateless 500"), rps("bare stateless 500")),
+            0.85,
+        ),
+        (
+            "stateful 500: mock / Prism stateless >= 1.0",
+            ratio(rps("mock stateful 500"), rps("prism stateless 500")),
+            1.0,
+        ),
+        (
+            "stateless 2: mock / Prism >= 1.3",
+            ratio(rps("mock stateless 2"), rps("prism stateless 2")),
+            1.3,
+        ),
+        (
+            "stateful 2: mock / Prism stateless >= 1.3",
+            ratio(rps("mock stateful 2"), rps("prism stateless 2")),
+            1.3,
+        ),
+    ]
+    out: list[tuple[str, str, bool | None]] = []
+    for label, value, goal in checks:
+        out.append(
+            (
+                label,
+                "n/a" if value is None else f"{value:.2f}x",
+                None if value is None else value >= goal,
+            )
+        )
+    for size in SIZES:
+        for mode in ("stateless", "stateful"):
+            mine, theirs = p99(f"mock {mode} {size}"), p99(f"prism stateless {size}")
+            value = ratio(mine, theirs)
+            out.append(
+                (
+                    f"{mode} {size}: mock p99 <= 0.5 x Prism p99",
+                    "n/a" if value is None else f"{value:.2f}x",
+                    None if value is None else value <= 0.5,
+                )
+            )
+    out.append(
+        (
+            "first answer <= 0.5 s after start",
+            "n/a" if first_answer is None else f"{first_answer:.2f} s",
+            None if first_answer is None else first_answer <= 0.5,
+        )
+    )
+    return out
+
+
+def table(result: dict[str, Any]) -> str:
+    cases: dict[str, dict[str, Any]] = result["cases"]
+    lines = [
+        "| server | case | customers | requests/s | p50 ms | p99 ms | errors "
+        "| server CPU ms / request | cores busy | mock / this |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    order = {"mock": 0, "bare": 8, "prism": 9}
+    for key, data in sorted(
+        cases.items(),
+        key=lambda kv: (kv[0].split()[1], int(kv[0].split()[2]), order.get(kv[0].split()[0], 9)),
+    ):
+        server, mode, size = key.split()
+        mine = cases.get(f"mock {mode} {size}") or cases.get(f"mock stateless {size}")
+        rel = (
+            "" if server == "mock" else (f"{ratio(mine['rps'], data['rps']):.2f}x" if mine else "")
+        )
+        lines.append(
+            f"| {server} | {mode} | {size} | {data['rps']:,.0f} | "
+            f"{data['latency_us']['p50'] / 1000:.1f} | "
+            f"{data['latency_us']['p99'] / 1000:.1f} | {data['error_count']} | "
+            f"{data['server_cpu_ms'] or 0:.2f} | {data['server_cores']:.2f} | {rel} |"
+        )
+    lines.append("")
+    lines.append("| target | measured | met |")
+    lines.append("|---|---:|---|")
+    for label, value, ok in result["targets"]:
+        lines.append(
+            f"| {label} | {value} | {'n/a' if ok is None else ('yes' if ok else '**no**')} |"
+        )
+    lines.append("")
+    starts = ", ".join(
+        f"{k} {v:.2f} s" for k, v in result["first_answer_s"].items() if v is not None
+    )
+    m = result["machine"]
+    lines.append(f"First answer after start: {starts}.")
+    lines.append("")
+    lines.append(
+        f"Run {result['started']}: `{result['command']}`; load {result['load']['generator']} "
+        f"{result['load']['connections']} connections, {result['load']['duration_s']:g} s per case "
+        f"after {result['load']['warmup_s']:g} s warm-up; "
+        f"mock `mockserver serve {' '.join(result['mock_args'])}`; "
+        f"machine: {m['nproc']} cores, {m['cpu']}, Python {m['python']}, {m.get('wrk', 'no wrk')}, "
+        f"Node {m.get('node', '-')}."
+    )
+    return "\n".join(lines)
+
+
+def write_doc(text: str) -> None:
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    if not DOC.exists():
+        DOC.write_text(f"# Benchmarks\n\n{start}\n{end}\n")
+    doc = DOC.read_text()
+    if start not in doc or end not in doc:
+        doc += f"\n{start}\n{end}\n"
+    head, rest = doc.split(start, 1)
+    _, tail = rest.split(end, 1)
+    DOC.write_text(f"{head}{start}\n{text}\n{end}{tail}")
+
+
+# -- main ------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds per case (default 10)"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=2.0, help="warm-up seconds per case (default 2)"
+    )
+    parser.add_argument(
+        "--connections", type=int, default=16, help="concurrent connections (default 16)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="3 s per case, 1 s warm-up; no doc update"
+    )
+    parser.add_argument("--no-prism", action="store_true", help="skip Prism")
+    parser.add_argument(
+        "--python-load", action="store_true", help="use the Python generator, not wrk"
+    )
+    parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument(
+        "--only",
+        choices=["mock", "bare", "prism"],
+        action="append",
+        help="run only these servers (repeatable)",
+    )
+    parser.add_argument(
+        "--mock-arg",
+        action="append",
+        default=[],
+        help="extra argument for `mockserver serve` (repeatable), to try settings",
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=ARGS",
+        help="also run `mockserver serve ARGS` as server NAME in the same run, "
+        "e.g. --variant 'w1=--workers 1 --threads 8 --quiet' (default: "
+        + "; ".join(DEFAULT_VARIANTS)
+        + ")",
+    )
+    parser.add_argument("--no-variants", action="store_true", help="only the recommended settings")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.warmup = 3.0, 1.0
+
+    generator = "wrk"
+    if args.python_load or shutil.which("wrk") is None:
+        generator = "python-threads"
+        print(
+            "NOTE: wrk not found (apt-get install wrk); using the Python thread generator, which "
+            "competes for the same cores and under-reports every server's rate."
+        )
+    load = Load(
+        connections=args.connections,
+        wrk_threads=2,
+        duration_s=args.duration,
+        warmup_s=args.warmup,
+        generator=generator,
+    )
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-bodies-"))
+    bodies: dict[int, tuple[bytes, Path]] = {}
+    for size in SIZES:
+        body = customers_body(size)
+        path = tmp / f"bulk{size}.json"
+        path.write_bytes(body)
+        bodies[size] = (body, path)
+
+    wanted = set(args.only or ["mock", "bare", "prism"])
+    servers: list[Server] = []
+    mock_args = [*MOCK_ARGS, *args.mock_arg]
+    if "mock" in wanted:
+        port = free_port()
+        servers.append(
+            Server(
+                "mock",
+                [sys.executable, "-m", "mockserver", "serve", "--port", str(port), *mock_args],
+                port,
+                stateful=True,
+            )
+        )
+    variants = args.variant or ([] if args.no_variants or args.only else DEFAULT_VARIANTS)
+    for variant in variants:
+        # NAME=[VAR=value ...] serve-arguments, e.g. "old=PYTHONPATH=/tmp/old --workers 2 --quiet"
+        # (run from a neutral directory, so PYTHONPATH can point at another copy of the package).
+        name, _, rest = variant.partition("=")
+        words = rest.split()
+        env = dict(w.split("=", 1) for w in words if "=" in w and not w.startswith("-"))
+        serve_args = [w for w in words if not ("=" in w and not w.startswith("-"))]
+        port = free_port()
+        command = [sys.executable, "-m", "mockserver", "serve", "--port", str(port), *serve_args]
+        servers.append(Server(name, command, port, cwd=Path(tmp), stateful=True, env=env))
+    if "bare" in wanted:
+        port = free_port()
+        servers.append(
+            Server(
+                "bare",
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-w",
+                    str(WORKERS),
+                    "-k",
+                    "gthread",
+                    "--threads",
+                    str(THREADS),
+                    "--keep-alive",
+                    "30",
+                    "--log-level",
+                    "warning",
+                    "-b",
+                    f"{HOST}:{port}",
+                    "bare_flask:app",
+                ],
+                port,
+                cwd=BENCH,
+            )
+        )
+    if "prism" in wanted and not args.no_prism:
+        prism = ensure_prism()
+        if prism:
+            port = free_port()
+            servers.append(
+                Server(
+                    "prism",
+                    [
+                        prism,
+                        "mock",
+                        "-v",
+                        "silent",
+                        "-h",
+                        HOST,
+                        "-p",
+                        str(port),
+                        str(ROOT / "specs" / "bunce.yaml"),
+                    ],
+                    port,
+                    route="/customers/bulk",
+                )
+            )
+
+    command = (
+        "python benchmarks/run.py"
+        + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
+    )
+    result: dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "command": command.strip(),
+        "machine": machine(),
+        "load": load.__dict__,
+        "mock_args": mock_args,
+        "cases": {},
+        "first_answer_s": {},
+    }
+    total_started = time.perf_counter()
+    try:
+        running: list[Server] = []
+        for server in servers:  # one at a time, so each start-up has the machine to itself
+            print(f"== start {server.name}: {' '.join(server.command[:7])} ...", flush=True)
+            try:
+                server.start(bodies[2][0])
+            except RuntimeError as exc:
+                print(f"   {server.name} skipped: {exc}")
+                continue
+            result["first_answer_s"][server.name] = server.first_answer_s
+            print(f"   first answer after {server.first_answer_s:.2f} s", flush=True)
+            running.append(server)
+        # Case by case, the servers one after the other (all started, the idle ones idle): a
+        # neighbour that loads the machine for a while hits every server of a case alike.
+        for mode in ("stateless", "stateful"):
+            for size in SIZES:
+                for server in running:
+                    if mode == "stateful" and not server.stateful:
+                        continue
+                    data = measure(load, server, size, mode, bodies)
+                    result["cases"][f"{server.name} {mode} {size}"] = data
+                    lat = data["latency_us"]
+                    print(
+                        f"   {server.name:5} {mode:9} {size:3}: {data['rps']:8,.0f} req/s"
+                        f"  p50 {lat['p50'] / 1000:6.1f} ms  p99 {lat['p99'] / 1000:6.1f} ms"
+                        f"  errors {data['error_count']}"
+                        f"  CPU {data['server_cpu_ms'] or 0:.2f} ms/req"
+                        f" on {data['server_cores']:.2f} cores",
+                        flush=True,
+                    )
+    finally:
+        for server in servers:
+            server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    result["total_s"] = round(time.perf_counter() - total_started, 1)
+    result["targets"] = targets(result["cases"], result["first_answer_s"].get("mock"))
+
+    text = table(result)
+    print()
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(result, indent=2))
+    (RESULTS / "latest.json").write_text(json.dumps(result, indent=2))
+    print(f"\nsaved {out.relative_to(ROOT)} (total {result['total_s']} s)")
+    if not (args.quick or args.no_doc or args.only or args.mock_arg or args.variant):
+        write_doc(text)
+        print(f"updated {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,31 @@
+"""Fixtures of the hardening tests: one production server (``mockserver serve --workers 2``) shared
+by the hostile-input battery and the fuzz test; the soak test starts its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from .support import LiveServer, start_server
+
+
+@pytest.fixture(scope="session")
+def live() -> Iterator[LiveServer]:
+    """``mockserver serve --workers 2`` on a free loopback port. At the end it must still be
+    healthy and its log free of tracebacks."""
+    server = start_server()
+    try:
+        yield server
+        assert server.process.poll() is None, f"the server died:\n{server.log_text()[-3000:]}"
+        assert server.healthy(), "the server is not healthy after the hardening tests"
+        assert server.problems_in_log() == [], server.log_text()[-5000:]
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def session() -> Iterator[requests.Session]:
+    with requests.Session() as s:
+        yield s

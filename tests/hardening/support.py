@@ -1,0 +1,262 @@
+"""The production server as a subprocess, raw HTTP, and the envelope every answer must have.
+
+Every hardening test talks to ``mockserver serve`` (gunicorn, ``--workers 2``, the shared SQLite
+state, strict response validation) over real loopback HTTP, never to an in-process app: the unit
+tests of the engine (tests/engine/) cover the pipeline with the Flask test client.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import requests
+
+HOST = "127.0.0.1"
+BUNCE = "/bunce/v1"
+TAMIO = "/tamio/v2"
+BUNCE_KEY = "sk_test_hardening"
+TAMIO_TOKEN = "tok_hardening"
+AUTH = {
+    "bunce": {"X-Authorization": BUNCE_KEY},
+    "tamio": {"Authorization": f"Bearer {TAMIO_TOKEN}"},
+}
+
+# Every documented endpoint of both APIs, with a concrete path.
+ENDPOINTS: list[tuple[str, str, str]] = [
+    ("bunce", "POST", f"{BUNCE}/customers/bulk"),
+    ("bunce", "POST", f"{BUNCE}/customers"),
+    ("bunce", "GET", f"{BUNCE}/customers"),
+    ("bunce", "GET", f"{BUNCE}/customers/cus_1"),
+    ("tamio", "POST", f"{TAMIO}/customers/bulk/create"),
+    ("tamio", "POST", f"{TAMIO}/customers/create"),
+    ("tamio", "GET", f"{TAMIO}/customers/retrieve/550e8400-e29b-41d4-a716-446655440000"),
+    ("tamio", "GET", f"{TAMIO}/customers/list?page=1"),
+]
+POSTS = [e for e in ENDPOINTS if e[1] == "POST"]
+GETS = [e for e in ENDPOINTS if e[1] == "GET"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """A running ``mockserver serve`` subprocess; ``log`` holds its output."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def healthy(self) -> bool:
+        try:
+            response = requests.get(f"{self.url}/__mock/health", timeout=5)
+        except requests.RequestException:
+            return False
+        return response.status_code == 200 and response.json().get("status") == "ok"
+
+    def problems_in_log(self) -> list[str]:
+        """Lines of the log that show a server-side error (a traceback, a worker crash)."""
+        markers = ("Traceback", "unexpected error", "WORKER TIMEOUT", "Worker exiting", "CRITICAL")
+        return [line for line in self.log_text().splitlines() if any(m in line for m in markers)]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)  # the group this module started
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+
+
+def start_server(*args: str, workers: int = 2, timeout: float = 30.0) -> LiveServer:
+    """Start ``mockserver serve`` on a free loopback port and wait until it is healthy."""
+    for _attempt in range(3):
+        port = free_port()
+        handle, name = tempfile.mkstemp(prefix="mockserver-hardening-", suffix=".log")
+        command = [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--quiet",
+            "--validate-responses",
+            "strict",
+            *args,
+        ]
+        with os.fdopen(handle, "wb") as log:
+            process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        server = LiveServer(process, port, Path(name))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and process.poll() is None:
+            if server.healthy():
+                return server
+            time.sleep(0.05)
+        server.stop()
+        if "Address already in use" not in server.log_text():
+            raise RuntimeError(f"mockserver serve did not start:\n{server.log_text()[-3000:]}")
+    raise RuntimeError("no free port for mockserver serve")
+
+
+# -- raw HTTP -------------------------------------------------------------------------------------
+@dataclass
+class RawAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def raw_request(
+    port: int, data: bytes, *, shut_write: bool = False, timeout: float = 15.0
+) -> RawAnswer:
+    """Send ``data`` as is (request line, headers, body) and read one answer (the server closes
+    or ``Content-Length`` says it is complete)."""
+    with socket.create_connection((HOST, port), timeout=timeout) as sock:
+        sock.sendall(data)
+        if shut_write:
+            sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            received += chunk
+            head, sep, rest = received.partition(b"\r\n\r\n")
+            if sep:
+                length = _content_length(head)
+                if length is not None and len(rest) >= length:
+                    break
+    head, _, body = received.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    if not lines or not lines[0].startswith("HTTP/"):
+        raise AssertionError(f"no HTTP answer to {data[:120]!r}: {received[:200]!r}")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = _content_length(head)
+    return RawAnswer(status, headers, body[:length] if length is not None else body)
+
+
+def _content_length(head: bytes) -> int | None:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            try:
+                return int(value.strip())
+            except ValueError:
+                return None
+    return None
+
+
+# -- the envelope ---------------------------------------------------------------------------------
+def api_of(path: str) -> str | None:
+    for name, mount in (("bunce", BUNCE), ("tamio", TAMIO)):
+        if path == mount or path.startswith(mount + "/"):
+            return name
+    return None
+
+
+def check_envelope(
+    api: str | None,
+    status: int,
+    content_type: str | None,
+    body: bytes,
+    *,
+    method: str = "GET",
+    what: str = "",
+) -> Any:
+    """Assert the answer is no 5xx and is the API's envelope as JSON; return the parsed body."""
+    context = f"{what[:80]}: {status} {body[:300]!r}"
+    assert status < 500, context
+    if method == "HEAD" or status in (204, 304):
+        assert not body, context
+        return None
+    assert content_type and "json" in content_type, f"content type {content_type!r}; {context}"
+    parsed = orjson.loads(body)
+    assert isinstance(parsed, dict), context
+    if api is None:  # outside every API (or refused by gunicorn): a JSON problem
+        assert parsed.get("status") == status and isinstance(parsed.get("detail"), str), context
+        assert isinstance(parsed.get("title"), str), context
+    elif api == "bunce":
+        if status >= 400:
+            if parsed.get("status") is False:  # the documented bulk partial failure (409)
+                assert status == 409 and set(parsed) == {"errors", "message", "status"}, context
+            else:
+                assert parsed.get("success") is False, context
+                assert isinstance(parsed.get("message"), str) and parsed["message"], context
+                if "errors" in parsed:
+                    assert all(isinstance(e, str) for e in parsed["errors"]), context
+        else:
+            assert parsed.get("success") is True, context
+    else:
+        if status >= 400:
+            assert parsed.get("status") == status, context
+            assert isinstance(parsed.get("error"), str) and parsed["error"], context
+            if status != 401:
+                assert isinstance(parsed.get("error_code"), int), context
+        else:
+            assert parsed.get("status") == 200, context
+    return parsed
+
+
+def check_response(response: requests.Response, what: str = "") -> Any:
+    """:func:`check_envelope` for a ``requests`` response."""
+    path = urlsplit(response.url).path
+    return check_envelope(
+        api_of(path),
+        response.status_code,
+        response.headers.get("Content-Type"),
+        response.content,
+        method=response.request.method or "GET",
+        what=what,
+    )
+
+
+def bunce_customer(customer_id: str, email: str) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "first_name": "Ada",
+        "last_name": "Obi",
+        "email": email,
+        "phone_no": "+2348012345678",
+    }
+
+
+def tamio_customer(name: str, email: str) -> dict[str, Any]:
+    return {"name": name, "email": email, "country": "de"}
