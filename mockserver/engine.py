@@ -74,6 +74,9 @@ class ResponseData:
     content_type: str | None = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
+    # The object ``body`` was serialised from, when there is one: the response check validates it
+    # directly instead of parsing the bytes back (0.3 ms on a 500-customer answer).
+    payload: Any = None
 
 
 class ResponseValidationError(AssertionError):
@@ -529,7 +532,11 @@ class Engine:
 
     def _reply(self, reply: Reply) -> ResponseData:
         return ResponseData(
-            reply.status, orjson.dumps(reply.body), "application/json", dict(reply.headers)
+            reply.status,
+            orjson.dumps(reply.body),
+            "application/json",
+            dict(reply.headers),
+            payload=reply.body,
         )
 
     def _checked(
@@ -556,7 +563,10 @@ class Engine:
             else:
                 validator = api.response_validator(compiled, response.status, response.content_type)
                 if validator is not None:
-                    body = orjson.loads(response.body) if response.body else None
+                    if response.payload is not None:
+                        body = response.payload
+                    else:
+                        body = orjson.loads(response.body) if response.body else None
                     problems.extend(v.message for v in validator.violations(body, "response"))
         if not problems:
             return response
