@@ -11,7 +11,6 @@ from __future__ import annotations
 import hmac
 import os
 import time
-import uuid
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,8 @@ import yaml
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from mockserver.store.base import Fault, Scope
+from mockserver.faults import build_fault
+from mockserver.store.base import Scope
 
 if TYPE_CHECKING:
     from mockserver.engine import Engine
@@ -284,42 +284,11 @@ def control_blueprint(engine: Engine) -> Blueprint:
     # -- faults and rate limits --------------------------------------------------------------
     @bp.post("/faults")
     def add_fault() -> Response:
-        data = body_object()
-        status = data.get("status")
-        latency = data.get("latency_ms", 0)
-        drop = bool(data.get("drop", False))
-        count = data.get("count", 1)
-        if status is not None and (not isinstance(status, int) or not 100 <= status <= 599):
-            raise _BadRequest("'status' must be an HTTP status code (100-599)")
-        if not isinstance(latency, int) or not 0 <= latency <= 60_000:
-            raise _BadRequest("'latency_ms' must be an integer from 0 to 60000")
-        if not isinstance(count, int) or count < 1:
-            raise _BadRequest("'count' must be a positive integer")
-        if status is None and not latency and not drop:
-            raise _BadRequest("a fault needs 'status', 'latency_ms' or 'drop'")
-        api = data.get("api")
-        operation_id = data.get("operation_id")
-        for key in ("operation_id", "method", "path"):
-            if data.get(key) is not None and not isinstance(data[key], str):
-                raise _BadRequest(f"{key!r} must be a string")
-        if api is not None:
-            api_name(api)
-            if (
-                operation_id is not None
-                and engine.by_name[api].spec.operation(operation_id) is None
-            ):
-                raise _BadRequest(f"{api} has no operation {operation_id!r}")
-        fault = Fault(
-            id=uuid.uuid4().hex[:12],
-            api=api,
-            operation_id=operation_id,
-            method=data.get("method"),
-            path=data.get("path"),
-            status=status,
-            latency_ms=latency,
-            drop=drop,
-            remaining=count,
-        )
+        specs = {name: api.spec for name, api in engine.by_name.items()}
+        try:
+            fault = build_fault(specs, body_object())
+        except ValueError as exc:
+            raise _BadRequest(str(exc)) from None
         state.add_fault(fault)
         return _json(_asdict(fault), 201)
 

@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from mockserver.app import create_app
 from mockserver.config import Settings
 from mockserver.engine import Engine
+from mockserver.faults import build_fault
 from mockserver.server import ThreadedServer
 from mockserver.services import Services
 from mockserver.store.base import Fault, Scope
@@ -251,19 +252,17 @@ class MockServer:
         count: int = 1,
         method: str | None = None,
     ) -> Fault:
-        """Inject a fault for the next ``count`` matching requests."""
-        import uuid
-
-        fault = Fault(
-            id=uuid.uuid4().hex[:12],
-            api=api,
-            operation_id=operation_id,
-            method=method,
-            status=status,
-            latency_ms=latency_ms,
-            drop=drop,
-            remaining=count,
-        )
+        """Inject a fault for the next ``count`` matching requests (ValueError when malformed)."""
+        request = {
+            "api": api,
+            "operation_id": operation_id,
+            "method": method,
+            "status": status,
+            "latency_ms": latency_ms,
+            "drop": drop,
+            "count": count,
+        }
+        fault = build_fault({name: a.spec for name, a in self.engine.by_name.items()}, request)
         self.services.state.add_fault(fault)
         return fault
 

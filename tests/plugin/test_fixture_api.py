@@ -160,3 +160,14 @@ def test_check_reraises_what_broke_inside(mockserver_app: MockServer,
     with pytest.raises(ServerError, match="RuntimeError: boom in the behaviour"):
         mockserver_app.check()
     mockserver_app.check()  # reported once
+
+
+def test_a_fault_that_makes_no_sense_is_refused_like_the_control_api_refuses_it(
+    mockserver: MockServer,
+) -> None:
+    with pytest.raises(ValueError, match="needs 'status', 'latency_ms' or 'drop'"):
+        mockserver.fault(api="bunce")
+    with pytest.raises(ValueError, match="bunce has no operation 'createCustomers'"):
+        mockserver.fault(api="bunce", operation_id="createCustomers", status=503)
+
+    assert mockserver.services.state.faults() == []
