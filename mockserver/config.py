@@ -40,6 +40,9 @@ class Settings:
     threads: int = 8
     job_delay_s: float = 0.2
     journal_limit: int = 1000
+    # SQLite state only: journal entries are committed by a per-process thread every this many
+    # ms instead of inside each request (0: inside each request). Reads wait a few periods.
+    journal_flush_ms: int = 5
     journal_bodies: bool = True
     background: bool = True
     webhook_max_attempts: int = 5

@@ -67,7 +67,10 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, state: State | None = None) -> Services:
         """Open the state (memory, or SQLite at ``settings.state_path``) and wire the workers."""
-        state = state or open_state(settings.state_path, journal_limit=settings.journal_limit)
+        flush_s = settings.journal_flush_ms / 1000 if settings.journal_flush_ms > 0 else None
+        state = state or open_state(
+            settings.state_path, journal_limit=settings.journal_limit, journal_flush_s=flush_s
+        )
         webhooks = WebhookDispatcher(
             state,
             max_attempts=settings.webhook_max_attempts,

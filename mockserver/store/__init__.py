@@ -21,11 +21,18 @@ from mockserver.store.memory import MemoryState
 from mockserver.store.sqlite import SQLiteState
 
 
-def open_state(path: str | os.PathLike[str] | None, journal_limit: int = 1000) -> State:
-    """The state for ``--state PATH``: an SQLite file there, or memory of this process if None."""
+def open_state(
+    path: str | os.PathLike[str] | None,
+    journal_limit: int = 1000,
+    journal_flush_s: float | None = None,
+) -> State:
+    """The state for ``--state PATH``: an SQLite file there, or memory of this process if None.
+
+    ``journal_flush_s`` (SQLite only) defers journal writes to a per-process thread.
+    """
     if path is None:
         return MemoryState(journal_limit=journal_limit)
-    return SQLiteState(path, journal_limit=journal_limit)
+    return SQLiteState(path, journal_limit=journal_limit, journal_flush_s=journal_flush_s)
 
 
 __all__ = [

@@ -28,7 +28,9 @@ records of the Bunce shape (about 260 bytes of JSON, unique email, id = customer
 
 from __future__ import annotations
 
+import atexit
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
@@ -240,6 +242,9 @@ def _attempt_json(attempt: Attempt) -> JSON:
     }
 
 
+logger = logging.getLogger("mockserver.store")
+
+
 class _Connection:
     """One thread's connection, with the process that opened it (never reuse one across fork)."""
 
@@ -347,6 +352,51 @@ class _JournalGroup:
         return outcome
 
 
+class _JournalWriter:
+    """Deferred journal: one daemon thread per process commits the queued entries every flush_s.
+
+    With several worker processes, a synchronous journal write per request made every request of
+    both processes queue for SQLite's single write lock (docs/benchmarks.md); deferred, a request
+    only appends to a list. Readers flush their own process's queue and wait a few flush periods
+    for the other processes' (see SQLiteState.journal).
+    """
+
+    def __init__(self, state: SQLiteState, flush_s: float) -> None:
+        self.pid = os.getpid()
+        self.state = state
+        self.flush_s = flush_s
+        self.queue: list[tuple[Any, ...]] = []
+        self.lock = threading.Lock()
+        self.flushing = threading.Lock()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="mockserver-journal", daemon=True)
+        self.thread.start()
+        atexit.register(self.flush)
+
+    def put(self, row: tuple[Any, ...]) -> None:
+        with self.lock:
+            self.queue.append(row)
+
+    def discard(self) -> None:
+        with self.lock:
+            self.queue.clear()
+
+    def flush(self) -> None:
+        """Commit every queued entry now (also called by readers, and at exit)."""
+        with self.flushing:
+            with self.lock:
+                rows, self.queue = self.queue, []
+            if rows and not self.state._closed:
+                self.state._write_journal(rows)
+
+    def _loop(self) -> None:
+        while not self.stopped.wait(self.flush_s):
+            try:
+                self.flush()
+            except Exception:  # a broken state must not kill the thread; the next flush retries
+                logger.exception("writing the journal failed")
+
+
 class SQLiteState:
     """All mock state in one SQLite file; see the module docstring for the design and costs.
 
@@ -355,7 +405,12 @@ class SQLiteState:
     mapping, then its ``id``; the first collision is the reported ``conflict``.
     """
 
-    def __init__(self, path: str | os.PathLike[str], journal_limit: int = 1000) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        journal_limit: int = 1000,
+        journal_flush_s: float | None = None,
+    ) -> None:
         if journal_limit < 1:
             raise ValueError(f"journal_limit must be at least 1, got {journal_limit}")
         self.path = os.fspath(path)
@@ -373,6 +428,10 @@ class SQLiteState:
         self._closed = False
         self._writers = _WriterQueue(self.path)
         self._journal_groups: _JournalGroup | None = None
+        # None: every append_journal commits before it returns. A number: entries are committed
+        # by a per-process thread at that interval (for several worker processes).
+        self._journal_flush_s = journal_flush_s
+        self._journal_writer: _JournalWriter | None = None
         if sqlite3.sqlite_version_info < (3, 35, 0):
             raise RuntimeError(
                 f"SQLiteState needs SQLite 3.35 or later (RETURNING), this Python has "
@@ -865,6 +924,9 @@ class SQLiteState:
             status if isinstance(status, int) else None,
             orjson.dumps(entry),
         )
+        if self._journal_flush_s is not None:
+            self._deferred_journal().put(row)
+            return 0  # deferred: the sequence number is known once the writer commits it
         group = self._journal_group()
         with group.cond:
             ticket = group.next_ticket
@@ -892,6 +954,24 @@ class SQLiteState:
                     group.done[waiting] = outcome[index]
             group.cond.notify_all()
             return group.result(ticket)
+
+    def _deferred_journal(self) -> _JournalWriter:
+        writer = self._journal_writer
+        if writer is None or writer.pid != os.getpid():  # none yet, or inherited through fork
+            with _WriterQueue._setup_lock:
+                writer = self._journal_writer
+                if writer is None or writer.pid != os.getpid():
+                    assert self._journal_flush_s is not None
+                    writer = self._journal_writer = _JournalWriter(self, self._journal_flush_s)
+        return writer
+
+    def _settle_journal(self) -> None:
+        """Before a read: commit this process's queue, then give the other processes' writers
+        time to commit theirs (entries of answers sent before the read are then visible)."""
+        if self._journal_flush_s is None:
+            return
+        self._deferred_journal().flush()
+        time.sleep(3 * self._journal_flush_s)
 
     def _journal_group(self) -> _JournalGroup:
         group = self._journal_groups
@@ -928,6 +1008,7 @@ class SQLiteState:
         ``since`` keeps entries with ``seq > since``; ``limit`` keeps the newest ``limit`` matches.
         Only the newest ``journal_limit`` entries are visible, also between two trims.
         """
+        self._settle_journal()
         rows = (
             self._conn()
             .execute(
@@ -1039,6 +1120,8 @@ class SQLiteState:
     # -- lifecycle -----------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget everything; sequence numbers continue where they were."""
+        if self._journal_writer is not None and self._journal_writer.pid == os.getpid():
+            self._journal_writer.discard()
         with self._write() as db:
             for table in (
                 "records",
@@ -1056,6 +1139,10 @@ class SQLiteState:
 
     def close(self) -> None:
         """Close every connection this state opened (in any thread); further use raises."""
+        writer = self._journal_writer
+        if writer is not None and writer.pid == os.getpid() and not self._closed:
+            writer.stopped.set()
+            writer.flush()
         self._closed = True
         with self._all_lock:
             holders = list(self._all)
