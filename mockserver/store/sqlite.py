@@ -754,6 +754,9 @@ class SQLiteState:
 
     def claim_due_jobs(self, now: float, limit: int = 10) -> list[Job]:
         """Mark due pending jobs running and return them (earliest due first); each claimed once."""
+        due = self.next_job_due()  # a read: the idle poll of every worker stays off the write lock
+        if due is None or due > now:
+            return []
         with self._write() as db:
             rows = db.execute(
                 "UPDATE jobs SET status = 'running' WHERE pos IN (SELECT pos FROM jobs"
@@ -858,6 +861,9 @@ class SQLiteState:
 
     def claim_due_deliveries(self, now: float, limit: int = 10) -> list[Delivery]:
         """Mark due pending deliveries 'delivering' and return them; each claimed once."""
+        due = self.next_delivery_due()  # a read, as in claim_due_jobs
+        if due is None or due > now:
+            return []
         with self._write() as db:
             rows = db.execute(
                 "UPDATE deliveries SET status = 'delivering' WHERE pos IN (SELECT pos FROM"
