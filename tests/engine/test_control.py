@@ -121,6 +121,12 @@ def test_an_unknown_control_endpoint_is_a_json_404_and_a_wrong_method_405(client
             b'{"url": "http://127.0.0.1:9/x", "secret": 5}',
             "'secret' must be a string",
         ),
+        (
+            "/__mock/webhooks/endpoints",
+            b'{"url": "ftp://127.0.0.1/x"}',
+            "must be an absolute http:// or https:// URL",
+        ),
+        ("/__mock/webhooks/endpoints", b'{"url": 5}', "'url' must be an http(s) URL"),
     ],
 )
 def test_bad_control_requests_are_400_problems(client, path, body, problem) -> None:
