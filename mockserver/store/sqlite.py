@@ -383,6 +383,8 @@ class _JournalWriter:
 
     def flush(self) -> None:
         """Commit every queued entry now (also called by readers, and at exit)."""
+        if os.getpid() != self.pid:  # an atexit handler inherited through fork: not ours
+            return
         with self.flushing:
             with self.lock:
                 rows, self.queue = self.queue, []
