@@ -31,8 +31,10 @@ from __future__ import annotations
 import atexit
 import fcntl
 import logging
+import mmap
 import os
 import sqlite3
+import struct
 import threading
 import time
 import weakref
@@ -352,6 +354,51 @@ class _JournalGroup:
         return outcome
 
 
+class _ChangeCounter:
+    """A number in a shared 8-byte file, bumped after every commit that changes faults or flags.
+
+    Every request asks for an injected fault and the rate-limit switch; with the counter unchanged
+    a process answers both from its cache (a memory read of the mapped file instead of two SQLite
+    queries, ~60 µs of a ~600 µs request). A bump follows its commit, so a cache filled after
+    reading the counter can only be older than the counter says, never newer.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path + "-changes"
+        self._pid = -1
+        self._fd = -1
+        self._map: mmap.mmap | None = None
+
+    def _mapped(self) -> tuple[int, mmap.mmap]:
+        if self._pid != os.getpid() or self._map is None:
+            with _WriterQueue._setup_lock:
+                if self._pid != os.getpid() or self._map is None:
+                    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                    if os.fstat(fd).st_size < 8:
+                        os.ftruncate(fd, 8)
+                    self._map = mmap.mmap(fd, 8)
+                    self._fd, self._pid = fd, os.getpid()
+        assert self._map is not None
+        return self._fd, self._map
+
+    def value(self) -> int:
+        return int(struct.unpack_from("<Q", self._mapped()[1], 0)[0])
+
+    def bump(self) -> None:
+        fd, mapped = self._mapped()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            struct.pack_into("<Q", mapped, 0, (self.value() + 1) % (1 << 64))
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._map is not None and self._pid == os.getpid():
+            self._map.close()
+            os.close(self._fd)
+        self._map, self._fd, self._pid = None, -1, -1
+
+
 class _JournalWriter:
     """Deferred journal: one daemon thread per process commits the queued entries every flush_s.
 
@@ -429,6 +476,10 @@ class SQLiteState:
         self._forked: list[_Connection] = []
         self._closed = False
         self._writers = _WriterQueue(self.path)
+        self._changes = _ChangeCounter(self.path)
+        # (counter value, whether any fault is armed) and (counter value, flags as stored).
+        self._faults_seen: tuple[int, bool] = (-1, True)
+        self._flags_seen: tuple[int, dict[str, bytes]] = (-1, {})
         self._journal_groups: _JournalGroup | None = None
         # None: every append_journal commits before it returns. A number: entries are committed
         # by a per-process thread at that interval (for several worker processes).
@@ -1061,14 +1112,21 @@ class SQLiteState:
             )
         except sqlite3.IntegrityError:
             raise ValueError(f"a fault with id {fault.id!r} already exists") from None
+        self._changes.bump()
 
     def take_fault(
         self, api: str, operation_id: str | None, method: str, path: str
     ) -> Fault | None:
         """Atomically consume one use of the oldest matching fault (removed at zero)."""
+        seen = self._changes.value()
+        known, armed = self._faults_seen
+        if known == seen and not armed:
+            return None  # the common case: nothing changed since we last saw no fault
         db = self._conn()
-        if db.execute("SELECT pos FROM faults LIMIT 1").fetchone() is None:
-            return None  # the common case: one read, no write lock
+        armed = db.execute("SELECT pos FROM faults LIMIT 1").fetchone() is not None
+        self._faults_seen = (seen, armed)
+        if not armed:
+            return None
         with self._write() as db:
             row = db.execute(
                 "UPDATE faults SET remaining = remaining - 1 WHERE pos = (SELECT pos FROM faults"
@@ -1080,12 +1138,17 @@ class SQLiteState:
             ).fetchone()
             if row is not None and row[8] <= 0:
                 db.execute("DELETE FROM faults WHERE id = ?", (row[0],))
-        return None if row is None else _fault(row)
+        if row is None:
+            return None
+        self._changes.bump()
+        return _fault(row)
 
     def clear_faults(self) -> int:
         """Disarm every fault; returns how many were armed."""
         with self._write() as conn:
-            return int(conn.execute("DELETE FROM faults").rowcount)
+            cleared = int(conn.execute("DELETE FROM faults").rowcount)
+        self._changes.bump()
+        return cleared
 
     def faults(self) -> list[Fault]:
         """Active faults, oldest first."""
@@ -1098,11 +1161,18 @@ class SQLiteState:
         self._conn().execute(
             "INSERT OR REPLACE INTO flags (name, value) VALUES (?, ?)", (name, orjson.dumps(value))
         )
+        self._changes.bump()
 
     def get_flag(self, name: str, default: Any = None) -> Any:
         """The value stored under ``name``, or ``default``."""
-        row = self._conn().execute("SELECT value FROM flags WHERE name = ?", (name,)).fetchone()
-        return default if row is None else orjson.loads(row[0])
+        seen = self._changes.value()
+        known, flags = self._flags_seen
+        if known != seen:
+            rows = self._conn().execute("SELECT name, value FROM flags").fetchall()
+            flags = {flag: bytes(blob) for flag, blob in rows}
+            self._flags_seen = (seen, flags)
+        blob = flags.get(name)
+        return default if blob is None else orjson.loads(blob)
 
     def hit(self, key: str, window_s: float, now: float) -> int:
         """Count one hit for ``key`` in a fixed window of ``window_s`` seconds; returns the count.
@@ -1144,6 +1214,7 @@ class SQLiteState:
             ):
                 db.execute(f"DELETE FROM {table}")
             db.execute("UPDATE scopes SET n = 0")
+        self._changes.bump()
 
     def close(self) -> None:
         """Close every connection this state opened (in any thread); further use raises."""
@@ -1159,6 +1230,7 @@ class SQLiteState:
             holder.db.close()
         self._local = threading.local()
         self._writers.close()
+        self._changes.close()
 
 
 __all__ = ["SCHEMA_VERSION", "SQLiteState", "copy_json"]
