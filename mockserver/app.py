@@ -28,7 +28,6 @@ from mockserver.services import Services
 from mockserver.specchecks import check_examples
 
 log = logging.getLogger("mockserver")
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE"]
 
 
 def load_specs(settings: Settings) -> list[Spec]:
@@ -91,50 +90,21 @@ def create_app(
 
     app.register_blueprint(control_blueprint(engine), url_prefix="/__mock")
 
-    def serve_api(subpath: str = "") -> Response:
-        return to_flask(engine.handle(from_flask()))
-
-    for api in engine.apis:
-        endpoint = f"api_{api.spec.name}"
-        app.add_url_rule(api.mount, endpoint, serve_api, methods=METHODS, strict_slashes=False)
-        app.add_url_rule(f"{api.mount}/<path:subpath>", endpoint, serve_api, methods=METHODS)
+    # Requests under an API mount never reach Flask (see ApiFastPath): Flask serves /__mock/,
+    # and everything else is a path outside every API.
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
-        # Paths outside every API (and Flask-level refusals) still answer JSON, never HTML.
-        # A method outside METHODS (e.g. QUERY) on an API path is the engine's 405 too: the API's
-        # envelope plus the `Allow` header RFC 9110 requires (schemathesis checks it).
-        if exc.code == 404 or (exc.code == 405 and not request.path.startswith("/__mock")):
+        # Paths outside every API (and Flask-level refusals) still answer JSON, never HTML; the
+        # engine's 404 names the mounted APIs.
+        if exc.code == 404:
             return to_flask(engine.handle(from_flask()))
-        body = {
-            "type": "about:blank",
-            "title": exc.name,
-            "status": exc.code,
-            "detail": exc.description,
-        }
-        allow = dict(exc.get_headers()).get("Allow")
-        headers = {"Allow": allow} if allow else {}
-        return Response(
-            orjson.dumps(body),
-            exc.code or 500,
-            headers=headers,
-            mimetype="application/problem+json",
-        )
+        return http_problem(exc)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
-        log.exception("unexpected error while answering %s %s", request.method, request.path)
-        services.server_errors.append(exc)
-        body = {
-            "type": "about:blank",
-            "title": "mock error",
-            "status": 500,
-            "detail": f"{type(exc).__name__}: {exc}",
-        }
-        return Response(orjson.dumps(body), 500, mimetype="application/problem+json")
+        return unexpected_problem(exc, request.method, request.path, services)
 
-    # API requests skip Flask's routing and request context (see ApiFastPath); /__mock/ and
-    # everything else still goes through Flask.
     app.wsgi_app = ApiFastPath(app.wsgi_app, engine, services)  # type: ignore[method-assign]
     if settings.background:
         services.start_background()
@@ -193,36 +163,42 @@ class ApiFastPath:
         self.flask_wsgi = flask_wsgi
         self.engine = engine
         self.services = services
-        self.mounts = tuple(api.mount for api in engine.apis)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        path = environ.get("PATH_INFO") or "/"
-        if not any(path == m or path.startswith(m + "/") for m in self.mounts):
+        if self.engine.api_for(environ.get("PATH_INFO") or "/") is None:
             return self.flask_wsgi(environ, start_response)
         req = WerkzeugRequest(environ)
         try:
             response = to_response(self.engine.handle(request_data(req)), environ)
         except HTTPException as exc:
-            problem = {
-                "type": "about:blank",
-                "title": exc.name,
-                "status": exc.code,
-                "detail": exc.description,
-            }
-            response = Response(
-                orjson.dumps(problem), exc.code or 500, mimetype="application/problem+json"
-            )
+            response = http_problem(exc)
         except Exception as exc:
-            log.exception("unexpected error while answering %s %s", req.method, req.path)
-            self.services.server_errors.append(exc)
-            body = {
-                "type": "about:blank",
-                "title": "mock error",
-                "status": 500,
-                "detail": f"{type(exc).__name__}: {exc}",
-            }
-            response = Response(orjson.dumps(body), 500, mimetype="application/problem+json")
+            response = unexpected_problem(exc, req.method, req.path, self.services)
         return response(environ, start_response)
+
+
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> Response:
+    """An RFC 7807 ``application/problem+json`` answer (for failures outside an API's envelope)."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return Response(
+        orjson.dumps(body), status, headers=headers, mimetype="application/problem+json"
+    )
+
+
+def http_problem(exc: HTTPException) -> Response:
+    """A werkzeug HTTP error (a body that cannot be read, a method Flask refuses) as JSON."""
+    allow = dict(exc.get_headers()).get("Allow")
+    headers = {"Allow": allow} if allow else None
+    return problem(exc.code or 500, str(exc.name), str(exc.description), headers)
+
+
+def unexpected_problem(exc: Exception, method: str, path: str, services: Services) -> Response:
+    """A bug inside the mock: logged, kept for the pytest fixture to re-raise, answered as JSON."""
+    log.exception("unexpected error while answering %s %s", method, path)
+    services.server_errors.append(exc)
+    return problem(500, "mock error", f"{type(exc).__name__}: {exc}")
 
 
 def _drop_connection(environ: dict[str, Any]) -> None:

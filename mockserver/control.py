@@ -20,6 +20,7 @@ import yaml
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from mockserver.app import problem
 from mockserver.faults import build_fault
 from mockserver.store.base import Scope
 
@@ -41,9 +42,8 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status, mimetype="application/json")
 
 
-def _problem(status: int, detail: str) -> Response:
-    body = {"type": "about:blank", "title": "control API error", "status": status, "detail": detail}
-    return Response(orjson.dumps(body), status, mimetype="application/problem+json")
+def _problem(status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
+    return problem(status, "control API error", detail, headers)
 
 
 def _asdict(obj: Any) -> dict[str, Any]:
@@ -341,12 +341,12 @@ def control_blueprint(engine: Engine) -> Blueprint:
             if endpoint != request.endpoint:
                 allowed.append(method)
         if allowed:
-            response = _problem(
+            listed = ", ".join(allowed)
+            return _problem(
                 405,
-                f"{request.method} is not allowed on /__mock/{rest}; allowed: {', '.join(allowed)}",
+                f"{request.method} is not allowed on /__mock/{rest}; allowed: {listed}",
+                {"Allow": listed},
             )
-            response.headers["Allow"] = ", ".join(allowed)
-            return response
         return _problem(404, f"no control endpoint /__mock/{rest}; see /__mock/openapi.json")
 
     return bp

@@ -159,7 +159,7 @@ class Engine:
     def handle(self, request: RequestData) -> ResponseData:
         """Answer one request; never raises for anything a client can send."""
         started = time.perf_counter()
-        api = self._api_for(request.path)
+        api = self.api_for(request.path)
         if api is None:
             failure = Failure(
                 "unknown-path",
@@ -203,7 +203,8 @@ class Engine:
             )
         return response
 
-    def _api_for(self, path: str) -> MountedApi | None:
+    def api_for(self, path: str) -> MountedApi | None:
+        """The API mounted at the start of ``path`` (the longest mount wins), or None."""
         for api in self.apis:
             if path == api.mount or path.startswith(api.mount + "/"):
                 return api
