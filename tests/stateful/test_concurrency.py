@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import subprocess
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +17,14 @@ import requests
 
 from mockserver.testing import MockServer, WebhookReceiver
 
-from .helpers import ServedMock, bunce_customer, serve, tamio_customer, wait_until
+from .helpers import (
+    MOCKSERVER,
+    ServedMock,
+    bunce_customer,
+    serve,
+    tamio_customer,
+    wait_until,
+)
 
 RACERS = 16
 
@@ -164,3 +175,72 @@ def test_a_dropped_connection_is_a_connection_error_under_gunicorn(two_workers: 
         bunce.bulk(bunce_customer("1", "ann@example.com"))
 
     assert bunce.emails() == []
+
+
+def listening_sockets(port: int) -> int:
+    """How many TCP sockets listen on ``port`` (Linux: from /proc/net/tcp and tcp6)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                local, state = line.split()[1], line.split()[3]
+                count += state == "0A" and int(local.rsplit(":", 1)[1], 16) == port
+    return count
+
+
+def pids_of_simultaneous_connections(root: str, count: int) -> Counter[int]:
+    """Open ``count`` connections at once, then ask each which worker process holds it."""
+    host, port = root.removeprefix("http://").rsplit(":", 1)
+    socks = [socket.create_connection((host, int(port)), timeout=10) for _ in range(count)]
+    pids: Counter[int] = Counter()
+    try:
+        for sock in socks:
+            sock.sendall(b"GET /__mock/health HTTP/1.1\r\nHost: mock\r\n\r\n")
+        for sock in socks:
+            with sock.makefile("rb") as answer:
+                length = 0
+                while (line := answer.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.partition(b":")
+                    if name.lower() == b"content-length":
+                        length = int(value)
+                pids[json.loads(answer.read(length))["pid"]] += 1
+    finally:
+        for sock in socks:
+            sock.close()
+    return pids
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc/net/tcp")
+def test_gunicorn_workers_each_listen_and_get_a_share_of_the_connections(
+    two_workers: ServedMock,
+) -> None:
+    # Each worker listens on its own SO_REUSEPORT socket and the kernel spreads connections by
+    # their addresses. With one shared socket the worker that woke first took nearly all of a
+    # load generator's connections (14-15 of 16 under wrk), and two workers used one core.
+    port = int(two_workers.url.rsplit(":", 1)[1])
+    # Health answers once one worker listens; the other may still be booting.
+    wait_until(lambda: listening_sockets(port) == 2, timeout=10, what="both workers listening")
+    assert listening_sockets(port) == 2
+
+    pids = pids_of_simultaneous_connections(two_workers.url, 32)
+
+    assert len(pids) == 2, pids
+    assert min(pids.values()) >= 4, pids  # binomial(32, 1/2) gives 3 or fewer once in 10^6
+
+
+def test_serve_with_several_workers_refuses_a_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        done = subprocess.run(
+            [str(MOCKSERVER), "serve", "--workers", "2", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
