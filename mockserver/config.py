@@ -36,6 +36,10 @@ class Settings:
     cors: bool = True
     control_token: str | None = None
     state_path: str | None = None
+    # False for a state file that is thrown away at exit (``serve --workers N`` without
+    # ``--state``): SQLite then skips its fsyncs (``synchronous = OFF``), which only an OS crash
+    # could make matter.
+    state_durable: bool = True
     workers: int = 1
     threads: int = 8
     job_delay_s: float = 0.2

@@ -100,7 +100,11 @@ def serve_forever(settings: Settings) -> None:
     temp_dir = None
     if settings.workers > 1 and not settings.state_path:
         temp_dir = tempfile.mkdtemp(prefix="mockserver-")
-        settings = replace(settings, state_path=os.path.join(temp_dir, "state.sqlite3"))
+        settings = replace(
+            settings,
+            state_path=os.path.join(temp_dir, "state.sqlite3"),
+            state_durable=False,  # deleted at exit: fsyncs would protect nothing
+        )
     if settings.dataset:
         # Load once, before the workers start, so N workers don't each try.
         services = Services.build(replace(settings, background=False))

@@ -69,7 +69,10 @@ class Services:
         """Open the state (memory, or SQLite at ``settings.state_path``) and wire the workers."""
         flush_s = settings.journal_flush_ms / 1000 if settings.journal_flush_ms > 0 else None
         state = state or open_state(
-            settings.state_path, journal_limit=settings.journal_limit, journal_flush_s=flush_s
+            settings.state_path,
+            journal_limit=settings.journal_limit,
+            journal_flush_s=flush_s,
+            durable=settings.state_durable,
         )
         webhooks = WebhookDispatcher(
             state,

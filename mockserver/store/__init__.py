@@ -25,14 +25,18 @@ def open_state(
     path: str | os.PathLike[str] | None,
     journal_limit: int = 1000,
     journal_flush_s: float | None = None,
+    durable: bool = True,
 ) -> State:
     """The state for ``--state PATH``: an SQLite file there, or memory of this process if None.
 
-    ``journal_flush_s`` (SQLite only) defers journal writes to a per-process thread.
+    ``journal_flush_s`` (SQLite only) defers journal writes to a per-process thread;
+    ``durable=False`` (SQLite only) skips fsyncs, for a file nobody keeps.
     """
     if path is None:
         return MemoryState(journal_limit=journal_limit)
-    return SQLiteState(path, journal_limit=journal_limit, journal_flush_s=journal_flush_s)
+    return SQLiteState(
+        path, journal_limit=journal_limit, journal_flush_s=journal_flush_s, durable=durable
+    )
 
 
 __all__ = [

@@ -450,8 +450,9 @@ class SQLiteState:
     """All mock state in one SQLite file; see the module docstring for the design and costs.
 
     ``path`` is created (with its schema) if missing. ``journal_limit`` bounds the request
-    journal. In ``insert_batch`` an item's unique keys are checked in the order of its ``unique``
-    mapping, then its ``id``; the first collision is the reported ``conflict``.
+    journal. ``durable=False`` (for a file deleted at exit) skips SQLite's fsyncs. In
+    ``insert_batch`` an item's unique keys are checked in the order of its ``unique`` mapping,
+    then its ``id``; the first collision is the reported ``conflict``.
     """
 
     def __init__(
@@ -459,6 +460,7 @@ class SQLiteState:
         path: str | os.PathLike[str],
         journal_limit: int = 1000,
         journal_flush_s: float | None = None,
+        durable: bool = True,
     ) -> None:
         if journal_limit < 1:
             raise ValueError(f"journal_limit must be at least 1, got {journal_limit}")
@@ -469,6 +471,10 @@ class SQLiteState:
                 "state that lives in memory"
             )
         self._journal_limit = journal_limit
+        # NORMAL: in WAL mode a commit survives a crash of the process, and the WAL is fsynced
+        # at checkpoints so it survives one of the OS too. OFF skips those fsyncs (a process
+        # crash is still safe): for a temporary file it took 20% off a 2-customer create.
+        self._synchronous = "NORMAL" if durable else "OFF"
         self._local = threading.local()
         self._all: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._all_lock = threading.Lock()
@@ -509,7 +515,7 @@ class SQLiteState:
             raise RuntimeError(f"SQLiteState({self.path!r}) is closed")
         db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA busy_timeout = 10000")
-        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute(f"PRAGMA synchronous = {self._synchronous}")
         db.execute("PRAGMA wal_autocheckpoint = 0")  # see _WriterQueue
         holder = _Connection(db)
         self._local.conn = holder

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from mockserver.config import Settings
+from mockserver.services import Services
 from mockserver.store import (
     Attempt,
     Delivery,
@@ -86,6 +88,37 @@ def test_the_file_is_in_wal_mode_with_its_schema_version(path: Path) -> None:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         db.close()
+
+
+def synchronous_of(state: SQLiteState) -> int:
+    """SQLite's ``synchronous`` setting (0 OFF, 1 NORMAL) on the state's own connection."""
+    return int(state._conn().execute("PRAGMA synchronous").fetchone()[0])
+
+
+def test_a_kept_state_file_is_fsynced_at_checkpoints(path: Path) -> None:
+    state = open_state(path)
+    try:
+        assert isinstance(state, SQLiteState)
+        assert synchronous_of(state) == 1  # NORMAL: survives an OS crash after a checkpoint
+    finally:
+        state.close()
+
+
+def test_a_throwaway_state_file_skips_fsyncs_and_still_keeps_every_commit(path: Path) -> None:
+    # `serve --workers N` without --state: the file is deleted at exit, so nothing is fsynced.
+    state = Services.build(
+        Settings(state_path=str(path), state_durable=False, background=False)
+    ).state
+    assert isinstance(state, SQLiteState)
+    assert synchronous_of(state) == 0
+    state.insert_batch(SCOPE, [customer(1, "ann@example.com", "1")])
+    state.close()
+
+    reopened = SQLiteState(path)
+    try:
+        assert reopened.get(SCOPE, "1") is not None  # a process that ends loses nothing
+    finally:
+        reopened.close()
 
 
 def test_a_file_from_a_newer_mockserver_is_refused(path: Path) -> None:
