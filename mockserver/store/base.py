@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 JSON = dict[str, Any]
 
@@ -32,22 +33,26 @@ class Scope:
     account: str
 
 
-@dataclass(frozen=True, slots=True)
-class NewRecord:
+_NO_KEYS: Mapping[str, str] = MappingProxyType({})
+
+
+class NewRecord(NamedTuple):
     """A record to insert.
 
     ``id`` is the primary key inside the scope (Tamio: a UUID; Bunce: the client's customer_id).
     ``unique`` maps each unique key to its *normalised* value (the caller lower-cases emails), for
     example ``{"email": "a@b.co", "customer_id": "0000"}``. ``id`` is always unique as well.
+
+    A named tuple (immutable, like a frozen dataclass, but built in half the time: a bulk create
+    builds one per customer, and one :class:`InsertOutcome`).
     """
 
     id: str
     data: JSON
-    unique: Mapping[str, str] = field(default_factory=dict)
+    unique: Mapping[str, str] = _NO_KEYS
 
 
-@dataclass(frozen=True, slots=True)
-class InsertOutcome:
+class InsertOutcome(NamedTuple):
     """What happened to one item of a batch, in input order.
 
     Exactly one of ``record`` (created; the stored data) and ``conflict`` (the name of the unique
