@@ -6,7 +6,7 @@ Flask and gunicorn: routing, auth, validation, behaviours, state, response check
 It parses with orjson, as the mock does, and answers a small JSON body of the same shape as the
 mock's stateless answer.
 
-    gunicorn -w 2 -k gthread --threads 8 -b 127.0.0.1:8001 benchmarks.bare_flask:app
+    gunicorn -w 2 -k gthread --threads 2 --reuse-port -b 127.0.0.1:8001 benchmarks.bare_flask:app
 """
 
 from __future__ import annotations

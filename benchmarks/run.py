@@ -628,6 +628,9 @@ def main(argv: list[str] | None = None) -> int:
                     str(THREADS),
                     "--keep-alive",
                     "30",
+                    # A listening socket per worker, as `mockserver serve --workers N` has: with
+                    # one shared socket one worker may hold most of wrk's connections.
+                    "--reuse-port",
                     "--log-level",
                     "warning",
                     "-b",
