@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 from dataclasses import replace
@@ -60,10 +61,16 @@ def _write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> Non
 def balances_connections(settings: Settings) -> bool:
     """Whether the workers get a listening socket each (``SO_REUSEPORT``).
 
-    Only with several workers on a fixed port: with ``--port 0`` each worker would pick a port of
-    its own.
+    Only with several workers on a fixed port (with ``--port 0`` each worker would pick a port of
+    its own), and only on Linux, whose kernel spreads connections over such sockets; macOS lets
+    them bind too but hands every connection to one of them.
     """
-    return settings.workers > 1 and settings.port != 0 and hasattr(socket, "SO_REUSEPORT")
+    return (
+        settings.workers > 1
+        and settings.port != 0
+        and sys.platform.startswith("linux")
+        and hasattr(socket, "SO_REUSEPORT")
+    )
 
 
 def check_port_free(host: str, port: int) -> None:

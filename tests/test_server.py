@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -17,10 +18,17 @@ from mockserver.server import balances_connections, worker_app
     [(2, 8000, True), (4, 18080, True), (1, 8000, False), (2, 0, False)],
 )
 def test_each_worker_gets_its_own_listening_socket_only_with_several_on_a_fixed_port(
-    workers: int, port: int, expected: bool
+    workers: int, port: int, expected: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(sys, "platform", "linux")
     # With --port 0 each worker's own socket would get a port of its own.
     assert balances_connections(Settings(workers=workers, port=port)) is expected
+
+
+def test_macos_keeps_one_shared_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its SO_REUSEPORT gives every connection to one socket: one worker would do all the work.
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert balances_connections(Settings(workers=2, port=8000)) is False
 
 
 @pytest.fixture
