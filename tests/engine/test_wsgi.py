@@ -1,0 +1,96 @@
+"""The WSGI edge of the API paths: what reaches the engine and what goes back on the wire."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.app import _send
+from mockserver.engine import ResponseData
+
+from .support import WIDGETS_AUTH, body_of
+
+
+def test_a_cookie_parameter_is_read_and_validated(client) -> None:
+    assert client.get("/widgets/v1/status").status_code == 200  # optional: no cookie is fine
+    client.set_cookie("theme", "dark")
+    assert client.get("/widgets/v1/status").status_code == 200
+
+    client.set_cookie("theme", "neon")
+    answer = client.get("/widgets/v1/status")
+
+    assert answer.status_code == 400
+    assert "theme" in body_of(answer)["detail"] and "neon" in body_of(answer)["detail"]
+
+
+def test_a_query_parameter_is_read_and_validated(client) -> None:
+    assert client.get("/widgets/v1/widgets?limit=5", headers=WIDGETS_AUTH).status_code == 200
+
+    answer = client.get("/widgets/v1/widgets?limit=500", headers=WIDGETS_AUTH)
+
+    assert answer.status_code == 400
+    assert body_of(answer)["errors"][0]["field"] == "limit"
+
+
+def test_a_204_answer_has_no_body_and_no_length(client) -> None:
+    answer = client.delete("/widgets/v1/widgets/7", headers=WIDGETS_AUTH)
+
+    assert answer.status_code == 204
+    assert answer.data == b""
+    assert "Content-Length" not in answer.headers
+
+
+def test_a_head_request_gets_the_headers_without_the_body(client) -> None:
+    # The specs document no HEAD, so it is 405 in the API's envelope: headers, no body.
+    post = client.post("/widgets/v1/status")  # also undocumented: the same answer, with a body
+    head = client.head("/widgets/v1/status")
+
+    assert head.status_code == post.status_code == 405
+    assert head.data == b"" and post.data != b""
+    # The length of the body a HEAD would have had ("HEAD is not documented ..." and "POST is
+    # not documented ..." are the same length).
+    assert head.headers["Content-Length"] == str(len(post.data))
+    assert head.headers["Content-Type"] == post.headers["Content-Type"]
+    assert head.headers["Allow"] == "GET"
+
+
+class StartResponse:
+    """A WSGI ``start_response`` that remembers what it was given."""
+
+    status: str
+    headers: list[tuple[str, str]]
+
+    def __call__(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        self.status, self.headers = status, headers
+
+
+def test_send_sets_type_and_length_once_and_keeps_the_other_headers() -> None:
+    start = StartResponse()
+    answer = ResponseData(
+        429,
+        b'{"error":"slow down"}',
+        "application/json",
+        {"Retry-After": "1", "content-type": "text/html", "Content-Length": "999"},
+    )
+
+    body = _send(answer, {"REQUEST_METHOD": "POST"}, start)
+
+    assert start.status == "429 TOO MANY REQUESTS"
+    assert start.headers == [
+        ("Retry-After", "1"),
+        ("Content-Type", "application/json"),
+        ("Content-Length", "21"),
+    ]
+    assert body == [b'{"error":"slow down"}']
+
+
+def test_send_names_unknown_statuses_and_refuses_header_injection() -> None:
+    start = StartResponse()
+    _send(ResponseData(299, b"{}"), {"REQUEST_METHOD": "GET"}, start)
+    assert start.status == "299 UNKNOWN"
+
+    try:
+        _send(ResponseData(200, b"{}", headers={"X-A": "a\r\nSet-Cookie: x=1"}), {}, start)
+    except ValueError as exc:
+        assert "line break" in str(exc)
+    else:
+        raise AssertionError("a header value with a line break was sent")
