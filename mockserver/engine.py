@@ -333,7 +333,7 @@ class Engine:
         entry["notes"].append(f"answered from the spec ({chosen.status})")
         headers = required_headers(chosen.definition, self._generator, api.spec.document)
         payload = b"" if chosen.media is None else orjson.dumps(chosen.body)
-        response = ResponseData(chosen.status, payload, chosen.media, headers)
+        response = ResponseData(chosen.status, payload, chosen.media, headers, payload=chosen.body)
         return self._checked(api, compiled, response, entry)
 
     # -- steps ---------------------------------------------------------------------------------
