@@ -591,18 +591,22 @@ class SQLiteState:
             scope_id = self._scope_ids[scope] = row[0]
         return scope_id
 
-    def _create_scope(self, db: sqlite3.Connection, scope: Scope) -> int:
-        """The id of a scope's row, created if missing, inside the caller's write transaction.
+    def _create_scope(self, db: sqlite3.Connection, scope: Scope) -> tuple[int, bool]:
+        """The id of a scope's row, created if missing, inside the caller's write transaction,
+        and whether this call created it (a scope created just now holds no records yet).
 
         Not cached here: should the transaction roll back, the row and its id are gone.
         """
-        db.execute(
-            "INSERT OR IGNORE INTO scopes (api, account) VALUES (?, ?)", (scope.api, scope.account)
-        )
+        created = db.execute(
+            "INSERT OR IGNORE INTO scopes (api, account) VALUES (?, ?) RETURNING scope_id",
+            (scope.api, scope.account),
+        ).fetchone()
+        if created is not None:
+            return int(created[0]), True
         row = db.execute(
             "SELECT scope_id FROM scopes WHERE api = ? AND account = ?", (scope.api, scope.account)
         ).fetchone()
-        return int(row[0])
+        return int(row[0]), False
 
     # -- records -------------------------------------------------------------------------------
     def insert_batch(self, scope: Scope, records: Sequence[NewRecord]) -> list[InsertOutcome]:
@@ -620,16 +624,22 @@ class SQLiteState:
                 values.setdefault(key, []).append(value)
         outcomes: list[InsertOutcome] = []
         with self._write() as db:
-            scope_id = self._scope_ids.get(scope) or self._create_scope(db, scope)
-            ids_json = orjson.dumps([r.id for r in records])
-            taken_ids = {row[0] for row in db.execute(_SQL_TAKEN_IDS, (scope_id, ids_json))}
-            taken = {
-                key: {
-                    row[0]
-                    for row in db.execute(_SQL_TAKEN_VALUES, (scope_id, key, orjson.dumps(vals)))
+            known = self._scope_ids.get(scope)
+            scope_id, new_scope = (known, False) if known else self._create_scope(db, scope)
+            taken_ids: set[str] = set()
+            taken: dict[str, set[str]] = {key: set() for key in values}
+            if not new_scope:  # a new account (a fresh test's) has nothing to collide with
+                ids_json = orjson.dumps([r.id for r in records])
+                taken_ids = {row[0] for row in db.execute(_SQL_TAKEN_IDS, (scope_id, ids_json))}
+                taken = {
+                    key: {
+                        row[0]
+                        for row in db.execute(
+                            _SQL_TAKEN_VALUES, (scope_id, key, orjson.dumps(vals))
+                        )
+                    }
+                    for key, vals in values.items()
                 }
-                for key, vals in values.items()
-            }
             seq = db.execute(_SQL_LAST_SEQ).fetchone()[0]
             record_rows: list[tuple[int, int, str, bytes, bytes | None]] = []
             key_rows: list[tuple[int, str, str, int]] = []

@@ -227,3 +227,27 @@ def test_a_new_record_is_seen_by_another_connection_at_once(tmp_path: Path) -> N
     finally:
         writer.close()
         reader.close()
+
+
+def test_an_account_another_process_created_is_checked_not_taken_for_new(tmp_path: Path) -> None:
+    # The second state has never seen this account: only an account created by the insert itself
+    # may skip the lookups of what is already taken.
+    first = SQLiteState(tmp_path / "shared.db")
+    second = SQLiteState(tmp_path / "shared.db")
+    try:
+        first.insert_batch(SCOPE, [NewRecord("a", {"n": 1}, {"email": "a@example.com"})])
+
+        outcomes = second.insert_batch(
+            SCOPE,
+            [
+                NewRecord("b", {}, {"email": "a@example.com"}),
+                NewRecord("a", {}, {"email": "other@example.com"}),
+                NewRecord("c", {"n": 3}, {"email": "c@example.com"}),
+            ],
+        )
+
+        assert [o.conflict for o in outcomes] == ["email", "id", None]
+        assert first.get(SCOPE, "c") == {"n": 3}
+    finally:
+        first.close()
+        second.close()
