@@ -47,6 +47,7 @@ def main() -> int:
         log_requests=False,
         background=False,
         state_path=str(Path(tmp) / "state.sqlite3") if args.state == "sqlite" else None,
+        state_durable=False,  # a throwaway file, as `serve --workers N` runs it
     )
     app = create_app(settings)
     engine: Engine = app.extensions["mockserver"]
