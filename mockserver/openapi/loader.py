@@ -36,9 +36,23 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 try:  # the C loader is several times faster; fall back when libyaml is missing
-    _YamlLoader: Any = yaml.CSafeLoader
+    _SafeLoader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
-    _YamlLoader = yaml.SafeLoader
+    _SafeLoader = yaml.SafeLoader
+
+
+class _YamlLoader(_SafeLoader):  # type: ignore[misc]
+    """YAML as an OpenAPI document means it: JSON values only.
+
+    PyYAML turns an unquoted ``2023-12-17`` or ``2023-12-17T10:59:04+01:00`` (common in examples)
+    into a ``date``/``datetime``, which no JSON Schema validator or serialiser takes; here it
+    stays the string it was written as.
+    """
+
+
+_YamlLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
 
 
 def bundled_spec_dir() -> Path:

@@ -179,3 +179,36 @@ def test_two_specs_with_one_mount_name_are_refused(tmp_path: Path) -> None:
     twin.write_text(WIDGETS.read_text().replace("common.yaml", str(WIDGETS.parent / "common.yaml")))
     with pytest.raises(ConfigError, match="two specs want the mount name 'widgets'"):
         load_specs(settings(specs=[str(WIDGETS), str(twin)]))
+
+
+def test_unquoted_dates_and_times_in_yaml_stay_strings(tmp_path: Path) -> None:
+    # PyYAML alone would load them as date/datetime objects, which no validator or JSON encoder
+    # takes: start-up failed with "Unsupported type: 'datetime'".
+    spec = tmp_path / "stamps.yaml"
+    spec.write_text(
+        "openapi: 3.1.0\n"
+        "info: {title: Stamps, version: '1'}\n"
+        "paths:\n"
+        "  /stamp:\n"
+        "    get:\n"
+        "      operationId: getStamp\n"
+        "      responses:\n"
+        "        '200':\n"
+        "          description: A stamp.\n"
+        "          content:\n"
+        "            application/json:\n"
+        "              schema:\n"
+        "                type: object\n"
+        "                properties:\n"
+        "                  at: {type: string, format: date-time}\n"
+        "                  day: {type: string, format: date}\n"
+        "              example:\n"
+        "                at: 2023-12-17T10:59:04.685126+01:00\n"
+        "                day: 2023-12-17\n"
+    )
+
+    client = create_app(settings(specs=[str(spec)], bundled=False)).test_client()
+    answer = client.get("/stamps/stamp")
+
+    assert answer.status_code == 200
+    assert body_of(answer) == {"at": "2023-12-17T10:59:04.685126+01:00", "day": "2023-12-17"}
