@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 
 from mockserver.inflight import InFlight
-from mockserver.store.base import JSON, Job, State
+from mockserver.store.base import JSON, Job, JobGone, State
 
 __all__ = ["JobErrorListener", "JobHandler", "JobRunner"]
 
@@ -108,7 +108,8 @@ class JobRunner:
     def run_due(self, now: float | None = None) -> list[Job]:
         """Claim every job due at ``now`` (default: the clock), run it and record the outcome.
 
-        Returns the jobs run, each with its final ``status`` (``done`` or ``failed``), ``result``
+        Returns the jobs run, each with its final ``status`` (``done`` or ``failed``; ``dropped``
+        when a reset removed the job while it ran, so nothing of it was stored), ``result``
         and ``finished_at``. Jobs that a handler schedules and that are already due are run too.
         """
         at = self._clock() if now is None else now
@@ -179,6 +180,12 @@ class JobRunner:
                             )
                         result = returned
                         status = "done"
+                    except JobGone:
+                        # A reset (in another worker process) removed the job after it was
+                        # claimed: its writes were refused and there is no row to finish.
+                        logger.info("job %s was removed by a reset; its result is dropped", job.id)
+                        job.status = "dropped"
+                        return job
                     except Exception as exc:
                         logger.exception("job %s (%s) failed", job.id, job.kind)
                         error = exc

@@ -103,7 +103,9 @@ class Services:
 
         A job or webhook delivery in flight is finished against the old state first; otherwise
         recording its outcome would fail against the emptied state (an error that would surface
-        in whatever test runs next).
+        in whatever test runs next). With several worker processes only this process's worker
+        pauses; an import another process is running writes nothing after the reset (its
+        insert is bound to its job, which the reset removed) and is dropped.
         """
         worker = self.worker
         if worker is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mockserver.jobs import JobRunner
-from mockserver.store.base import JSON, Job, State
+from mockserver.store.base import JSON, Job, NewRecord, Scope, State
 
 T0 = 1_700_000_000.0
 
@@ -211,3 +211,29 @@ def test_two_runners_racing_run_each_job_exactly_once(state: State) -> None:
 
     assert counts == {job_id: 1 for job_id in ids}
     assert len(state.jobs(status="done")) == 40
+
+
+def test_a_job_a_reset_removed_while_it_ran_is_dropped_with_nothing_stored(
+    state: State, clock: FakeClock
+) -> None:
+    # As when another worker process answers POST /__mock/reset mid-import.
+    def handler(job: Job) -> JSON:
+        state.reset()
+        state.insert_batch(
+            Scope("tamio", job.account),
+            [NewRecord("c1", {"email": "a@example.com"}, {"email": "a@example.com"})],
+            job_id=job.id,
+        )
+        return {"created": 1}
+
+    errors: list[BaseException] = []
+    runner = JobRunner(state, {"import": handler}, clock=clock)
+    runner.add_error_listener(lambda job, exc: errors.append(exc))
+    runner.schedule("import", "tamio", "acct", {}, delay_s=0)
+
+    [ran] = runner.run_due()
+
+    assert ran.status == "dropped"
+    assert errors == []
+    assert state.all(Scope("tamio", "acct")) == []
+    assert state.jobs() == []

@@ -107,9 +107,14 @@ def _leads_flag(account: str) -> str:
     return f"tamio:has-leads:{account}"
 
 
-def _insert(services: Services, account: str, records: list[NewRecord]) -> list[InsertOutcome]:
-    """Insert customers; remember when an account got a lead (the list's fast path skips none)."""
-    outcomes = services.state.insert_batch(Scope(API, account), records)
+def _insert(
+    services: Services, account: str, records: list[NewRecord], job_id: str | None = None
+) -> list[InsertOutcome]:
+    """Insert customers; remember when an account got a lead (the list's fast path skips none).
+
+    ``job_id``: an import's insert happens only while its job runs (see ``State.insert_batch``).
+    """
+    outcomes = services.state.insert_batch(Scope(API, account), records, job_id=job_id)
     if any(o.record is not None and o.record.get("category") == "lead" for o in outcomes):
         services.state.set_flag(_leads_flag(account), True)
     return outcomes
@@ -146,7 +151,7 @@ def run_import(job: Job, services: Services) -> dict[str, Any]:
     items: list[dict[str, Any]] = job.payload["customers"]
     now = services.clock()
     customers = [build_customer(item, source="import", now=now) for item in items]
-    outcomes = _insert(services, job.account, [_record(c) for c in customers])
+    outcomes = _insert(services, job.account, [_record(c) for c in customers], job_id=job.id)
     created: list[str] = []
     failed: list[dict[str, Any]] = []
     event_type = f"customer{job.payload.get('event_separator', '.')}created"

@@ -25,6 +25,14 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 JSON = dict[str, Any]
 
 
+class JobGone(Exception):
+    """The job a write belonged to is no longer running (a reset removed it): nothing written."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id} is no longer running (the state was reset); nothing stored")
+        self.job_id = job_id
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
     """Where a record lives: one API (``"bunce"``) and one account (the credential)."""
@@ -89,7 +97,8 @@ class Page:
 
 @dataclass(slots=True)
 class Job:
-    """A background job (a Tamio import). ``status`` is pending, running, done or failed."""
+    """A background job (a Tamio import). ``status`` is pending, running, done or failed (or,
+    only on the object a runner returns, dropped: a reset removed the job while it ran)."""
 
     id: str
     kind: str
@@ -170,8 +179,16 @@ class State(Protocol):
     """Everything mutable in the mock. Implementations: MemoryState, SQLiteState."""
 
     # -- records -------------------------------------------------------------------------------
-    def insert_batch(self, scope: Scope, records: Sequence[NewRecord]) -> list[InsertOutcome]:
-        """Insert in order, atomically; items whose id or unique keys collide are skipped."""
+    def insert_batch(
+        self, scope: Scope, records: Sequence[NewRecord], *, job_id: str | None = None
+    ) -> list[InsertOutcome]:
+        """Insert in order, atomically; items whose id or unique keys collide are skipped.
+
+        With ``job_id`` (a background job's own writes) the batch is written only while that
+        job is running, checked inside the same critical section; otherwise :class:`JobGone` is
+        raised and nothing is written. A reset between a job's claim and its insert (another
+        worker process's reset) must not bring the old job's records back.
+        """
         ...
 
     def get(self, scope: Scope, record_id: str) -> JSON | None:

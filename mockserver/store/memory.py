@@ -45,6 +45,7 @@ from mockserver.store.base import (
     Fault,
     InsertOutcome,
     Job,
+    JobGone,
     NewRecord,
     Page,
     Scope,
@@ -187,7 +188,9 @@ class MemoryState:
         self._hits: dict[str, tuple[float, int]] = {}
 
     # -- records -------------------------------------------------------------------------------
-    def insert_batch(self, scope: Scope, records: Sequence[NewRecord]) -> list[InsertOutcome]:
+    def insert_batch(
+        self, scope: Scope, records: Sequence[NewRecord], *, job_id: str | None = None
+    ) -> list[InsertOutcome]:
         """Insert in order, atomically; items whose id or unique keys collide are skipped.
 
         A created item's outcome holds the ``data`` passed in (the store keeps its own encoded
@@ -197,6 +200,10 @@ class MemoryState:
         prepared = [(r, compact_json((r.id, dict(r.unique), r.data))) for r in records]
         outcomes: list[InsertOutcome] = []
         with self._lock:
+            if job_id is not None:
+                job = self._jobs.get(job_id)
+                if job is None or job.status != "running":
+                    raise JobGone(job_id)
             scope_data = self._scopes.get(scope) or _ScopeData()
             seqs, rows, ids, indexes = (
                 scope_data.seqs,

@@ -52,6 +52,7 @@ from mockserver.store.base import (
     Fault,
     InsertOutcome,
     Job,
+    JobGone,
     NewRecord,
     Page,
     Scope,
@@ -609,7 +610,9 @@ class SQLiteState:
         return int(row[0]), False
 
     # -- records -------------------------------------------------------------------------------
-    def insert_batch(self, scope: Scope, records: Sequence[NewRecord]) -> list[InsertOutcome]:
+    def insert_batch(
+        self, scope: Scope, records: Sequence[NewRecord], *, job_id: str | None = None
+    ) -> list[InsertOutcome]:
         """Insert in order, atomically; items whose id or unique keys collide are skipped.
 
         A created item's outcome holds the ``data`` passed in (what is stored is its JSON).
@@ -624,6 +627,10 @@ class SQLiteState:
                 values.setdefault(key, []).append(value)
         outcomes: list[InsertOutcome] = []
         with self._write() as db:
+            if job_id is not None:
+                row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                if row is None or row[0] != "running":
+                    raise JobGone(job_id)
             known = self._scope_ids.get(scope)
             scope_id, new_scope = (known, False) if known else self._create_scope(db, scope)
             taken_ids: set[str] = set()

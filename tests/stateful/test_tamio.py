@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import pytest
 import requests
 
+from mockserver.app import create_app
+from mockserver.behaviours.registry import JOB_HANDLERS
+from mockserver.behaviours.tamio import IMPORT_JOB
+from mockserver.config import Settings
+from mockserver.store import JobGone
 from mockserver.testing import MockServer
 
 from .helpers import Tamio, tamio_customer, wait_until
@@ -247,3 +254,26 @@ def test_huge_page_numbers_answer_an_empty_page(tamio: Tamio) -> None:
     assert far_page == {"status": 200, "total_results": 1, "customers": []}
     assert huge_page_size["total_results"] == 1
     assert [c["name"] for c in huge_page_size["customers"]] == ["Ann"]
+
+
+def test_an_import_whose_job_a_reset_removed_stores_nothing() -> None:
+    # With several workers a reset answered by one process can land while another runs an
+    # import it already claimed; the import's customers must not reappear after the reset.
+    app = create_app(Settings(background=False, log_requests=False, job_delay_s=0))
+    services = app.extensions["mockserver"].services
+    client = app.test_client()
+    auth = {"Authorization": "Bearer sk_test_reset_race"}
+    answer = client.post(
+        "/tamio/v2/customers/bulk/create",
+        headers=auth,
+        json={"customers": [tamio_customer("Ann", "ann@example.com")]},
+    )
+    assert answer.status_code == 200
+    [job] = services.state.claim_due_jobs(time.time() + 60)
+
+    services.state.reset()
+    with pytest.raises(JobGone):
+        JOB_HANDLERS[IMPORT_JOB](job, services)
+
+    listed = client.get("/tamio/v2/customers/list?page=1&per_page=10", headers=auth)
+    assert listed.get_json()["total_results"] == 0

@@ -19,6 +19,7 @@ from mockserver.store import (
     Fault,
     InsertOutcome,
     Job,
+    JobGone,
     MemoryState,
     NewRecord,
     Scope,
@@ -418,6 +419,36 @@ def test_jobs_are_claimed_when_due_once_and_in_due_order(state: State) -> None:
     assert [j.id for j in state.claim_due_jobs(T0 + 10)] == ["job_1"]
     assert state.claim_due_jobs(T0 + 10) == []
     assert state.next_job_due() == T0 + 100
+
+
+def test_a_jobs_insert_is_written_only_while_the_job_runs(state: State) -> None:
+    state.add_job(job(1, due_at=T0))
+    with pytest.raises(JobGone):  # still pending: no runner has it
+        state.insert_batch(TAMIO, [customer(1)], job_id="job_1")
+    state.claim_due_jobs(T0)
+
+    [outcome] = state.insert_batch(TAMIO, [customer(1)], job_id="job_1")
+
+    assert outcome.created
+    state.finish_job("job_1", "done", {})
+    with pytest.raises(JobGone):  # finished: nothing more of it is written
+        state.insert_batch(TAMIO, [customer(2)], job_id="job_1")
+    assert emails(state, TAMIO) == ["user1@example.com"]
+
+
+def test_a_reset_between_a_jobs_claim_and_its_insert_keeps_the_old_records_out(
+    state: State,
+) -> None:
+    # Another worker process's reset can land while this one runs an import it claimed.
+    state.add_job(job(1, due_at=T0))
+    state.claim_due_jobs(T0)
+    state.reset()
+
+    with pytest.raises(JobGone, match="job_1 is no longer running"):
+        state.insert_batch(TAMIO, [customer(1), customer(2)], job_id="job_1")
+
+    assert state.all(TAMIO) == []
+    assert state.insert_batch(TAMIO, [customer(1)])[0].created  # the account itself is fine
 
 
 def test_finish_job_records_status_and_result(state: State) -> None:
