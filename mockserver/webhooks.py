@@ -287,8 +287,14 @@ class WebhookDispatcher:
         ]
 
     # -- events ------------------------------------------------------------------------------------
-    def emit(self, api: str, account: str, event_type: str, data: JSON) -> list[Delivery]:
+    def emit(
+        self, api: str, account: str, event_type: str, data: JSON, *, job_id: str | None = None
+    ) -> list[Delivery]:
         """Create one pending delivery, due now, per endpoint matching the event.
+
+        ``job_id``: an event a background job emits is stored only while the job runs (a reset
+        removes it), so a reset cannot let an old import's events reach the next test's
+        endpoints (:class:`~mockserver.store.base.JobGone` is raised instead).
 
         Each carries the event envelope ``{"event_id", "event_type", "api_version": 2,
         "object": "event", "data", "endpoint_id"}``; all deliveries of one emit share the
@@ -316,7 +322,7 @@ class WebhookDispatcher:
                 due_at=now,
                 created_at=now,
             )
-            self._state.add_delivery(delivery)
+            self._state.add_delivery(delivery, job_id=job_id)
             created.append(delivery)
         for listener in list(self._emit_listeners):
             try:

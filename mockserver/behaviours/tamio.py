@@ -158,7 +158,9 @@ def run_import(job: Job, services: Services) -> dict[str, Any]:
     for index, (item, outcome) in enumerate(zip(items, outcomes, strict=True)):
         if outcome.record is not None:
             created.append(outcome.record["id"])
-            services.webhooks.emit(API, job.account, event_type, {"customer": outcome.record})
+            services.webhooks.emit(
+                API, job.account, event_type, {"customer": outcome.record}, job_id=job.id
+            )
         else:
             failed.append(
                 {

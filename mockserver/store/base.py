@@ -257,7 +257,10 @@ class State(Protocol):
 
     def delete_endpoint(self, endpoint_id: str) -> bool: ...
 
-    def add_delivery(self, delivery: Delivery) -> None: ...
+    def add_delivery(self, delivery: Delivery, *, job_id: str | None = None) -> None:
+        """Store a delivery. With ``job_id`` (an event a job emits), only while that job is
+        running, as for ``insert_batch``; otherwise :class:`JobGone` and nothing is stored."""
+        ...
 
     def claim_due_deliveries(self, now: float, limit: int = 10) -> list[Delivery]:
         """Mark due pending deliveries 'delivering' and return them; each claimed once."""

@@ -422,10 +422,15 @@ class MemoryState:
         with self._lock:
             return self._endpoints.pop(endpoint_id, None) is not None
 
-    def add_delivery(self, delivery: Delivery) -> None:
-        """Store a delivery (a copy); a duplicate id is refused with ValueError."""
+    def add_delivery(self, delivery: Delivery, *, job_id: str | None = None) -> None:
+        """Store a delivery (a copy); a duplicate id is refused with ValueError. With
+        ``job_id``, only while that job is running (else :class:`JobGone`)."""
         stored = _clone_delivery(delivery)
         with self._lock:
+            if job_id is not None:
+                job = self._jobs.get(job_id)
+                if job is None or job.status != "running":
+                    raise JobGone(job_id)
             if delivery.id in self._deliveries:
                 raise ValueError(f"a delivery with id {delivery.id!r} already exists")
             self._deliveries[delivery.id] = stored

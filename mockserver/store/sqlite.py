@@ -916,8 +916,9 @@ class SQLiteState:
         db = self._conn()
         return db.execute("DELETE FROM endpoints WHERE id = ?", (endpoint_id,)).rowcount > 0
 
-    def add_delivery(self, delivery: Delivery) -> None:
-        """Store a delivery; a duplicate id is refused with ValueError."""
+    def add_delivery(self, delivery: Delivery, *, job_id: str | None = None) -> None:
+        """Store a delivery; a duplicate id is refused with ValueError. With ``job_id``, only
+        while that job is running (one statement checks and inserts; else :class:`JobGone`)."""
         params = (
             delivery.id,
             delivery.endpoint_id,
@@ -928,10 +929,19 @@ class SQLiteState:
             delivery.created_at,
         )
         try:
-            self._conn().execute(
-                f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                params,
-            )
+            if job_id is None:
+                self._conn().execute(
+                    f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    params,
+                )
+            else:
+                inserted = self._conn().execute(
+                    f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?"
+                    " WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ? AND status = 'running')",
+                    (*params, job_id),
+                )
+                if inserted.rowcount == 0:
+                    raise JobGone(job_id)
         except sqlite3.IntegrityError:
             raise ValueError(f"a delivery with id {delivery.id!r} already exists") from None
 

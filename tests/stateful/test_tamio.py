@@ -277,3 +277,33 @@ def test_an_import_whose_job_a_reset_removed_stores_nothing() -> None:
 
     listed = client.get("/tamio/v2/customers/list?page=1&per_page=10", headers=auth)
     assert listed.get_json()["total_results"] == 0
+
+
+def test_an_import_a_reset_interrupts_after_its_insert_sends_no_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The reset lands between the import's insert and its webhook events, and the next test has
+    # already registered its endpoint: that endpoint must not get the old import's events.
+    app = create_app(Settings(background=False, log_requests=False, job_delay_s=0))
+    services = app.extensions["mockserver"].services
+    client = app.test_client()
+    auth = {"Authorization": "Bearer sk_test_reset_race"}
+    client.post(
+        "/tamio/v2/customers/bulk/create",
+        headers=auth,
+        json={"customers": [tamio_customer("Ann", "ann@example.com")]},
+    )
+    [job] = services.state.claim_due_jobs(time.time() + 60)
+    insert = services.state.insert_batch
+
+    def insert_then_reset(*args: Any, **kwargs: Any) -> Any:
+        outcomes = insert(*args, **kwargs)
+        services.state.reset()
+        services.webhooks.register("tamio", "http://127.0.0.1:9/next-test")
+        return outcomes
+
+    monkeypatch.setattr(services.state, "insert_batch", insert_then_reset)
+    with pytest.raises(JobGone):
+        JOB_HANDLERS[IMPORT_JOB](job, services)
+
+    assert services.state.deliveries() == []

@@ -784,3 +784,17 @@ def test_clear_faults_disarms_every_fault(state: State) -> None:
 
     assert state.faults() == []
     assert state.take_fault("bunce", "createCustomer", "POST", "/bunce/v1/customers") is None
+
+
+def test_a_jobs_event_is_stored_only_while_the_job_runs(state: State) -> None:
+    state.add_endpoint(endpoint(1))
+    state.add_job(job(1, due_at=T0))
+    state.claim_due_jobs(T0)
+    state.add_delivery(delivery(1), job_id="job_1")
+    state.reset()
+    state.add_endpoint(endpoint(1))  # the next test's endpoint, registered after the reset
+
+    with pytest.raises(JobGone):
+        state.add_delivery(delivery(2), job_id="job_1")
+
+    assert state.deliveries() == []
