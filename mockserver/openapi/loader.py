@@ -42,17 +42,53 @@ except AttributeError:  # pragma: no cover
 
 
 class _YamlLoader(_SafeLoader):  # type: ignore[misc]
-    """YAML as an OpenAPI document means it: JSON values only.
+    """YAML as an OpenAPI document means it (YAML 1.2, JSON values only), not as PyYAML's YAML 1.1.
 
-    PyYAML turns an unquoted ``2023-12-17`` or ``2023-12-17T10:59:04+01:00`` (common in examples)
-    into a ``date``/``datetime``, which no JSON Schema validator or serialiser takes; here it
-    stays the string it was written as.
+    * An unquoted ``2023-12-17`` or ``2023-12-17T10:59:04+01:00`` (common in examples) stays the
+      string it was written as; PyYAML makes a ``date``/``datetime``, which no JSON Schema
+      validator or serialiser takes.
+    * Only ``true``/``false`` are booleans: ``enum: [yes, no]`` or a country code ``NO`` stays a
+      string (YAML 1.1 reads yes/no/on/off as booleans).
+    * ``10:30`` is a string, not the base-60 number 630.
     """
 
 
-_YamlLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
-)
+# PyYAML's own patterns for these tags, less YAML 1.1's extras (yes/no/on/off, base 60).
+_YAML_12_PATTERNS = {
+    "tag:yaml.org,2002:bool": re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    "tag:yaml.org,2002:int": re.compile(
+        r"""^(?:[-+]?0b[0-1_]+
+        |[-+]?0[0-7_]+
+        |[-+]?(?:0|[1-9][0-9_]*)
+        |[-+]?0x[0-9a-fA-F_]+)$""",
+        re.X,
+    ),
+    "tag:yaml.org,2002:float": re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+        |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+}
+
+
+def _yaml_12_scalars() -> None:
+    resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}
+    for first, entries in _SafeLoader.yaml_implicit_resolvers.items():
+        kept = [
+            (tag, _YAML_12_PATTERNS.get(tag, pattern))
+            for tag, pattern in entries
+            if tag != "tag:yaml.org,2002:bool" or (first is not None and first in "tTfF")
+        ]
+        resolvers[first] = kept
+    _YamlLoader.yaml_implicit_resolvers = resolvers
+    _YamlLoader.add_constructor(
+        "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+    )
+
+
+_yaml_12_scalars()
 
 
 def bundled_spec_dir() -> Path:

@@ -212,3 +212,46 @@ def test_unquoted_dates_and_times_in_yaml_stay_strings(tmp_path: Path) -> None:
 
     assert answer.status_code == 200
     assert body_of(answer) == {"at": "2023-12-17T10:59:04.685126+01:00", "day": "2023-12-17"}
+
+
+def test_yaml_is_read_as_yaml_1_2_so_yes_no_and_times_stay_strings(tmp_path: Path) -> None:
+    # YAML 1.1 (PyYAML's default) reads yes/no/on/off as booleans and 10:30 as the number 630:
+    # an enum of answers, a country code NO or an opening time would silently change meaning.
+    spec = tmp_path / "shop.yaml"
+    spec.write_text(
+        "openapi: 3.1.0\n"
+        "info: {title: Shop, version: '1'}\n"
+        "paths:\n"
+        "  /shops:\n"
+        "    post:\n"
+        "      operationId: createShop\n"
+        "      requestBody:\n"
+        "        required: true\n"
+        "        content:\n"
+        "          application/json:\n"
+        "            schema:\n"
+        "              type: object\n"
+        "              required: [open, country, opens_at]\n"
+        "              properties:\n"
+        "                open: {enum: [yes, no]}\n"
+        "                country: {enum: [NO, SE]}\n"
+        "                opens_at: {type: string}\n"
+        "                staff: {type: integer}\n"
+        "                vip: {type: boolean}\n"
+        "      responses:\n"
+        "        '201':\n"
+        "          description: Created.\n"
+        "          content:\n"
+        "            application/json:\n"
+        "              schema: {type: object}\n"
+        "              example: {opens_at: 10:30, staff: 12, vip: true}\n"
+    )
+    client = create_app(settings(specs=[str(spec)], bundled=False)).test_client()
+    shop = {"open": "yes", "country": "NO", "opens_at": "10:30", "staff": 3, "vip": False}
+
+    created = client.post("/shop/shops", json=shop)
+    refused = client.post("/shop/shops", json={**shop, "open": True})
+
+    assert created.status_code == 201, created.get_data(as_text=True)
+    assert body_of(created) == {"opens_at": "10:30", "staff": 12, "vip": True}
+    assert refused.status_code == 400
