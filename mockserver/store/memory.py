@@ -188,6 +188,14 @@ class MemoryState:
         self._hits: dict[str, tuple[float, int]] = {}
 
     # -- records -------------------------------------------------------------------------------
+    def _require_running(self, job_id: str | None) -> None:
+        """Raise :class:`JobGone` unless ``job_id`` is None or that job is running (lock held)."""
+        if job_id is None:
+            return
+        job = self._jobs.get(job_id)
+        if job is None or job.status != "running":
+            raise JobGone(job_id)
+
     def insert_batch(
         self, scope: Scope, records: Sequence[NewRecord], *, job_id: str | None = None
     ) -> list[InsertOutcome]:
@@ -200,10 +208,7 @@ class MemoryState:
         prepared = [(r, compact_json((r.id, dict(r.unique), r.data))) for r in records]
         outcomes: list[InsertOutcome] = []
         with self._lock:
-            if job_id is not None:
-                job = self._jobs.get(job_id)
-                if job is None or job.status != "running":
-                    raise JobGone(job_id)
+            self._require_running(job_id)
             scope_data = self._scopes.get(scope) or _ScopeData()
             seqs, rows, ids, indexes = (
                 scope_data.seqs,
@@ -427,10 +432,7 @@ class MemoryState:
         ``job_id``, only while that job is running (else :class:`JobGone`)."""
         stored = _clone_delivery(delivery)
         with self._lock:
-            if job_id is not None:
-                job = self._jobs.get(job_id)
-                if job is None or job.status != "running":
-                    raise JobGone(job_id)
+            self._require_running(job_id)
             if delivery.id in self._deliveries:
                 raise ValueError(f"a delivery with id {delivery.id!r} already exists")
             self._deliveries[delivery.id] = stored

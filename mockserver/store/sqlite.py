@@ -633,9 +633,11 @@ class SQLiteState:
                     raise JobGone(job_id)
             known = self._scope_ids.get(scope)
             scope_id, new_scope = (known, False) if known else self._create_scope(db, scope)
-            taken_ids: set[str] = set()
-            taken: dict[str, set[str]] = {key: set() for key in values}
-            if not new_scope:  # a new account (a fresh test's) has nothing to collide with
+            taken_ids: set[str]
+            taken: dict[str, set[str]]
+            if new_scope:  # a new account (a fresh test's) has nothing to collide with
+                taken_ids, taken = set(), {key: set() for key in values}
+            else:
                 ids_json = orjson.dumps([r.id for r in records])
                 taken_ids = {row[0] for row in db.execute(_SQL_TAKEN_IDS, (scope_id, ids_json))}
                 taken = {

@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 import requests
+from flask.testing import FlaskClient
 
 from mockserver.app import create_app
 from mockserver.behaviours.registry import JOB_HANDLERS
 from mockserver.behaviours.tamio import IMPORT_JOB
 from mockserver.config import Settings
-from mockserver.store import JobGone
+from mockserver.services import Services
+from mockserver.store import Job, JobGone
 from mockserver.testing import MockServer
 
 from .helpers import Tamio, tamio_customer, wait_until
@@ -256,26 +258,35 @@ def test_huge_page_numbers_answer_an_empty_page(tamio: Tamio) -> None:
     assert [c["name"] for c in huge_page_size["customers"]] == ["Ann"]
 
 
-def test_an_import_whose_job_a_reset_removed_stores_nothing() -> None:
-    # With several workers a reset answered by one process can land while another runs an
-    # import it already claimed; the import's customers must not reappear after the reset.
+RACE_AUTH = {"Authorization": "Bearer sk_test_reset_race"}
+
+
+def claimed_import() -> tuple[FlaskClient, Services, Job]:
+    """An in-process mock with one import scheduled and claimed, as a worker holds it while it
+    runs (the handler is called by the test)."""
     app = create_app(Settings(background=False, log_requests=False, job_delay_s=0))
-    services = app.extensions["mockserver"].services
+    services: Services = app.extensions["mockserver"].services
     client = app.test_client()
-    auth = {"Authorization": "Bearer sk_test_reset_race"}
     answer = client.post(
         "/tamio/v2/customers/bulk/create",
-        headers=auth,
+        headers=RACE_AUTH,
         json={"customers": [tamio_customer("Ann", "ann@example.com")]},
     )
     assert answer.status_code == 200
     [job] = services.state.claim_due_jobs(time.time() + 60)
+    return client, services, job
+
+
+def test_an_import_whose_job_a_reset_removed_stores_nothing() -> None:
+    # With several workers a reset answered by one process can land while another runs an
+    # import it already claimed; the import's customers must not reappear after the reset.
+    client, services, job = claimed_import()
 
     services.state.reset()
     with pytest.raises(JobGone):
         JOB_HANDLERS[IMPORT_JOB](job, services)
 
-    listed = client.get("/tamio/v2/customers/list?page=1&per_page=10", headers=auth)
+    listed = client.get("/tamio/v2/customers/list?page=1&per_page=10", headers=RACE_AUTH)
     assert listed.get_json()["total_results"] == 0
 
 
@@ -284,16 +295,7 @@ def test_an_import_a_reset_interrupts_after_its_insert_sends_no_events(
 ) -> None:
     # The reset lands between the import's insert and its webhook events, and the next test has
     # already registered its endpoint: that endpoint must not get the old import's events.
-    app = create_app(Settings(background=False, log_requests=False, job_delay_s=0))
-    services = app.extensions["mockserver"].services
-    client = app.test_client()
-    auth = {"Authorization": "Bearer sk_test_reset_race"}
-    client.post(
-        "/tamio/v2/customers/bulk/create",
-        headers=auth,
-        json={"customers": [tamio_customer("Ann", "ann@example.com")]},
-    )
-    [job] = services.state.claim_due_jobs(time.time() + 60)
+    _, services, job = claimed_import()
     insert = services.state.insert_batch
 
     def insert_then_reset(*args: Any, **kwargs: Any) -> Any:
