@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 import requests
+from tooling import require_program
 
 from .support import MIB, WIDGETS, documented
 
@@ -122,10 +122,7 @@ def run(command: list[str], cwd: Path | None = None, timeout: float = 60) -> str
 
 
 def needs(program: str) -> str:
-    found = shutil.which(program)
-    if found is None:
-        pytest.skip(f"{program} is not installed")
-    return found
+    return require_program(program)
 
 
 # -- start-up --------------------------------------------------------------------------------------
