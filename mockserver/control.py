@@ -1,4 +1,5 @@
-"""The ``/__mock/`` control API: health, reset, journal, state, jobs, webhooks, faults, limits.
+"""The ``/__mock/`` control API: health, reset, journal, state, jobs, notifications, webhooks,
+faults, limits.
 
 It is described by its own OpenAPI document (``control.yaml``), served at
 ``GET /__mock/openapi.json``. When the server is bound to a non-loopback address the control API
@@ -21,8 +22,9 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from mockserver.app import problem
+from mockserver.engine import mask
 from mockserver.faults import build_fault
-from mockserver.store.base import Scope
+from mockserver.store.base import Notification, Scope
 
 if TYPE_CHECKING:
     from mockserver.engine import Engine
@@ -52,6 +54,18 @@ def _asdict(obj: Any) -> dict[str, Any]:
         if hasattr(obj, "__slots__")
         else dict(obj.__dict__)
     )
+
+
+def notification_json(notification: Notification) -> dict[str, Any]:
+    """A notification as the control API shows it: the account masked as in the journal."""
+    return {
+        "id": notification.id,
+        "api": notification.api,
+        "account": mask(notification.account),
+        "job_id": notification.job_id,
+        **notification.data,
+        "time": notification.time,
+    }
 
 
 def _int_arg(name: str) -> int | None:
@@ -226,6 +240,18 @@ def control_blueprint(engine: Engine) -> Blueprint:
     @bp.post("/jobs/flush")
     def flush() -> Response:
         return _json(services.flush())
+
+    # -- notifications -----------------------------------------------------------------------
+    @bp.get("/notifications")
+    def notifications() -> Response:
+        api = request.args.get("api") or None
+        if api is not None:
+            api_name(api)
+        account = request.args.get("account") or None
+        found = state.notifications(api=api)
+        if account is not None:  # the credential itself, or its masked form as listed
+            found = [n for n in found if account in (n.account, mask(n.account))]
+        return _json({"notifications": [notification_json(n) for n in found]})
 
     # -- webhooks ----------------------------------------------------------------------------
     @bp.post("/webhooks/endpoints")

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 
 from mockserver.app import create_app
 from mockserver.config import Settings
+from mockserver.control import notification_json
 from mockserver.engine import Engine
 from mockserver.faults import build_fault
 from mockserver.server import ThreadedServer
@@ -234,6 +235,19 @@ class MockServer:
     def customers(self, api: str, account: str) -> list[dict[str, Any]]:
         """The customers stored for ``api`` and ``account`` (the credential), oldest first."""
         return [r.data for r in self.services.state.all(Scope(api, account))]
+
+    def notifications(
+        self, api: str | None = None, account: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Account notifications, oldest first, as ``GET /__mock/notifications`` lists them.
+
+        Tamio records one when an import job finishes: ``created``, ``skipped`` and
+        ``skipped_items`` (``index``, ``email``, ``reason``, ``error_code``), with ``job_id`` and
+        ``time``; ``account`` is masked as in the journal. Filter by ``api`` and by ``account``
+        (the credential). Run :meth:`flush_jobs` first to finish pending imports.
+        """
+        found = self.services.state.notifications(api=api, account=account)
+        return [notification_json(n) for n in found]
 
     def seed(
         self, api: str, account: str, customers: Iterable[dict[str, Any]]

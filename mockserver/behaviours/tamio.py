@@ -4,7 +4,10 @@ A bulk create only schedules an import job and answers exactly ``{"status": 200}
 by the background worker after ``settings.job_delay_s``, or at once through ``/__mock/jobs/flush``)
 skips every email already in the account or repeated in the batch (recorded on the job with
 error_code 10142) and creates the rest with ``source: "import"``. Each created customer emits a
-``customer.created`` event to the registered webhook endpoints.
+``customer.created`` event to the registered webhook endpoints. When the import has finished, an
+account notification records what it did (the vendor document: "once the import has been
+completed, a notification will be dispatched to your account"); it is stored, bound to the job
+like the import's customers and events, and read through ``GET /__mock/notifications``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ from mockserver.behaviours.registry import Call, Reply, behaviour, job_handler, 
 from mockserver.envelopes import Failure
 from mockserver.ids import uuid4
 from mockserver.services import Services
-from mockserver.store.base import InsertOutcome, Job, NewRecord, Scope, StoredRecord
+from mockserver.store.base import (
+    InsertOutcome,
+    Job,
+    NewRecord,
+    Notification,
+    Scope,
+    StoredRecord,
+)
 
 API = "tamio"
 IMPORT_JOB = "tamio.import"
@@ -170,8 +180,37 @@ def run_import(job: Job, services: Services) -> dict[str, Any]:
                     "error": f"A customer with the email {item['email']} already exists",
                 }
             )
+    services.state.add_notification(
+        import_notification(job, len(created), failed, services.clock()), job_id=job.id
+    )
     services.wake()
     return {"created": len(created), "failed": failed, "customer_ids": created}
+
+
+def import_notification(
+    job: Job, created: int, failed: list[dict[str, Any]], now: float
+) -> Notification:
+    """The account notification of a finished import: what was created and what was skipped."""
+    return Notification(
+        id="ntf_" + uuid4().replace("-", ""),
+        api=API,
+        account=job.account,
+        job_id=job.id,
+        time=now,
+        data={
+            "created": created,
+            "skipped": len(failed),
+            "skipped_items": [
+                {
+                    "index": f["index"],
+                    "email": f["email"],
+                    "reason": f["error"],
+                    "error_code": f["error_code"],
+                }
+                for f in failed
+            ],
+        },
+    )
 
 
 @behaviour(API, "createCustomer")

@@ -156,6 +156,22 @@ class Delivery:
 
 
 @dataclass(slots=True)
+class Notification:
+    """A notification the mock records for an account (e.g. "your import has completed").
+
+    ``job_id`` names the background job that produced it (None when none did); ``data`` is the
+    API's own content (for a Tamio import: counts created and skipped, and the skipped items).
+    """
+
+    id: str
+    api: str
+    account: str
+    job_id: str | None
+    time: float
+    data: JSON = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class Fault:
     """A fault injected for the next ``remaining`` requests that match.
 
@@ -279,6 +295,19 @@ class State(Protocol):
 
     def next_delivery_due(self) -> float | None: ...
 
+    # -- notifications -------------------------------------------------------------------------
+    def add_notification(self, notification: Notification, *, job_id: str | None = None) -> None:
+        """Store a notification (a duplicate id is refused with ValueError). With ``job_id`` (a
+        job's own notification), only while that job is running, as for ``insert_batch``;
+        otherwise :class:`JobGone` and nothing is stored."""
+        ...
+
+    def notifications(
+        self, api: str | None = None, account: str | None = None
+    ) -> list[Notification]:
+        """Notifications, oldest first; the filters combine with AND."""
+        ...
+
     # -- journal -------------------------------------------------------------------------------
     def append_journal(self, entry: JSON) -> int:
         """Store one entry, dropping the oldest beyond the bound; returns its sequence number."""
@@ -325,7 +354,8 @@ class State(Protocol):
 
     # -- lifecycle -----------------------------------------------------------------------------
     def reset(self) -> None:
-        """Forget everything: records, jobs, endpoints, deliveries, journal, faults, flags, hits."""
+        """Forget everything: records, jobs, endpoints, deliveries, notifications, journal, faults,
+        flags, hits."""
         ...
 
     def close(self) -> None: ...

@@ -47,6 +47,7 @@ from mockserver.store.base import (
     Job,
     JobGone,
     NewRecord,
+    Notification,
     Page,
     Scope,
     StoredRecord,
@@ -181,6 +182,7 @@ class MemoryState:
         self._endpoints: dict[str, Endpoint] = {}
         self._deliveries: dict[str, Delivery] = {}
         self._delivery_heap: list[tuple[float, int, str]] = []
+        self._notifications: dict[str, Notification] = {}
         # (seq, api, operation_id, status, entry as orjson bytes)
         self._journal: deque[tuple[int, Any, Any, Any, bytes]] = deque(maxlen=self._journal_limit)
         self._faults: list[Fault] = []
@@ -486,6 +488,29 @@ class MemoryState:
         """Earliest due_at of a pending delivery."""
         with self._lock:
             return self._peek_due(self._delivery_heap, self._deliveries, "pending")
+
+    # -- notifications -------------------------------------------------------------------------
+    def add_notification(self, notification: Notification, *, job_id: str | None = None) -> None:
+        """Store a notification (a copy); a duplicate id is refused with ValueError. With
+        ``job_id``, only while that job is running (else :class:`JobGone`)."""
+        stored = replace(notification, data=copy_json(notification.data))
+        with self._lock:
+            self._require_running(job_id)
+            if notification.id in self._notifications:
+                raise ValueError(f"a notification with id {notification.id!r} already exists")
+            self._notifications[notification.id] = stored
+
+    def notifications(
+        self, api: str | None = None, account: str | None = None
+    ) -> list[Notification]:
+        """Notifications, oldest first (insertion order); the filters combine with AND."""
+        with self._lock:
+            found = [
+                n
+                for n in self._notifications.values()
+                if (api is None or n.api == api) and (account is None or n.account == account)
+            ]
+        return [replace(n, data=copy_json(n.data)) for n in found]
 
     # A heap entry is (due_at, insertion position, id). Entries are never updated in place: a
     # stale one (item gone, no longer pending, or due at another time) is dropped when reached.

@@ -54,13 +54,16 @@ from mockserver.store.base import (
     Job,
     JobGone,
     NewRecord,
+    Notification,
     Page,
     Scope,
     StoredRecord,
 )
 from mockserver.store.memory import check_page_args, conflict_outcome, copy_json, window_start
 
-SCHEMA_VERSION = 1
+# 2 added the notifications table; a version-1 file gets it at open (every statement of the schema
+# is CREATE ... IF NOT EXISTS).
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scopes (
@@ -122,6 +125,15 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, due_at);
 CREATE INDEX IF NOT EXISTS deliveries_endpoint ON deliveries (endpoint_id);
+CREATE TABLE IF NOT EXISTS notifications (
+    pos INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    api TEXT NOT NULL,
+    account TEXT NOT NULL,
+    job_id TEXT,
+    time REAL NOT NULL,
+    data BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     api TEXT,
@@ -156,6 +168,7 @@ _CHECKPOINT_EVERY_S = 0.1  # a writer checkpoints the WAL when the last checkpoi
 
 _JOB_COLUMNS = "id, kind, api, account, payload, due_at, status, result, created_at, finished_at"
 _DELIVERY_COLUMNS = "id, endpoint_id, event, due_at, status, attempts, created_at"
+_NOTIFICATION_COLUMNS = "id, api, account, job_id, time, data"
 _FAULT_COLUMNS = "id, api, operation_id, method, path, status, latency_ms, drop_, remaining"
 
 _SQL_TAKEN_IDS = (
@@ -219,6 +232,12 @@ def _delivery(row: Any) -> Delivery:
         status=row[4],
         attempts=[Attempt(**a) for a in orjson.loads(row[5])],
         created_at=row[6],
+    )
+
+
+def _notification(row: Any) -> Notification:
+    return Notification(
+        id=row[0], api=row[1], account=row[2], job_id=row[3], time=row[4], data=orjson.loads(row[5])
     )
 
 
@@ -998,6 +1017,41 @@ class SQLiteState:
         )
         return None if row[0] is None else float(row[0])
 
+    # -- notifications -------------------------------------------------------------------------
+    def add_notification(self, notification: Notification, *, job_id: str | None = None) -> None:
+        """Store a notification; a duplicate id is refused with ValueError. With ``job_id``, only
+        while that job is running (one statement checks and inserts; else :class:`JobGone`)."""
+        params = (
+            notification.id,
+            notification.api,
+            notification.account,
+            notification.job_id,
+            notification.time,
+            orjson.dumps(notification.data),
+        )
+        try:
+            inserted = self._conn().execute(
+                f"INSERT INTO notifications ({_NOTIFICATION_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?"
+                " WHERE ?7 IS NULL OR EXISTS"
+                " (SELECT 1 FROM jobs WHERE id = ?7 AND status = 'running')",
+                (*params, job_id),
+            )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"a notification with id {notification.id!r} already exists") from None
+        if job_id is not None and inserted.rowcount == 0:
+            raise JobGone(job_id)
+
+    def notifications(
+        self, api: str | None = None, account: str | None = None
+    ) -> list[Notification]:
+        """Notifications, oldest first (insertion order); the filters combine with AND."""
+        rows = self._conn().execute(
+            f"SELECT {_NOTIFICATION_COLUMNS} FROM notifications WHERE (?1 IS NULL OR api = ?1)"
+            " AND (?2 IS NULL OR account = ?2) ORDER BY pos",
+            (api, account),
+        )
+        return [_notification(r) for r in rows]
+
     # -- journal -------------------------------------------------------------------------------
     def append_journal(self, entry: JSON) -> int:
         """Store one entry, dropping the oldest beyond the bound; returns its sequence number.
@@ -1242,6 +1296,7 @@ class SQLiteState:
                 "jobs",
                 "endpoints",
                 "deliveries",
+                "notifications",
                 "journal",
                 "faults",
                 "flags",

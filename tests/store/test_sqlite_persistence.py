@@ -16,6 +16,7 @@ from mockserver.store import (
     Endpoint,
     Fault,
     Job,
+    Notification,
     Scope,
     SQLiteState,
     open_state,
@@ -128,6 +129,24 @@ def test_a_file_from_a_newer_mockserver_is_refused(path: Path) -> None:
 
     with pytest.raises(RuntimeError, match="newer than this mockserver"):
         SQLiteState(path)
+
+
+def test_a_file_of_schema_version_1_gains_the_notifications_table(path: Path) -> None:
+    SQLiteState(path).close()
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE notifications")
+    db.execute("PRAGMA user_version = 1")
+    db.close()
+
+    state = SQLiteState(path)
+    try:
+        state.add_notification(Notification("ntf_1", "tamio", "tok", None, T0, {"created": 1}))
+        assert [n.data for n in state.notifications()] == [{"created": 1}]
+    finally:
+        state.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.close()
 
 
 def test_a_file_path_is_required(tmp_path: Path) -> None:

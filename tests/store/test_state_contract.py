@@ -22,6 +22,7 @@ from mockserver.store import (
     JobGone,
     MemoryState,
     NewRecord,
+    Notification,
     Scope,
     State,
 )
@@ -798,3 +799,47 @@ def test_a_jobs_event_is_stored_only_while_the_job_runs(state: State) -> None:
         state.add_delivery(delivery(2), job_id="job_1")
 
     assert state.deliveries() == []
+
+
+def notification(
+    n: int, api: str = "tamio", account: str = "acct", job_id: str | None = None
+) -> Notification:
+    return Notification(
+        id=f"ntf_{n}",
+        api=api,
+        account=account,
+        job_id=job_id,
+        time=T0 + n,
+        data={"created": n, "skipped": 0, "skipped_items": []},
+    )
+
+
+def test_notifications_are_listed_oldest_first_filtered_and_copied(state: State) -> None:
+    state.add_notification(notification(1))
+    state.add_notification(notification(2, account="other"))
+    state.add_notification(notification(3, api="bunce"))
+
+    assert [n.id for n in state.notifications()] == ["ntf_1", "ntf_2", "ntf_3"]
+    assert state.notifications(api="tamio", account="acct") == [notification(1)]
+    assert [n.id for n in state.notifications(account="other")] == ["ntf_2"]
+    assert [n.id for n in state.notifications(api="bunce")] == ["ntf_3"]
+    state.notifications()[0].data["created"] = 99
+    assert state.notifications()[0].data["created"] == 1
+    with pytest.raises(ValueError, match="ntf_1"):
+        state.add_notification(notification(1))
+
+
+def test_a_jobs_notification_is_stored_only_while_the_job_runs(state: State) -> None:
+    state.add_job(job(1, due_at=T0))
+    with pytest.raises(JobGone):  # still pending: no runner has it
+        state.add_notification(notification(1, job_id="job_1"), job_id="job_1")
+    state.claim_due_jobs(T0)
+
+    state.add_notification(notification(1, job_id="job_1"), job_id="job_1")
+
+    assert [n.job_id for n in state.notifications()] == ["job_1"]
+    state.reset()
+    assert state.notifications() == []
+    with pytest.raises(JobGone):  # a reset removed the job
+        state.add_notification(notification(2, job_id="job_1"), job_id="job_1")
+    assert state.notifications() == []
