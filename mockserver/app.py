@@ -11,7 +11,6 @@ import contextlib
 import logging
 import socket
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -26,9 +25,10 @@ from mockserver.config import Settings
 from mockserver.engine import Engine, RequestData, ResponseData
 from mockserver.errors import ConfigError
 from mockserver.openapi.loader import bundled_spec_paths, load_spec
+from mockserver.openapi.mounts import SpecEntry, chose_name, parse_entry, renamed, unique_name
 from mockserver.openapi.spec import Spec
 from mockserver.services import Services
-from mockserver.specchecks import check_examples
+from mockserver.specchecks import check_examples, drop_invalid_examples
 
 log = logging.getLogger("mockserver")
 
@@ -36,20 +36,33 @@ log = logging.getLogger("mockserver")
 def load_specs(settings: Settings) -> list[Spec]:
     """The bundled specs (unless ``bundled`` is False) plus ``settings.specs``, by ``apis``.
 
-    Each spec's examples are checked against their schemas; a broken one stops start-up with an
-    error naming the file, the JSON pointer and the problem.
+    ``settings.specs`` holds ``PATH`` or ``NAME=PATH`` entries (:mod:`mockserver.openapi.mounts`).
+    Each spec's examples are checked against their schemas: one that breaks its schema is reported
+    once (a warning naming the file, the JSON pointer and the problem) and never served, a body
+    generated from the schema answers instead; with ``strict_examples`` it stops start-up.
     """
-    paths = [*(bundled_spec_paths() if settings.bundled else []), *map(Path, settings.specs)]
+    entries = [
+        *(SpecEntry(path) for path in (bundled_spec_paths() if settings.bundled else [])),
+        *map(parse_entry, settings.specs),
+    ]
     specs: list[Spec] = []
-    for path in paths:
-        spec = load_spec(path)
+    for entry in entries:
+        spec = load_spec(entry.path, name=entry.name)
+        taken = {s.name for s in specs}
+        if spec.name in taken:
+            if chose_name(spec, entry):
+                raise ConfigError(
+                    f"two specs want the mount name {spec.name!r} ({entry.path}); name one "
+                    "with --spec NAME=PATH or set a different x-mock.name"
+                )
+            spec = renamed(spec, unique_name(spec, entry, taken))
         if settings.apis is not None and spec.name not in settings.apis:
             continue
-        check_examples(spec)
-        if any(s.name == spec.name for s in specs):
-            raise ConfigError(
-                f"two specs want the mount name {spec.name!r} ({path}); set a different x-mock.name"
-            )
+        if settings.strict_examples:
+            check_examples(spec)
+        else:
+            for problem in drop_invalid_examples(spec):
+                log.warning("%s (not served: answers are generated from the schema)", problem)
         specs.append(spec)
     if settings.apis is not None:
         missing = set(settings.apis) - {s.name for s in specs}

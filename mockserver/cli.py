@@ -26,6 +26,23 @@ def main() -> None:
     """A validating, stateful mock of documented HTTP APIs (Tamio, Bunce, and your own specs)."""
 
 
+class SpecPath(click.ParamType[str]):
+    """``PATH`` or ``NAME=PATH``: a spec file, optionally with the name to mount it under."""
+
+    name = "[NAME=]PATH"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from mockserver.openapi.mounts import parse_entry
+
+        try:
+            entry = parse_entry(str(value))
+        except MockServerError as exc:
+            self.fail(str(exc), param, ctx)
+        if not entry.path.is_file():
+            self.fail(f"spec file {str(entry.path)!r} does not exist.", param, ctx)
+        return str(value)
+
+
 @main.command()
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8000; 0 picks a free one).")
@@ -33,8 +50,13 @@ def main() -> None:
     "--spec",
     "specs",
     multiple=True,
-    type=click.Path(exists=True, dir_okay=False),
-    help="An extra OpenAPI spec to serve (repeatable).",
+    type=SpecPath(),
+    help="An extra OpenAPI spec to serve (repeatable); NAME=PATH mounts it at /NAME.",
+)
+@click.option(
+    "--strict-examples",
+    is_flag=True,
+    help="Refuse to start when an example breaks its schema (default: warn, serve generated).",
 )
 @click.option(
     "--api", "apis", multiple=True, help="Serve only these APIs (repeatable), e.g. --api bunce."
@@ -95,6 +117,7 @@ def serve(**options: Any) -> None:
         control_token=options["control_token"],
         max_body_bytes=int(options["max_body_size"] * MIB) if options["max_body_size"] else None,
         validate_responses=options["validate_responses"],
+        strict_examples=True if options["strict_examples"] else None,
         cors=False if options["no_cors"] else None,
         job_delay_s=options["job_delay"],
         dataset=options["dataset"],
@@ -130,7 +153,7 @@ def validate(specs: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.option("--spec", "specs", multiple=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--spec", "specs", multiple=True, type=SpecPath())
 @click.option("--api", "apis", multiple=True)
 def routes(specs: tuple[str, ...], apis: tuple[str, ...]) -> None:
     """Print what is mounted where."""

@@ -18,7 +18,8 @@ MIB = 1024 * 1024
 class Settings:
     """Everything that configures one mock server.
 
-    ``specs`` adds user specs to the bundled ones (``bundled=False`` serves only ``specs``);
+    ``specs`` adds user specs (``PATH`` or ``NAME=PATH``) to the bundled ones (``bundled=False``
+    serves only ``specs``);
     ``apis`` limits which APIs are mounted. ``validate_responses``: ``off``, ``warn`` (journal and
     log) or ``strict`` (also answer 500 and record the error for the pytest fixture to re-raise).
     """
@@ -33,6 +34,8 @@ class Settings:
     log_requests: bool = True
     max_body_bytes: int = 10 * MIB
     validate_responses: str = "warn"
+    # True: an example that breaks its schema stops start-up (else: a warning, and not served).
+    strict_examples: bool = False
     cors: bool = True
     control_token: str | None = None
     state_path: str | None = None

@@ -133,6 +133,11 @@ def _escape(segment: str) -> str:
     return segment.replace("~", "~0").replace("/", "~1")
 
 
+def _challenge_word(kind: str, param: str) -> str:
+    """The auth-scheme of a ``WWW-Authenticate`` challenge for an HTTP security scheme."""
+    return {"bearer": "Bearer", "basic": "Basic"}.get(kind, param)
+
+
 def mask(credential: str) -> str:
     """Credentials are never journalled in full: keep the first characters only."""
     keep = 8 if len(credential) > 12 else max(0, len(credential) // 3)
@@ -385,7 +390,14 @@ class Engine:
                         f"This API key lacks the {permission!r} permission; grant it to the key",
                     )
                 return account, None
-        return None, Failure("unauthorized", 401, problems[0])
+        challenges = [
+            f'{_challenge_word(s.kind, s.param)} realm="{api.spec.name}"'
+            for requirement in op.security
+            for s in requirement
+            if s.kind in ("bearer", "basic", "http")
+        ]
+        headers = {"WWW-Authenticate": ", ".join(dict.fromkeys(challenges))} if challenges else {}
+        return None, Failure("unauthorized", 401, problems[0], headers=headers)
 
     def _credential(
         self, api: MountedApi, kind: str, param: str, request: RequestData
@@ -403,6 +415,14 @@ class Engine:
             if scheme.lower() != word.lower() or not token:
                 return None, f"Malformed Authorization header; expected '{word} <your API key>'"
             value = token
+        elif kind == "http":  # another HTTP scheme (Digest, ...): credentials must be present
+            header = (request.headers.get("Authorization") or "").strip()
+            scheme, _, rest = header.partition(" ")
+            if not header:
+                return None, f"Missing Authorization header; send 'Authorization: {param} ...'"
+            if scheme.lower() != param.lower() or not rest.strip():
+                return None, f"Malformed Authorization header; expected '{param} ...'"
+            value = rest.strip()
         elif kind == "header":
             value = (request.headers.get(param) or "").strip()
             if not value:

@@ -173,11 +173,25 @@ def serve_forever(settings: Settings) -> None:
         settings.workers,
         settings.state_path or "memory",
     )
+    for line in mount_lines(specs, settings):
+        log.info("%s", line)
     try:
         Application().run()
     finally:
         if temp_dir:
             shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def mount_lines(specs: list[Spec], settings: Settings) -> list[str]:
+    """One line per mounted API: its name, URL, title, operations and file."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    base = f"http://{host}:{settings.port}"
+    lines = [
+        f"  {spec.name}: {base}{spec.mount} ({spec.title} {spec.version}, "
+        f"{len(spec.operations)} operations, {spec.file})"
+        for spec in specs
+    ]
+    return [*lines, f"  control API: {base}/__mock (GET /__mock/openapi.json)"]
 
 
 class ThreadedServer:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mockserver.errors import SpecError
 from mockserver.openapi.loader import load_spec, pointer_get, read_document, resolve
-from mockserver.openapi.spec import Spec
+from mockserver.openapi.spec import MediaType, Spec
 from mockserver.validation import compile_schema
 
 
@@ -21,7 +21,16 @@ def _escape(segment: str) -> str:
 
 def example_problems(spec: Spec) -> list[SpecError]:
     """Every example (request and response) that does not validate against its schema."""
-    problems: list[SpecError] = []
+    return [problem for problem, _media, _name in invalid_examples(spec)]
+
+
+def invalid_examples(spec: Spec) -> list[tuple[SpecError, MediaType | None, str]]:
+    """Each example that breaks its schema, with the media type holding it and its name.
+
+    A schema that cannot be compiled comes with no media type (nothing can be dropped: the
+    spec cannot be served).
+    """
+    problems: list[tuple[SpecError, MediaType | None, str]] = []
     for op in spec.operations:
         places = [
             (f"{op.pointer}/requestBody/content/{_escape(m)}", media)
@@ -37,19 +46,20 @@ def example_problems(spec: Spec) -> list[SpecError]:
                 where = (spec.file, f"{pointer}/schema")
                 validator = compile_schema(media.schema, spec.document, where)
             except SpecError as exc:
-                problems.append(exc)
+                problems.append((exc, None, ""))
                 continue
             if validator is None:
                 continue
             for name, value in media.examples.items():
-                for violation in validator.violations(value, "example")[:3]:
-                    problems.append(
-                        SpecError(
-                            spec.file,
-                            _example_pointer(spec, pointer, name),
-                            f"example does not match its schema: {violation.message}",
-                        )
+                violations = validator.violations(value, "example")
+                if violations:
+                    message = "; ".join(v.message for v in violations[:3])
+                    problem = SpecError(
+                        spec.file,
+                        _example_pointer(spec, pointer, name),
+                        f"example does not match its schema: {message}",
                     )
+                    problems.append((problem, media, name))
     return problems
 
 
@@ -83,6 +93,20 @@ def check_examples(spec: Spec) -> None:
     problems = example_problems(spec)
     if problems:
         raise problems[0]
+
+
+def drop_invalid_examples(spec: Spec) -> list[SpecError]:
+    """Take every example that breaks its schema out of ``spec`` (answers are then generated
+    from the schema instead) and return what was wrong with each, to be reported once.
+
+    A schema that cannot be compiled is still raised: such a spec cannot be served.
+    """
+    found = invalid_examples(spec)
+    for problem, media, name in found:
+        if media is None:
+            raise problem
+        media.examples.pop(name, None)
+    return [problem for problem, _media, _name in found]
 
 
 def lint(path: str | Path) -> list[SpecError]:

@@ -15,11 +15,15 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urldefrag, urljoin, urlparse
+from urllib.request import url2pathname
 
+import orjson
+import referencing.exceptions
 import yaml
+from referencing import Registry, Resource, Specification
 
-from mockserver.errors import SpecError
+from mockserver.errors import ConfigError, SpecError
 from mockserver.openapi.spec import (
     ApiSettings,
     MediaType,
@@ -32,6 +36,7 @@ from mockserver.openapi.spec import (
 )
 
 JSON = dict[str, Any]
+_OPAQUE: Specification[Any] = Specification.OPAQUE
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -105,6 +110,18 @@ def bundled_spec_paths() -> list[Path]:
     return sorted(p for p in folder.glob("*.y*ml")) + sorted(folder.glob("*.json"))
 
 
+def mount_name(text: str) -> str:
+    """A valid mount name made from any text (a file name's stem, a folder's name): lower case,
+    every run of other characters than ``a-z0-9_-`` turned into ``-``."""
+    name = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")
+    return name or "api"
+
+
+def valid_mount_name(name: str) -> bool:
+    """Whether ``name`` can be a mount name (``[a-z0-9][a-z0-9_-]*``, not ``__mock``)."""
+    return bool(_NAME_RE.match(name)) and name != "__mock"
+
+
 def read_document(path: Path) -> JSON:
     """Parse a YAML or JSON file into a dict, or raise SpecError saying why not."""
     try:
@@ -115,21 +132,39 @@ def read_document(path: Path) -> JSON:
         ) from exc
     except UnicodeDecodeError as exc:
         raise SpecError(str(path), "/", "the file is not UTF-8 text") from exc
-    try:
-        document = yaml.load(text, Loader=_YamlLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SpecError(str(path), "/", f"not valid YAML or JSON{where}: {exc}") from exc
+    if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
+        # JSON is read as JSON: YAML's parser refuses valid JSON escapes ("\\ud83d\\udc4d").
+        try:
+            document = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            if path.suffix.lower() == ".json":
+                raise SpecError(
+                    str(path),
+                    "/",
+                    f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                ) from None
+            document = _load_yaml(text, path)  # YAML in flow style, starting with "{"
+    else:
+        document = _load_yaml(text, path)
     if not isinstance(document, dict):
         raise SpecError(str(path), "/", "the document must be a mapping with 'openapi' and 'paths'")
     return document
 
 
+def _load_yaml(text: str, path: Path) -> Any:
+    try:
+        return yaml.load(text, Loader=_YamlLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpecError(str(path), "/", f"not valid YAML or JSON{where}: {exc}") from exc
+
+
 def load_spec(path: str | Path, *, name: str | None = None) -> Spec:
     """Load one OpenAPI document and build its operations.
 
-    ``name`` overrides the mount name (else ``x-mock.name``, else the file name's stem).
+    ``name`` overrides the mount name (else ``x-mock.name``, else one derived from the file
+    name: ``webhook-example-3.1.yaml`` mounts as ``webhook-example-3-1``).
     """
     path = Path(path)
     document = read_document(path)
@@ -137,10 +172,10 @@ def load_spec(path: str | Path, *, name: str | None = None) -> Spec:
     version = str(document.get("openapi", ""))
     if not version.startswith("3."):
         raise SpecError(file, "/openapi", f"expected an OpenAPI 3.x document, found {version!r}")
-    document = _inline_external_refs(document, path, file, set())
+    document = _Bundler(path, document).bundle(document)
     if version.startswith("3.0"):
         document = _upgrade_30_schemas(document)
-    settings = _settings(document, file, name or path.stem)
+    settings = _settings(document, file, name or mount_name(path.stem))
     base_path = _base_path(document)
     schemes = _security_schemes(document, file)
     operations = list(_operations(document, file, settings.name, schemes))
@@ -187,67 +222,116 @@ def resolve(node: Any, document: JSON, file: str, at: str) -> Any:
     return node
 
 
-def _inline_external_refs(node: Any, base: Path, file: str, stack: set[str], at: str = "") -> Any:
-    """Replace every ``$ref`` to another file by that file's (recursively inlined) content.
+BUNDLED = "x-mock-bundled"
 
-    ``at`` is the JSON pointer of ``node`` in ``file``, so a broken reference is reported where
-    it is written.
+
+class _Bundler:
+    """Bring every ``$ref`` to another file into the document, under ``components/x-mock-bundled``.
+
+    Each referenced fragment is copied once and every reference to it (from any file) becomes a
+    local ``#/components/x-mock-bundled/<name>``, so a schema that refers to itself, or to a file
+    that refers back, stays one recursive schema instead of being expanded without end. A
+    reference back into the root document becomes the local reference it means. Files are read
+    once; ``referencing`` joins the URIs and follows the JSON pointers.
     """
-    if isinstance(node, list):
-        return [
-            _inline_external_refs(item, base, file, stack, f"{at}/{i}")
-            for i, item in enumerate(node)
-        ]
-    if not isinstance(node, dict):
-        return node
-    ref = node.get("$ref")
-    if isinstance(ref, str) and not ref.startswith("#"):
-        where = f"{at}/$ref"
-        parsed = urlparse(ref)
-        if parsed.scheme in ("http", "https"):
-            raise SpecError(
-                file, where, f"remote $ref {ref!r} is not fetched; save it beside the spec"
-            )
-        target_path = (base.parent / unquote(parsed.path)).resolve()
-        key = f"{target_path}#{parsed.fragment}"
-        if key in stack:
-            raise SpecError(file, where, f"$ref cycle through {ref!r}")
-        try:
-            target_doc = read_document(target_path)
-        except SpecError as exc:
-            raise SpecError(file, where, f"$ref {ref!r}: {target_path}: {exc.problem}") from None
-        try:
-            fragment = parsed.fragment or "/"
-            target = pointer_get(target_doc, parsed.fragment, str(target_path), fragment)
-        except SpecError:
-            raise SpecError(
-                file,
-                where,
-                f"$ref {ref!r}: {target_path} has nothing at "
-                f"'#{parsed.fragment}'; fix the reference",
-            ) from None
-        target = _inline_local_refs(target, target_doc, str(target_path), 0)
-        return _inline_external_refs(
-            target, target_path, str(target_path), stack | {key}, parsed.fragment
+
+    def __init__(self, root: Path, document: JSON) -> None:
+        self.root_uri = root.resolve().as_uri()
+        self.resources: dict[str, Resource[Any]] = {
+            self.root_uri: _OPAQUE.create_resource(document)
+        }
+        self.failures: dict[str, SpecError] = {}
+        self.registry: Registry[Any] = Registry(retrieve=self._retrieve).with_resource(  # type: ignore[call-arg]
+            self.root_uri, self.resources[self.root_uri]
         )
-    return {
-        k: _inline_external_refs(v, base, file, stack, f"{at}/{_escape(str(k))}")
-        for k, v in node.items()
-    }
+        self.names: dict[str, str] = {}  # absolute reference -> bundled name
+        self.bundled: JSON = {}
+
+    def _retrieve(self, uri: str) -> Resource[Any]:
+        resource = self.resources.get(uri)
+        if resource is None:
+            try:
+                document = read_document(Path(url2pathname(urlparse(uri).path)))
+            except SpecError as exc:
+                self.failures[uri] = exc
+                raise
+            resource = self.resources[uri] = _OPAQUE.create_resource(document)
+        return resource
+
+    def bundle(self, document: JSON) -> JSON:
+        resolver = self.registry.resolver(base_uri=self.root_uri)
+        result = self._walk(document, resolver, self.root_uri, "")
+        if self.bundled:
+            components = dict(result.get("components") or {})
+            components[BUNDLED] = self.bundled
+            result = {**result, "components": components}
+        return dict(result)
+
+    def _walk(self, node: Any, resolver: Any, uri: str, at: str) -> Any:
+        if isinstance(node, list):
+            items = [self._walk(item, resolver, uri, f"{at}/{i}") for i, item in enumerate(node)]
+            return node if all(a is b for a, b in zip(items, node, strict=True)) else items
+        if not isinstance(node, dict):
+            return node
+        changed = False
+        result: JSON = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                new = self._reference(value, resolver, uri, f"{at}/$ref")
+            else:
+                new = self._walk(value, resolver, uri, f"{at}/{_escape(str(key))}")
+            changed = changed or new is not value
+            result[key] = new
+        return result if changed else node
+
+    def _reference(self, ref: str, resolver: Any, uri: str, at: str) -> str:
+        file = _file_of(uri)
+        if ref.startswith("#") and uri == self.root_uri:
+            return ref
+        if urlparse(ref).scheme in ("http", "https"):
+            raise SpecError(
+                file, at, f"remote $ref {ref!r} is not fetched; save it beside the spec"
+            )
+        absolute = urljoin(uri, ref)
+        target_uri, fragment = urldefrag(absolute)
+        if target_uri == self.root_uri:
+            return f"#{fragment}"
+        name = self.names.get(absolute)
+        if name is None:
+            name = self._name_for(target_uri, fragment)
+            self.names[absolute] = name
+            self.bundled[name] = None  # taken before the walk: a reference back finds it
+            target_file = _file_of(target_uri)
+            try:
+                resolved = resolver.lookup(ref)
+            except referencing.exceptions.Unresolvable as exc:
+                failure = self.failures.get(target_uri)
+                if failure is not None:
+                    problem = f"$ref {ref!r}: {target_file}: {failure.problem}"
+                else:
+                    problem = (
+                        f"$ref {ref!r}: {target_file} has nothing at '#{unquote(fragment)}'; "
+                        f"fix the reference ({type(exc).__name__})"
+                    )
+                raise SpecError(file, at, problem) from None
+            self.bundled[name] = self._walk(
+                resolved.contents, resolved.resolver, target_uri, unquote(fragment)
+            )
+        return f"#/components/{BUNDLED}/{_escape(name)}"
+
+    def _name_for(self, uri: str, fragment: str) -> str:
+        stem = Path(urlparse(uri).path).stem
+        parts = [p for p in unquote(fragment).split("/") if p]
+        base = re.sub(r"[^A-Za-z0-9_.-]+", "_", ".".join([stem, *parts[-2:]])) or "ref"
+        name, n = base, 1
+        while name in self.bundled:
+            n += 1
+            name = f"{base}.{n}"
+        return name
 
 
-def _inline_local_refs(node: Any, document: JSON, file: str, depth: int) -> Any:
-    """Inline local refs of a fragment taken from another file (their '#' means that file)."""
-    if depth > 64:
-        raise SpecError(file, "/", "$ref nesting deeper than 64 levels (a recursive schema?)")
-    if isinstance(node, list):
-        return [_inline_local_refs(item, document, file, depth) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if isinstance(node.get("$ref"), str) and node["$ref"].startswith("#"):
-        target = pointer_get(document, node["$ref"][1:], file, node["$ref"])
-        return _inline_local_refs(target, document, file, depth + 1)
-    return {k: _inline_local_refs(v, document, file, depth) for k, v in node.items()}
+def _file_of(uri: str) -> str:
+    return url2pathname(urlparse(uri).path)
 
 
 def _upgrade_30_schemas(document: JSON) -> JSON:
@@ -291,7 +375,14 @@ def _settings(document: JSON, file: str, default_name: str) -> ApiSettings:
         raise SpecError(file, "/x-mock", "x-mock must be a mapping (see docs/spec-conventions.md)")
     name = str(raw.get("name") or default_name).lower()
     if not _NAME_RE.match(name):
-        raise SpecError(file, "/x-mock/name", f"mount name {name!r} must match {_NAME_RE.pattern}")
+        if raw.get("name"):
+            raise SpecError(
+                file, "/x-mock/name", f"mount name {name!r} must match {_NAME_RE.pattern}"
+            )
+        raise ConfigError(
+            f"{file}: mount name {name!r} must match {_NAME_RE.pattern}; "
+            "name the mount with --spec NAME=PATH"
+        )
     if name == "__mock":
         raise SpecError(file, "/x-mock/name", "'__mock' is reserved for the control API")
     envelope = str(raw.get("envelope", "problem"))
@@ -347,29 +438,38 @@ def _security_schemes(document: JSON, file: str) -> dict[str, SecurityScheme]:
         scheme = resolve(scheme, document, file, at)
         kind = scheme.get("type")
         if kind == "http":
-            http = str(scheme.get("scheme", "")).lower()
-            if http not in ("bearer", "basic"):
-                raise SpecError(file, at, f"http scheme {http!r} is not supported (bearer, basic)")
-            schemes[name] = SecurityScheme(name, http, "Authorization")
+            http = str(scheme.get("scheme", "")).strip()
+            if not http:
+                raise SpecError(file, at, "an http security scheme needs a 'scheme' (e.g. bearer)")
+            if http.lower() in ("bearer", "basic"):
+                schemes[name] = SecurityScheme(name, http.lower(), "Authorization")
+            else:  # digest, hoba, ...: credentials in 'Authorization: <Scheme> ...' are accepted
+                schemes[name] = SecurityScheme(name, "http", http[0].upper() + http[1:])
         elif kind == "apiKey":
             where = scheme.get("in")
             if where not in ("header", "query", "cookie"):
                 raise SpecError(file, at, "apiKey 'in' must be header, query or cookie")
+            if not scheme.get("name"):
+                raise SpecError(file, at, "an apiKey scheme needs the 'name' it is sent under")
             schemes[name] = SecurityScheme(name, where, str(scheme["name"]))
         elif kind in ("oauth2", "openIdConnect"):
             schemes[name] = SecurityScheme(name, "bearer", "Authorization")
+        elif kind == "mutualTLS":  # the TLS layer's business: nothing to check in the request
+            continue
         else:
             raise SpecError(file, at, f"unknown security scheme type {kind!r}")
     return schemes
 
 
 def _requirements(
-    raw: Any, schemes: dict[str, SecurityScheme], file: str, at: str
+    raw: Any, schemes: dict[str, SecurityScheme], file: str, at: str, declared: Any = ()
 ) -> list[list[SecurityScheme]]:
     alternatives: list[list[SecurityScheme]] = []
     for requirement in raw or []:
         group = []
         for scheme_name in requirement:
+            if scheme_name in declared and scheme_name not in schemes:
+                continue  # mutualTLS: satisfied below HTTP
             if scheme_name not in schemes:
                 raise SpecError(file, at, f"security scheme {scheme_name!r} is not declared")
             group.append(schemes[scheme_name])
@@ -400,8 +500,11 @@ def _operations(
     document: JSON, file: str, api: str, schemes: dict[str, SecurityScheme]
 ) -> Iterator[Operation]:
     paths = document.get("paths")
+    if paths is None and str(document.get("openapi", "")).startswith("3.1"):
+        paths = {}  # 3.1: a document of webhooks or components only serves no operation
     if not isinstance(paths, dict):
         raise SpecError(file, "/paths", "the document has no 'paths' mapping")
+    declared = set((document.get("components") or {}).get("securitySchemes") or {})
     root_security = document.get("security")
     seen_ids: dict[str, str] = {}
     for path, item in paths.items():
@@ -409,67 +512,104 @@ def _operations(
         if not path.startswith("/"):
             raise SpecError(file, item_at, "a path must start with '/'")
         item = resolve(item, document, file, item_at)
-        shared = item.get("parameters") or []
         for method in HTTP_METHODS:
             if method not in item:
                 continue
             at = f"{item_at}/{method}"
-            op = item[method]
-            op_id = str(op.get("operationId") or f"{method}{path}")
-            if op_id in seen_ids:
+            try:
+                yield _operation(
+                    document,
+                    file,
+                    api,
+                    schemes,
+                    declared,
+                    path,
+                    method,
+                    item,
+                    at,
+                    seen_ids,
+                    root_security,
+                )
+            except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+                what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
                 raise SpecError(
-                    file, at, f"operationId {op_id!r} already used at {seen_ids[op_id]}"
-                )
-            seen_ids[op_id] = at
-            params: dict[tuple[str, str], Parameter] = {}
-            for index, raw in enumerate([*shared, *(op.get("parameters") or [])]):
-                p = resolve(raw, document, file, f"{at}/parameters/{index}")
-                location = p.get("in")
-                schema = p.get("schema") or {}
-                params[(p["name"], location)] = Parameter(
-                    name=str(p["name"]),
-                    location=str(location),
-                    required=bool(p.get("required", location == "path")),
-                    schema=schema,
-                    explode=bool(p.get("explode", p.get("style", "form") == "form")),
-                    style=str(
-                        p.get("style", "form" if location in ("query", "cookie") else "simple")
-                    ),
-                )
-            for name in re.findall(r"{([^}]+)}", path):
-                if (name, "path") not in params:
-                    raise SpecError(file, at, f"path parameter {{{name}}} is not declared")
-            body = resolve(op.get("requestBody") or {}, document, file, f"{at}/requestBody")
-            responses: dict[str, ResponseDef] = {}
-            for status, raw_resp in (op.get("responses") or {}).items():
-                resp_at = f"{at}/responses/{status}"
-                resp = resolve(raw_resp, document, file, resp_at)
-                headers = {
-                    h: resolve(v, document, file, f"{resp_at}/headers/{h}")
-                    for h, v in (resp.get("headers") or {}).items()
-                }
-                responses[str(status)] = ResponseDef(
-                    status=str(status),
-                    description=str(resp.get("description", "")),
-                    content=_media(resp.get("content"), document, file, f"{resp_at}/content"),
-                    headers=headers,
-                )
-            if not responses:
-                raise SpecError(file, f"{at}/responses", "an operation must document a response")
-            security = op.get("security", root_security)
-            yield Operation(
-                api=api,
-                operation_id=op_id,
-                method=method.upper(),
-                path=path,
-                summary=str(op.get("summary", "")),
-                parameters=list(params.values()),
-                body_required=bool(body.get("required", False)),
-                body_content=_media(
-                    body.get("content"), document, file, f"{at}/requestBody/content"
-                ),
-                responses=responses,
-                security=_requirements(security, schemes, file, f"{at}/security"),
-                x_mock=dict(op.get("x-mock") or {}),
-                pointer=at,
+                    file,
+                    at,
+                    f"this operation cannot be read ({what}); check it against the "
+                    "OpenAPI specification",
+                ) from None
+
+
+def _operation(
+    document: JSON,
+    file: str,
+    api: str,
+    schemes: dict[str, SecurityScheme],
+    declared: set[str],
+    path: str,
+    method: str,
+    item: JSON,
+    at: str,
+    seen_ids: dict[str, str],
+    root_security: Any,
+) -> Operation:
+    """One operation of a path item (see :func:`_operations`)."""
+    shared = item.get("parameters") or []
+    op = item[method]
+    op_id = str(op.get("operationId") or f"{method}{path}")
+    if op_id in seen_ids:
+        raise SpecError(file, at, f"operationId {op_id!r} already used at {seen_ids[op_id]}")
+    seen_ids[op_id] = at
+    params: dict[tuple[str, str], Parameter] = {}
+    for index, raw in enumerate([*shared, *(op.get("parameters") or [])]):
+        p_at = f"{at}/parameters/{index}"
+        p = resolve(raw, document, file, p_at)
+        location = p.get("in") if isinstance(p, dict) else None
+        if location not in ("path", "query", "header", "cookie") or not p.get("name"):
+            raise SpecError(
+                file, p_at, "a parameter needs a 'name' and 'in' (path, query, header or cookie)"
             )
+        schema = p.get("schema") or {}
+        params[(p["name"], location)] = Parameter(
+            name=str(p["name"]),
+            location=str(location),
+            required=bool(p.get("required", location == "path")),
+            schema=schema,
+            explode=bool(p.get("explode", p.get("style", "form") == "form")),
+            style=str(p.get("style", "form" if location in ("query", "cookie") else "simple")),
+        )
+    for name in re.findall(r"{([^}]+)}", path):
+        if (name, "path") not in params:
+            raise SpecError(file, at, f"path parameter {{{name}}} is not declared")
+    body = resolve(op.get("requestBody") or {}, document, file, f"{at}/requestBody")
+    responses: dict[str, ResponseDef] = {}
+    for status, raw_resp in (op.get("responses") or {}).items():
+        resp_at = f"{at}/responses/{status}"
+        resp = resolve(raw_resp, document, file, resp_at)
+        headers = {
+            h: resolve(v, document, file, f"{resp_at}/headers/{h}")
+            for h, v in (resp.get("headers") or {}).items()
+        }
+        responses[str(status)] = ResponseDef(
+            status=str(status),
+            description=str(resp.get("description", "")),
+            content=_media(resp.get("content"), document, file, f"{resp_at}/content"),
+            headers=headers,
+        )
+    if not responses:
+        raise SpecError(file, f"{at}/responses", "an operation must document a response")
+    security = op.get("security", root_security)
+    return Operation(
+        api=api,
+        operation_id=op_id,
+        method=method.upper(),
+        path=path,
+        summary=str(op.get("summary", "")),
+        parameters=list(params.values()),
+        body_required=bool(body.get("required", False)),
+        body_content=_media(body.get("content"), document, file, f"{at}/requestBody/content"),
+        responses=responses,
+        security=_requirements(security, schemes, file, f"{at}/security", declared),
+        x_mock=dict(op.get("x-mock") or {}),
+        pointer=at,
+    )

@@ -189,7 +189,9 @@ def test_each_request_is_logged_in_one_line(mock: Served) -> None:
     assert "GET /nowhere -> 404 (outside every API)" in lines[2]
 
 
-def test_a_broken_spec_stops_serve_with_file_pointer_and_problem(tmp_path: Path) -> None:
+def test_a_bad_example_stops_serve_strict_examples_with_file_pointer_and_problem(
+    tmp_path: Path,
+) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text(
         "openapi: 3.1.0\ninfo: {title: x, version: '1'}\npaths:\n  /a:\n    get:\n"
@@ -198,7 +200,15 @@ def test_a_broken_spec_stops_serve_with_file_pointer_and_problem(tmp_path: Path)
         "              example: nope\n"
     )
     finished = subprocess.run(
-        [MOCKSERVER, "serve", "--port", str(free_port()), "--spec", str(broken)],
+        [
+            MOCKSERVER,
+            "serve",
+            "--port",
+            str(free_port()),
+            "--strict-examples",
+            "--spec",
+            str(broken),
+        ],
         capture_output=True,
         text=True,
         timeout=60,

@@ -11,7 +11,7 @@ import pytest
 
 from mockserver.app import create_app, load_specs
 from mockserver.errors import ConfigError, SpecError
-from mockserver.openapi.loader import bundled_spec_paths, load_spec
+from mockserver.openapi.loader import bundled_spec_paths, load_spec, pointer_get
 
 from .support import WIDGETS, WIDGETS_AUTH, body_of, settings
 
@@ -46,14 +46,20 @@ def test_api_filter_names_what_is_loaded_when_it_matches_nothing() -> None:
         load_specs(settings(apis=["nope"]))
 
 
-def test_a_ref_to_another_file_is_inlined_with_that_files_own_refs() -> None:
+def test_a_ref_to_another_file_is_bundled_with_that_files_own_refs() -> None:
     spec = load_spec(WIDGETS)
     listed = spec.operation("listWidgets")
     assert listed is not None
     schema = listed.responses["200"].content["application/json"].schema
     assert schema is not None
-    # WidgetList (common.yaml) refers to its own #/components/schemas/Widget: resolved there.
-    assert schema["properties"]["widgets"]["items"]["required"] == ["id", "name", "colour"]
+    # WidgetList (common.yaml) is copied into the document once; its own
+    # #/components/schemas/Widget means common.yaml's Widget, bundled beside it.
+    widget_list = pointer_get(spec.document, schema["$ref"][1:], spec.file, "")
+    items = pointer_get(
+        spec.document, widget_list["properties"]["widgets"]["items"]["$ref"][1:], spec.file, ""
+    )
+    assert items["required"] == ["id", "name", "colour"]
+    assert "Widget" not in spec.document["components"].get("schemas", {})
 
 
 def test_a_schema_from_another_file_validates_requests_and_responses(client) -> None:
@@ -159,7 +165,7 @@ def test_a_broken_spec_stops_start_up_naming_file_pointer_and_problem(
 ) -> None:
     broken = broken_copy(tmp_path, old, new)
     with pytest.raises(SpecError) as raised:
-        create_app(settings(specs=[str(broken)], bundled=False))
+        create_app(settings(specs=[str(broken)], bundled=False, strict_examples=True))
     error = raised.value
     assert Path(error.file).name == "widgets.yaml"
     assert error.pointer == pointer

@@ -1,0 +1,69 @@
+"""Examples that break their own schemas: ``serve`` warns once per example and serves, never
+sending one (a generated, valid body answers instead); ``--strict-examples`` refuses to start;
+``mockserver validate`` keeps reporting them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from mockserver.cli import main
+
+from .serving import SPECS, Served, run_serve, serve
+
+pytestmark = pytest.mark.slow
+SPEC = SPECS / "badexamples.yaml"
+POINTERS = [
+    "#/paths/~1things~1{id}/get/responses/200/content/application~1json/example",
+    "#/paths/~1things/get/responses/200/content/application~1json/examples/broken/value",
+    "#/paths/~1things/post/requestBody/content/application~1json/example",
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    served = serve(tmp_path_factory.mktemp("bad"), "--spec", str(SPEC))
+    yield served
+    served.stop()
+
+
+def test_each_bad_example_is_reported_once_at_start_up(server: Served) -> None:
+    output = server.output()
+    for pointer in POINTERS:
+        assert output.count(f"{SPEC}{pointer}: example does not match its schema") == 1, output
+    assert output.count("example does not match its schema") == len(POINTERS)
+
+
+def test_a_bad_example_is_never_sent_a_valid_generated_body_answers(server: Served) -> None:
+    answer = requests.get(server.url + "/badexamples/things/7", timeout=10)
+    assert answer.status_code == 200  # the strict response check would have made it a 500
+    body = answer.json()
+    assert isinstance(body["id"], int) and body["id"] >= 1 and body["name"]
+
+
+def test_the_valid_example_beside_a_bad_one_is_still_served(server: Served) -> None:
+    answer = requests.get(server.url + "/badexamples/things", timeout=10)
+    assert answer.json() == [{"id": 2, "name": "Gear"}]
+    named = requests.get(server.url + "/badexamples/things", headers={"Prefer": "example=broken"},
+                         timeout=10)  # fmt: skip
+    assert named.status_code == 400 and "documented examples: fine" in named.json()["detail"]
+
+
+def test_strict_examples_refuses_to_start_naming_the_first_bad_example() -> None:
+    finished = run_serve("--strict-examples", "--spec", str(SPEC))
+    assert finished.returncode == 3
+    assert f"error: {SPEC}{POINTERS[0]}: example does not match its schema: id: 'seven'" in (
+        finished.stderr
+    )
+    assert "Traceback" not in finished.stderr
+
+
+def test_validate_still_reports_every_bad_example(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["validate", str(SPEC)])
+    assert result.exit_code == 1
+    for pointer in POINTERS:
+        assert f"{SPEC}{pointer}: example does not match its schema" in result.output
