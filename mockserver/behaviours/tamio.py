@@ -34,8 +34,13 @@ IMPORT_JOB = "tamio.import"
 ALREADY_EXISTS = 10142
 
 
+def _lower(code: Any) -> str | None:
+    """A country or language code as stored and returned: lower-case (T5), or None if absent."""
+    return None if code is None else str(code).lower()
+
+
 def _address(info: dict[str, Any], *, shipping: bool, billing: bool) -> dict[str, Any]:
-    """An Address object from billing_information / shipping_information."""
+    """An Address object from billing_information / shipping_information (possibly partial)."""
     address: dict[str, Any] = {
         "id": uuid4(),
         "object": "address",
@@ -50,8 +55,9 @@ def _address(info: dict[str, Any], *, shipping: bool, billing: bool) -> dict[str
         "city": info.get("city"),
         "postcode": info.get("postcode"),
         "state": info.get("state"),
-        "country": str(info.get("country", "")).lower(),
-        "locale": info.get("locale"),
+        # A partial address (bulk items require no sub-field) keeps null for what was not sent.
+        "country": _lower(info.get("country")),
+        "locale": _lower(info.get("locale")),
         "shipping_address": shipping,
     }
     if billing:

@@ -100,6 +100,7 @@ def media(path: str, method: str, status: str | None = None) -> str:
 
 TAMIO_BULK = media("/customers/bulk/create", "post")
 TAMIO_BULK_200 = media("/customers/bulk/create", "post", "200")
+TAMIO_CREATE = media("/customers/create", "post")
 BUNCE_BULK = media("/customers/bulk", "post")
 BUNCE_BULK_200 = media("/customers/bulk", "post", "200")
 BUNCE_BULK_409 = media("/customers/bulk", "post", "409")
@@ -474,13 +475,34 @@ def test_tamio_accepts_what_the_decisions_allow(tamio: Spec) -> None:
     assert tamio.errors(schema, {"customers": accepted}) == []
 
 
-def test_tamio_billing_information_needs_an_address(tamio: Spec) -> None:
-    billing = {"name": "Acme", "city": "Berlin", "country": "de"}
-    payload = {"customers": [tamio_item(billing_information=billing)]}
-    assert only_error(tamio, f"{TAMIO_BULK}/schema", payload) == (
-        "required",
-        ["customers", 0, "billing_information"],
-    )
+def test_tamio_bulk_items_take_partial_billing_and_shipping_objects(tamio: Spec) -> None:
+    # The bulk-create document marks billing and shipping optional and no sub-field required.
+    payload = {
+        "customers": [
+            tamio_item(billing_information={"phone": "08421234"}),
+            tamio_item(shipping_information={"city": "Berlin"}),
+            tamio_item(billing_information={}, shipping_information={}),
+        ]
+    }
+    assert tamio.errors(f"{TAMIO_BULK}/schema", payload) == []
+    assert tamio.rust_validator(f"{TAMIO_BULK}/schema").is_valid(payload)
+
+
+def test_tamio_single_create_billing_needs_the_documented_sub_fields(tamio: Spec) -> None:
+    # The create-customer document lists name, country, address and city as required.
+    schema = f"{TAMIO_CREATE}/schema"
+    billing = {"name": "Acme", "address": "Main St 1", "city": "Berlin", "country": "de"}
+    assert tamio.errors(schema, tamio_item(billing_information=billing)) == []
+    for missing in ("name", "country", "address", "city"):
+        partial = {k: v for k, v in billing.items() if k != missing}
+        assert only_error(tamio, schema, tamio_item(billing_information=partial)) == (
+            "required",
+            ["billing_information"],
+        ), missing
+    empty_city = tamio_item(billing_information=billing | {"city": ""})
+    assert only_error(tamio, schema, empty_city) == ("minLength", ["billing_information", "city"])
+    # Shipping lists no required sub-field anywhere.
+    assert tamio.errors(schema, tamio_item(shipping_information={"phone": "1"})) == []
 
 
 def test_tamio_bulk_success_is_exactly_status_200(tamio: Spec) -> None:
