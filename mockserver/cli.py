@@ -98,6 +98,20 @@ class SpecPath(click.ParamType[str]):
     default=None,
     help="A data set (JSON) of customers to load at start.",
 )
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="Serve HTTPS with a certificate from the mock's local CA (created once; see docs/tls.md).",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Serve HTTPS with this certificate chain (PEM) instead; needs --tls-key.",
+)
+@click.option(
+    "--tls-key", type=click.Path(dir_okay=False), default=None, help="The key of --tls-cert (PEM)."
+)
 def serve(**options: Any) -> None:
     """Serve every bundled spec (and --spec files) on 127.0.0.1:8000."""
     from mockserver.server import serve_forever
@@ -121,6 +135,9 @@ def serve(**options: Any) -> None:
         cors=False if options["no_cors"] else None,
         job_delay_s=options["job_delay"],
         dataset=options["dataset"],
+        tls=True if options["tls"] else None,
+        tls_cert=options["tls_cert"],
+        tls_key=options["tls_key"],
     )
     if settings.exposed and not settings.control_token:
         raise click.UsageError(
@@ -128,6 +145,12 @@ def serve(**options: Any) -> None:
             "every account's data; pass --control-token TOKEN (or set MOCKSERVER_CONTROL_TOKEN)"
         )
     try:
+        if settings.tls or settings.tls_cert or settings.tls_key:
+            from mockserver import tls
+
+            settings, files = tls.resolve(settings)
+            if files is not None and files.ca_bundle:
+                click.echo(tls.trust_hint(files.ca_bundle), err=True)
         serve_forever(settings)
     except MockServerError as exc:
         click.echo(f"error: {exc}", err=True)

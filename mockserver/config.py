@@ -59,6 +59,13 @@ class Settings:
     event_separator: str | None = None  # None: the spec's x-mock.webhooks.event-separator
     dataset: str | None = None
     tokens: dict[str, list[str]] = field(default_factory=dict)
+    # HTTPS (mockserver.tls): ``tls`` with neither file set uses the mock's local CA, kept in
+    # ``tls_dir`` (default: the user's data directory); ``tls_cert``/``tls_key`` are the files
+    # served (the user's own, or the local CA's leaf once resolved).
+    tls: bool = False
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.validate_responses not in ("off", "warn", "strict"):
@@ -69,6 +76,11 @@ class Settings:
             raise ConfigError(f"max_body_bytes={self.max_body_bytes}: must be positive")
         if self.workers < 1:
             raise ConfigError(f"workers={self.workers}: must be at least 1")
+
+    @property
+    def scheme(self) -> str:
+        """``https`` when the server speaks TLS, else ``http``."""
+        return "https" if self.tls or self.tls_cert else "http"
 
     @property
     def exposed(self) -> bool:

@@ -10,6 +10,11 @@ Override the config fixtures in a ``conftest.py``::
     @pytest.fixture(scope="session")
     def mockserver_specs():
         return ["specs/my-api.yaml"]
+
+HTTPS: set ``mockserver_tls = true`` in the pytest ini file (or override ``mockserver_tls``);
+``mockserver.base_url(...)`` is then ``https://...`` and ``mockserver.ca_bundle`` is the CA
+certificate the client under test must trust (the mock's local CA, kept in ``MOCKSERVER_TLS_DIR``
+or the user's data directory).
 """
 
 from __future__ import annotations
@@ -21,6 +26,21 @@ import pytest
 
 from mockserver.config import Settings
 from mockserver.testing import MockServer
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "mockserver_tls",
+        type="bool",
+        default=False,
+        help="serve the mockserver fixture over HTTPS (mockserver.ca_bundle is the CA to trust)",
+    )
+
+
+@pytest.fixture(scope="session")
+def mockserver_tls(pytestconfig: pytest.Config) -> bool:
+    """Whether the session's server speaks HTTPS (the ``mockserver_tls`` ini option)."""
+    return bool(pytestconfig.getini("mockserver_tls"))
 
 
 @pytest.fixture(scope="session")
@@ -60,9 +80,12 @@ def mockserver_settings(
     mockserver_specs: list[str],
     mockserver_seed: int,
     mockserver_dataset: str | None,
+    mockserver_tls: bool,
 ) -> Settings:
     """Settings for the session's server: strict response validation, quick retries, quiet logs."""
     return Settings(
+        tls=mockserver_tls,
+        tls_dir=os.environ.get("MOCKSERVER_TLS_DIR") or None,
         host=mockserver_host,
         port=mockserver_port,
         specs=list(mockserver_specs),

@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import socket
+import ssl
 import sys
 import tempfile
 import threading
@@ -159,6 +160,9 @@ def serve_forever(settings: Settings) -> None:
                 # mocks (parallel test runs) would fight over it, and the mock does not need it.
                 "control_socket_disable": True,
             }
+            if settings.tls_cert:  # resolved by mockserver.tls before the server starts
+                options["certfile"] = settings.tls_cert
+                options["keyfile"] = settings.tls_key
             for key, value in options.items():
                 if key in self.cfg.settings:
                     self.cfg.set(key, value)
@@ -167,7 +171,8 @@ def serve_forever(settings: Settings) -> None:
             return worker_app(settings, preloaded, specs)
 
     log.info(
-        "mockserver on http://%s:%d (%d worker(s), state: %s)",
+        "mockserver on %s://%s:%d (%d worker(s), state: %s)",
+        settings.scheme,
         settings.host,
         settings.port,
         settings.workers,
@@ -197,15 +202,38 @@ def mount_lines(specs: list[Spec], settings: Settings) -> list[str]:
 class ThreadedServer:
     """The app on a werkzeug server in a daemon thread (the pytest fixture uses this).
 
-    ``port=0`` picks a free port; :attr:`port` tells which one after :meth:`start`.
+    ``port=0`` picks a free port; :attr:`port` tells which one after :meth:`start`. With
+    ``ssl_context`` it serves HTTPS; each connection's TLS handshake runs in that connection's
+    own thread (bounded by :attr:`HANDSHAKE_TIMEOUT_S`), so a client that connects and stays
+    silent does not hold up the others.
     """
 
-    def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0) -> None:
+    HANDSHAKE_TIMEOUT_S = 10.0
+
+    def __init__(
+        self,
+        app: Flask,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         # Imported here: werkzeug.serving (http.server, socketserver) would slow `serve` down.
         from werkzeug.serving import WSGIRequestHandler, make_server
 
+        handshake_timeout = self.HANDSHAKE_TIMEOUT_S
+
         class QuietHandler(WSGIRequestHandler):
             """No werkzeug access-log line per request: the journal records every request."""
+
+            def handle(self) -> None:
+                if isinstance(self.connection, ssl.SSLSocket):
+                    try:
+                        self.connection.settimeout(handshake_timeout)
+                        self.connection.do_handshake()
+                        self.connection.settimeout(self.timeout)
+                    except (OSError, ssl.SSLError):  # an untrusting or silent client: its loss
+                        return
+                super().handle()
 
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 pass
@@ -213,6 +241,14 @@ class ThreadedServer:
         self.app = app
         self.host = host
         self._server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+        if ssl_context is not None:
+            # Wrapped here rather than by make_server(ssl_context=...), which handshakes inside
+            # accept(), in the one thread that accepts every connection.
+            self._server.socket = ssl_context.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
+            self._server.ssl_context = ssl_context  # werkzeug: wsgi.url_scheme is https
+        self.scheme = "https" if ssl_context is not None else "http"
         self.port = self._server.server_port
         # A short poll interval makes stop() quick (shutdown waits for one poll).
         self._thread = threading.Thread(
@@ -224,7 +260,8 @@ class ThreadedServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
 
     def start(self) -> ThreadedServer:
         self._thread.start()

@@ -138,18 +138,38 @@ class WebhookReceiver:
 class MockServer:
     """A running mock (or an in-process one) and everything a test asks of it."""
 
-    def __init__(self, app: Flask, server: ThreadedServer | None = None) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        server: ThreadedServer | None = None,
+        ca_bundle: str | None = None,
+    ) -> None:
         self.app = app
         self.engine: Engine = app.extensions["mockserver"]
         self.services: Services = self.engine.services
         self.server = server
+        self.ca_bundle = ca_bundle
+        """The CA certificate (PEM) a client must trust to reach this server over HTTPS: the
+        mock's local CA, or None (plain HTTP, or the user's own ``tls_cert``)."""
         self.receivers: list[WebhookReceiver] = []
 
     @classmethod
     def start(cls, settings: Settings, host: str = "127.0.0.1", port: int = 0) -> MockServer:
-        """Build the app and serve it on a background thread (port 0: a free one)."""
+        """Build the app and serve it on a background thread (port 0: a free one).
+
+        With ``settings.tls`` (or ``tls_cert``) it serves HTTPS; see :attr:`ca_bundle`.
+        """
+        context = None
+        ca_bundle = None
+        if settings.tls or settings.tls_cert or settings.tls_key:
+            from mockserver import tls
+
+            settings, files = tls.resolve(settings)
+            assert files is not None
+            context = tls.server_context(files)
+            ca_bundle = files.ca_bundle
         app = create_app(settings)
-        return cls(app, ThreadedServer(app, host, port).start())
+        return cls(app, ThreadedServer(app, host, port, ssl_context=context).start(), ca_bundle)
 
     @classmethod
     def in_process(cls, settings: Settings) -> MockServer:
@@ -159,13 +179,14 @@ class MockServer:
     # -- addresses -----------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        """The server's root URL (``http://127.0.0.1:PORT``)."""
+        """The server's root URL (``http://127.0.0.1:PORT``, or ``https://`` over TLS)."""
         if self.server is None:
             return "http://localhost"
         return self.server.url
 
     def base_url(self, api: str) -> str:
-        """The base URL a client of ``api`` should use, e.g. ``http://127.0.0.1:PORT/bunce/v1``."""
+        """The base URL a client of ``api`` should use, e.g. ``http://127.0.0.1:PORT/bunce/v1``
+        (``https://`` when the server speaks TLS)."""
         if api not in self.engine.by_name:
             raise KeyError(f"no API {api!r}; mounted: {', '.join(self.engine.by_name)}")
         return self.url + self.engine.by_name[api].mount
