@@ -12,17 +12,26 @@ Rules every backend keeps:
   An exception leaves nothing of the batch written.
 * Records are plain JSON-compatible dicts. Backends return copies: mutating a returned dict never
   changes what is stored.
-* ``claim_*`` methods hand each due item to exactly one caller, also across processes.
+* ``claim_*`` methods hand each due item to exactly one caller, also across processes, with a
+  lease: the claim (a token, ``claim``) holds until ``lease_until``. A holder renews it while it
+  works (``renew_claims``) and hands it back when it stops (``release_claims``); a claim whose
+  lease ended (its process died) is claimed again by the next caller.
+* A job's effects happen once however often it runs: ``insert_batch(..., job_id=)`` records the
+  outcomes with the job in the same critical section and a re-run gets them back instead of
+  inserting again; ``add_delivery(..., job_id=)`` keeps a delivery id it already stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 JSON = dict[str, Any]
+
+DEFAULT_LEASE_S = 30.0
+"""How long a claim holds unless its holder renews it (``claim_due_*(lease_s=...)``)."""
 
 
 class JobGone(Exception):
@@ -98,7 +107,10 @@ class Page:
 @dataclass(slots=True)
 class Job:
     """A background job (a Tamio import). ``status`` is pending, running, done or failed (or,
-    only on the object a runner returns, dropped: a reset removed the job while it ran)."""
+    only on the object a runner returns, dropped: a reset removed the job while it ran).
+
+    While running, ``claim`` is its holder's token and ``lease_until`` when the claim ends unless
+    renewed; both are None otherwise."""
 
     id: str
     kind: str
@@ -110,6 +122,8 @@ class Job:
     result: JSON | None = None
     created_at: float = 0.0
     finished_at: float | None = None
+    lease_until: float | None = None
+    claim: str | None = None
 
 
 @dataclass(slots=True)
@@ -143,7 +157,8 @@ class Attempt:
 class Delivery:
     """One event to deliver to one endpoint.
 
-    ``status`` is pending, delivering, delivered or failed.
+    ``status`` is pending, delivering, delivered or failed. While delivering, ``claim`` is its
+    holder's token and ``lease_until`` when the claim ends unless renewed.
     """
 
     id: str
@@ -153,6 +168,8 @@ class Delivery:
     status: str = "pending"
     attempts: list[Attempt] = field(default_factory=list)
     created_at: float = 0.0
+    lease_until: float | None = None
+    claim: str | None = None
 
 
 @dataclass(slots=True)
@@ -203,7 +220,9 @@ class State(Protocol):
         With ``job_id`` (a background job's own writes) the batch is written only while that
         job is running, checked inside the same critical section; otherwise :class:`JobGone` is
         raised and nothing is written. A reset between a job's claim and its insert (another
-        worker process's reset) must not bring the old job's records back.
+        worker process's reset) must not bring the old job's records back. The outcomes are
+        recorded with the job in that critical section: a later call for the same job (a re-run
+        after its worker died) writes nothing and returns the recorded outcomes.
         """
         ...
 
@@ -252,8 +271,20 @@ class State(Protocol):
     # -- jobs ----------------------------------------------------------------------------------
     def add_job(self, job: Job) -> None: ...
 
-    def claim_due_jobs(self, now: float, limit: int = 10) -> list[Job]:
-        """Mark due pending jobs running and return them; each job is claimed once."""
+    def claim_due_jobs(
+        self,
+        now: float,
+        limit: int = 10,
+        *,
+        lease_s: float = DEFAULT_LEASE_S,
+        due_by: float | None = None,
+    ) -> list[Job]:
+        """Mark due jobs running under a new claim and return them (earliest due first).
+
+        Claimable: pending jobs due at ``due_by`` (default ``now``) or earlier, and running jobs
+        whose lease ended at ``now`` or earlier (their holder is gone). The new lease ends at
+        ``now + lease_s``. Each claim goes to one caller, also across processes.
+        """
         ...
 
     def finish_job(self, job_id: str, status: str, result: JSON) -> bool:
@@ -263,7 +294,8 @@ class State(Protocol):
     def jobs(self, api: str | None = None, status: str | None = None) -> list[Job]: ...
 
     def next_job_due(self) -> float | None:
-        """Earliest due_at of a pending job (lets workers sleep precisely)."""
+        """When a job can next be claimed: the earliest due_at of a pending job or lease_until
+        of a running one (lets workers sleep precisely)."""
         ...
 
     # -- webhooks ------------------------------------------------------------------------------
@@ -273,27 +305,62 @@ class State(Protocol):
 
     def delete_endpoint(self, endpoint_id: str) -> bool: ...
 
-    def add_delivery(self, delivery: Delivery, *, job_id: str | None = None) -> None:
-        """Store a delivery. With ``job_id`` (an event a job emits), only while that job is
-        running, as for ``insert_batch``; otherwise :class:`JobGone` and nothing is stored."""
+    def add_delivery(self, delivery: Delivery, *, job_id: str | None = None) -> bool:
+        """Store a delivery; True when stored. A duplicate id raises ValueError.
+
+        With ``job_id`` (an event a job emits), only while that job is running, as for
+        ``insert_batch``; otherwise :class:`JobGone` and nothing is stored. A job's delivery
+        whose id is already stored (a re-run of the job) is left as it is: False.
+        """
         ...
 
-    def claim_due_deliveries(self, now: float, limit: int = 10) -> list[Delivery]:
-        """Mark due pending deliveries 'delivering' and return them; each claimed once."""
+    def claim_due_deliveries(
+        self,
+        now: float,
+        limit: int = 10,
+        *,
+        lease_s: float = DEFAULT_LEASE_S,
+        due_by: float | None = None,
+    ) -> list[Delivery]:
+        """Mark due deliveries 'delivering' under a new claim and return them, as
+        ``claim_due_jobs`` does (pending ones due by ``due_by``, delivering ones whose lease
+        ended at ``now``)."""
         ...
 
     def record_attempt(
-        self, delivery_id: str, attempt: Attempt, status: str, next_due_at: float | None
+        self,
+        delivery_id: str,
+        attempt: Attempt,
+        status: str,
+        next_due_at: float | None,
+        *,
+        claim: str | None = None,
     ) -> bool:
-        """Append an attempt; set status (pending again with next_due_at for a retry).
+        """Append an attempt; set status (pending again with next_due_at for a retry) and end
+        the claim.
 
-        False when the delivery no longer exists (a reset removed it while it was in flight).
+        With ``claim``, only while the delivery is held by that claim, or was handed back and
+        not claimed again since (an attempt that outlived its holder's stop still counts).
+        False when nothing was recorded: the delivery no longer exists (a reset removed it
+        while it was in flight), or another claim holds it.
         """
+        ...
+
+    # -- leases --------------------------------------------------------------------------------
+    def renew_claims(self, claims: Collection[str], lease_until: float) -> int:
+        """Extend the lease of the jobs and deliveries still held by these claims; how many."""
+        ...
+
+    def release_claims(self, claims: Collection[str]) -> int:
+        """Hand back the jobs and deliveries still held by these claims (pending again, due at
+        their due time); returns how many. A holder that stops calls it."""
         ...
 
     def deliveries(self, endpoint_id: str | None = None) -> list[Delivery]: ...
 
-    def next_delivery_due(self) -> float | None: ...
+    def next_delivery_due(self) -> float | None:
+        """When a delivery can next be claimed (as ``next_job_due``)."""
+        ...
 
     # -- notifications -------------------------------------------------------------------------
     def add_notification(self, notification: Notification, *, job_id: str | None = None) -> None:

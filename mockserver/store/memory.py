@@ -28,16 +28,18 @@ import heapq
 import math
 import threading
 import time
+import uuid
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import orjson
 
 from mockserver.store.base import (
+    DEFAULT_LEASE_S,
     JSON,
     Attempt,
     Delivery,
@@ -103,6 +105,24 @@ def conflict_outcome(key: str) -> InsertOutcome:
     if outcome is None:
         outcome = _CONFLICTS[key] = InsertOutcome(conflict=key)
     return outcome
+
+
+def claim_prefix() -> str:
+    """A new claim's token prefix; the token of each item it claims is the prefix + its id."""
+    return "clm_" + uuid.uuid4().hex[:20] + ":"
+
+
+def encode_outcomes(outcomes: Sequence[InsertOutcome]) -> bytes:
+    """A job's recorded insert outcomes: each created record's data, or the conflict's key."""
+    return compact_json([o.record if o.record is not None else o.conflict for o in outcomes])
+
+
+def decode_outcomes(blob: bytes) -> list[InsertOutcome]:
+    """The outcomes :func:`encode_outcomes` recorded (fresh copies of the records)."""
+    return [
+        InsertOutcome(record=item) if isinstance(item, dict) else conflict_outcome(item)
+        for item in orjson.loads(blob)
+    ]
 
 
 def _clone_job(job: Job) -> Job:
@@ -179,10 +199,13 @@ class MemoryState:
         self._scopes: dict[Scope, _ScopeData] = {}
         self._jobs: dict[str, Job] = {}
         self._job_heap: list[tuple[float, int, str]] = []
+        self._running: set[str] = set()  # ids of jobs held by a claim
+        self._progress: dict[str, bytes] = {}  # job id -> its recorded insert outcomes
         self._endpoints: dict[str, Endpoint] = {}
         self._deliveries: dict[str, Delivery] = {}
         self._delivery_heap: list[tuple[float, int, str]] = []
         self._notifications: dict[str, Notification] = {}
+        self._delivering: set[str] = set()  # ids of deliveries held by a claim
         # (seq, api, operation_id, status, entry as orjson bytes)
         self._journal: deque[tuple[int, Any, Any, Any, bytes]] = deque(maxlen=self._journal_limit)
         self._faults: list[Fault] = []
@@ -204,13 +227,16 @@ class MemoryState:
         """Insert in order, atomically; items whose id or unique keys collide are skipped.
 
         A created item's outcome holds the ``data`` passed in (the store keeps its own encoded
-        copy, so changing that dict later changes nothing stored).
+        copy, so changing that dict later changes nothing stored). A job's outcomes are recorded
+        with it; a re-run of the job gets them back (copies) and writes nothing.
         """
         # Encode first: a value orjson refuses raises here, before anything is written.
         prepared = [(r, compact_json((r.id, dict(r.unique), r.data))) for r in records]
         outcomes: list[InsertOutcome] = []
         with self._lock:
             self._require_running(job_id)
+            if job_id is not None and job_id in self._progress:
+                return decode_outcomes(self._progress[job_id])
             scope_data = self._scopes.get(scope) or _ScopeData()
             seqs, rows, ids, indexes = (
                 scope_data.seqs,
@@ -256,6 +282,8 @@ class MemoryState:
             if added:
                 self._scopes[scope] = scope_data
                 self._seq = seq
+            if job_id is not None:
+                self._progress[job_id] = encode_outcomes(outcomes)
         return outcomes
 
     def get(self, scope: Scope, record_id: str) -> JSON | None:
@@ -367,19 +395,26 @@ class MemoryState:
             if stored.status == "pending":
                 self._push(self._job_heap, stored.due_at, stored.id)
 
-    def claim_due_jobs(self, now: float, limit: int = 10) -> list[Job]:
-        """Mark due pending jobs running and return them (earliest due first); each claimed once."""
+    def claim_due_jobs(
+        self,
+        now: float,
+        limit: int = 10,
+        *,
+        lease_s: float = DEFAULT_LEASE_S,
+        due_by: float | None = None,
+    ) -> list[Job]:
+        """Mark due jobs running under a new claim and return them (earliest due first): pending
+        ones due by ``due_by`` (default ``now``), running ones whose lease ended by ``now``."""
         with self._lock:
-            claimed = [
-                self._jobs[job_id]
-                for job_id in self._pop_due(self._job_heap, self._jobs, "pending", now, limit)
-            ]
-            for job in claimed:
-                job.status = "running"
+            claimed: list[Job] = self._claim(
+                self._job_heap, self._jobs, self._running, "pending", "running",
+                now, limit, lease_s, due_by,
+            )  # fmt: skip
             return [_clone_job(job) for job in claimed]
 
     def finish_job(self, job_id: str, status: str, result: JSON) -> bool:
-        """Record a job's final status and result; False for an unknown (e.g. reset) job."""
+        """Record a job's final status and result (its claim ends); False for an unknown (e.g.
+        reset) job."""
         stored_result = copy_json(result)
         with self._lock:
             job = self._jobs.get(job_id)
@@ -388,6 +423,8 @@ class MemoryState:
             job.status = status
             job.result = stored_result
             job.finished_at = time.time()
+            job.lease_until = job.claim = None
+            self._running.discard(job_id)
             if status == "pending":
                 self._push(self._job_heap, job.due_at, job.id)
             return True
@@ -404,9 +441,9 @@ class MemoryState:
             return [_clone_job(j) for j in found]
 
     def next_job_due(self) -> float | None:
-        """Earliest due_at of a pending job (lets workers sleep precisely)."""
+        """When a job can next be claimed: a pending job's due_at or a running one's lease end."""
         with self._lock:
-            return self._peek_due(self._job_heap, self._jobs, "pending")
+            return self._next(self._job_heap, self._jobs, self._running, "pending")
 
     # -- webhooks ------------------------------------------------------------------------------
     def add_endpoint(self, endpoint: Endpoint) -> None:
@@ -429,44 +466,61 @@ class MemoryState:
         with self._lock:
             return self._endpoints.pop(endpoint_id, None) is not None
 
-    def add_delivery(self, delivery: Delivery, *, job_id: str | None = None) -> None:
+    def add_delivery(self, delivery: Delivery, *, job_id: str | None = None) -> bool:
         """Store a delivery (a copy); a duplicate id is refused with ValueError. With
-        ``job_id``, only while that job is running (else :class:`JobGone`)."""
+        ``job_id``, only while that job is running (else :class:`JobGone`), and a duplicate id
+        is kept as stored (False)."""
         stored = _clone_delivery(delivery)
         with self._lock:
             self._require_running(job_id)
             if delivery.id in self._deliveries:
+                if job_id is not None:
+                    return False
                 raise ValueError(f"a delivery with id {delivery.id!r} already exists")
             self._deliveries[delivery.id] = stored
             if stored.status == "pending":
                 self._push(self._delivery_heap, stored.due_at, stored.id)
+            return True
 
-    def claim_due_deliveries(self, now: float, limit: int = 10) -> list[Delivery]:
-        """Mark due pending deliveries 'delivering' and return them; each claimed once."""
+    def claim_due_deliveries(
+        self,
+        now: float,
+        limit: int = 10,
+        *,
+        lease_s: float = DEFAULT_LEASE_S,
+        due_by: float | None = None,
+    ) -> list[Delivery]:
+        """Mark due deliveries 'delivering' under a new claim and return them, as
+        ``claim_due_jobs`` does."""
         with self._lock:
-            claimed = [
-                self._deliveries[delivery_id]
-                for delivery_id in self._pop_due(
-                    self._delivery_heap, self._deliveries, "pending", now, limit
-                )
-            ]
-            for delivery in claimed:
-                delivery.status = "delivering"
+            claimed: list[Delivery] = self._claim(
+                self._delivery_heap, self._deliveries, self._delivering, "pending", "delivering",
+                now, limit, lease_s, due_by,
+            )  # fmt: skip
             return [_clone_delivery(d) for d in claimed]
 
     def record_attempt(
-        self, delivery_id: str, attempt: Attempt, status: str, next_due_at: float | None
+        self,
+        delivery_id: str,
+        attempt: Attempt,
+        status: str,
+        next_due_at: float | None,
+        *,
+        claim: str | None = None,
     ) -> bool:
         """Append an attempt; set status (pending again with next_due_at for a retry).
 
-        ``next_due_at`` None keeps the current due time. False for an unknown (reset) delivery.
+        ``next_due_at`` None keeps the current due time. False for an unknown (reset) delivery
+        or one that another claim holds.
         """
         with self._lock:
             delivery = self._deliveries.get(delivery_id)
-            if delivery is None:
+            if delivery is None or (claim is not None and delivery.claim != claim):
                 return False
             delivery.attempts.append(replace(attempt))
             delivery.status = status
+            delivery.lease_until = delivery.claim = None
+            self._delivering.discard(delivery_id)
             if next_due_at is not None:
                 delivery.due_at = next_due_at
             if status == "pending":
@@ -485,9 +539,83 @@ class MemoryState:
             return [_clone_delivery(d) for d in found]
 
     def next_delivery_due(self) -> float | None:
-        """Earliest due_at of a pending delivery."""
+        """When a delivery can next be claimed (as ``next_job_due``)."""
         with self._lock:
-            return self._peek_due(self._delivery_heap, self._deliveries, "pending")
+            return self._next(self._delivery_heap, self._deliveries, self._delivering, "pending")
+
+    # -- leases --------------------------------------------------------------------------------
+    def renew_claims(self, claims: Collection[str], lease_until: float) -> int:
+        """Extend the lease of the jobs and deliveries still held by these claims; how many."""
+        wanted = set(claims)
+        renewed = 0
+        with self._lock:
+            for held, items in ((self._running, self._jobs), (self._delivering, self._deliveries)):
+                for item_id in held:
+                    item = items[item_id]
+                    if item.claim in wanted:
+                        item.lease_until = lease_until
+                        renewed += 1
+        return renewed
+
+    def release_claims(self, claims: Collection[str]) -> int:
+        """Hand back the jobs and deliveries these claims still hold: pending again, due at their
+        due time. The claim token stays on a handed-back delivery until it is claimed again, so
+        an attempt that outlives the hand-back is still recorded."""
+        wanted = set(claims)
+        released = 0
+        with self._lock:
+            for held, items, heap in (
+                (self._running, self._jobs, self._job_heap),
+                (self._delivering, self._deliveries, self._delivery_heap),
+            ):
+                mine = [i for i in held if items[i].claim in wanted]
+                for item_id in sorted(mine, key=lambda i: items[i].created_at):
+                    item = items[item_id]
+                    item.status = "pending"
+                    item.lease_until = None
+                    held.discard(item_id)
+                    self._push(heap, item.due_at, item_id)
+                    released += 1
+        return released
+
+    def _claim(
+        self,
+        heap: list[tuple[float, int, str]],
+        items: dict[str, Any],
+        held: set[str],
+        pending: str,
+        holding: str,
+        now: float,
+        limit: int,
+        lease_s: float,
+        due_by: float | None,
+    ) -> list[Any]:
+        """Claim (lock held) items whose lease ended by ``now``, then pending ones due by
+        ``due_by``, up to ``limit``; earliest due first."""
+        expired = sorted(
+            (i for i in held if items[i].lease_until <= now), key=lambda i: items[i].due_at
+        )[: max(limit, 0)]
+        taken = expired + self._pop_due(
+            heap, items, pending, now if due_by is None else due_by, max(limit, 0) - len(expired)
+        )
+        prefix = claim_prefix()
+        claimed = [items[item_id] for item_id in taken]
+        for item in claimed:
+            item.status = holding
+            item.lease_until = now + lease_s
+            item.claim = prefix + item.id
+            held.add(item.id)
+        claimed.sort(key=lambda item: item.due_at)
+        return claimed
+
+    def _next(
+        self, heap: list[tuple[float, int, str]], items: dict[str, Any], held: set[str], status: str
+    ) -> float | None:
+        dues = [items[i].lease_until for i in held]
+        pending = self._peek_due(heap, items, status)
+        if pending is not None:
+            dues.append(pending)
+        return min(dues) if dues else None
 
     # -- notifications -------------------------------------------------------------------------
     def add_notification(self, notification: Notification, *, job_id: str | None = None) -> None:

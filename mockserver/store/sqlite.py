@@ -38,13 +38,14 @@ import struct
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
 
 from mockserver.store.base import (
+    DEFAULT_LEASE_S,
     JSON,
     Attempt,
     Delivery,
@@ -59,11 +60,20 @@ from mockserver.store.base import (
     Scope,
     StoredRecord,
 )
-from mockserver.store.memory import check_page_args, conflict_outcome, copy_json, window_start
+from mockserver.store.memory import (
+    check_page_args,
+    claim_prefix,
+    conflict_outcome,
+    copy_json,
+    decode_outcomes,
+    encode_outcomes,
+    window_start,
+)
 
 # 2 added the notifications table; a version-1 file gets it at open (every statement of the schema
-# is CREATE ... IF NOT EXISTS).
-SCHEMA_VERSION = 2
+# is CREATE ... IF NOT EXISTS). 3 added the leases of jobs and deliveries and a job's recorded
+# progress (columns added by _MIGRATIONS).
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scopes (
@@ -100,7 +110,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     status TEXT NOT NULL,
     result BLOB,
     created_at REAL NOT NULL,
-    finished_at REAL
+    finished_at REAL,
+    lease_until REAL,
+    claim TEXT,
+    progress BLOB
 );
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (status, due_at);
 CREATE TABLE IF NOT EXISTS endpoints (
@@ -121,7 +134,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
     due_at REAL NOT NULL,
     status TEXT NOT NULL,
     attempts TEXT NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    lease_until REAL,
+    claim TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, due_at);
 CREATE INDEX IF NOT EXISTS deliveries_endpoint ON deliveries (endpoint_id);
@@ -161,13 +176,29 @@ CREATE TABLE IF NOT EXISTS hits (
 );
 """
 
+# From one schema version to the next (a file written by an older mockserver is upgraded).
+_MIGRATIONS = {
+    2: [  # leases and a job's recorded progress
+        "ALTER TABLE jobs ADD COLUMN lease_until REAL",
+        "ALTER TABLE jobs ADD COLUMN claim TEXT",
+        "ALTER TABLE jobs ADD COLUMN progress BLOB",
+        "ALTER TABLE deliveries ADD COLUMN lease_until REAL",
+        "ALTER TABLE deliveries ADD COLUMN claim TEXT",
+    ],
+}
+
 _MIN_SEQ = -(2**63)
 _MAX_SEQ = 2**63 - 1
 _JOURNAL_TRIM_EVERY = 100  # trim when a journal seq is a multiple of this
 _CHECKPOINT_EVERY_S = 0.1  # a writer checkpoints the WAL when the last checkpoint is this old
 
-_JOB_COLUMNS = "id, kind, api, account, payload, due_at, status, result, created_at, finished_at"
-_DELIVERY_COLUMNS = "id, endpoint_id, event, due_at, status, attempts, created_at"
+_JOB_COLUMNS = (
+    "id, kind, api, account, payload, due_at, status, result, created_at, finished_at,"
+    " lease_until, claim"
+)
+_DELIVERY_COLUMNS = (
+    "id, endpoint_id, event, due_at, status, attempts, created_at, lease_until, claim"
+)
 _NOTIFICATION_COLUMNS = "id, api, account, job_id, time, data"
 _FAULT_COLUMNS = "id, api, operation_id, method, path, status, latency_ms, drop_, remaining"
 
@@ -220,6 +251,8 @@ def _job(row: Any) -> Job:
         result=None if row[7] is None else orjson.loads(row[7]),
         created_at=row[8],
         finished_at=row[9],
+        lease_until=row[10],
+        claim=row[11],
     )
 
 
@@ -232,6 +265,8 @@ def _delivery(row: Any) -> Delivery:
         status=row[4],
         attempts=[Attempt(**a) for a in orjson.loads(row[5])],
         created_at=row[6],
+        lease_until=row[7],
+        claim=row[8],
     )
 
 
@@ -562,6 +597,9 @@ class SQLiteState:
                     f"({SCHEMA_VERSION}); upgrade mockserver or start with a new --state file"
                 )
             if version < SCHEMA_VERSION:
+                for step in range(version, SCHEMA_VERSION) if version else ():
+                    for statement in _MIGRATIONS.get(step, ()):
+                        db.execute(statement)
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
@@ -647,9 +685,13 @@ class SQLiteState:
         outcomes: list[InsertOutcome] = []
         with self._write() as db:
             if job_id is not None:
-                row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                row = db.execute(
+                    "SELECT status, progress FROM jobs WHERE id = ?", (job_id,)
+                ).fetchone()
                 if row is None or row[0] != "running":
                     raise JobGone(job_id)
+                if row[1] is not None:  # a re-run: the job's insert is done already
+                    return decode_outcomes(row[1])
             known = self._scope_ids.get(scope)
             scope_id, new_scope = (known, False) if known else self._create_scope(db, scope)
             taken_ids: set[str]
@@ -700,6 +742,10 @@ class SQLiteState:
                 )
                 db.execute(
                     "UPDATE scopes SET n = n + ? WHERE scope_id = ?", (len(record_rows), scope_id)
+                )
+            if job_id is not None:
+                db.execute(
+                    "UPDATE jobs SET progress = ? WHERE id = ?", (encode_outcomes(outcomes), job_id)
                 )
         self._scope_ids[scope] = scope_id  # committed now
         return outcomes
@@ -841,35 +887,77 @@ class SQLiteState:
             None if job.result is None else orjson.dumps(job.result),
             job.created_at,
             job.finished_at,
+            job.lease_until,
+            job.claim,
         )
         try:
             self._conn().execute(
-                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", params
+                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                params,
             )
         except sqlite3.IntegrityError:
             raise ValueError(f"a job with id {job.id!r} already exists") from None
 
-    def claim_due_jobs(self, now: float, limit: int = 10) -> list[Job]:
-        """Mark due pending jobs running and return them (earliest due first); each claimed once."""
-        due = self.next_job_due()  # a read: the idle poll of every worker stays off the write lock
-        if due is None or due > now:
+    def claim_due_jobs(
+        self,
+        now: float,
+        limit: int = 10,
+        *,
+        lease_s: float = DEFAULT_LEASE_S,
+        due_by: float | None = None,
+    ) -> list[Job]:
+        """Mark due jobs running under a new claim and return them (earliest due first): pending
+        ones due by ``due_by`` (default ``now``), running ones whose lease ended by ``now``."""
+        rows = self._claim("jobs", "running", _JOB_COLUMNS, now, limit, lease_s, due_by)
+        return [_job(r) for r in rows]
+
+    def _claim(
+        self,
+        table: str,
+        holding: str,
+        columns: str,
+        now: float,
+        limit: int,
+        lease_s: float,
+        due_by: float | None,
+    ) -> list[Any]:
+        due_by = now if due_by is None else max(now, due_by)
+        # A read first: the idle poll of every worker stays off the write lock.
+        due = self._next_due(table, holding)
+        if due is None or due > due_by:
             return []
         with self._write() as db:
             rows = db.execute(
-                "UPDATE jobs SET status = 'running' WHERE pos IN (SELECT pos FROM jobs"
-                " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, pos LIMIT ?)"
-                f" RETURNING pos, {_JOB_COLUMNS}",
-                (now, max(limit, 0)),
+                f"UPDATE {table} SET status = ?1, lease_until = ?2, claim = ?3 || id"
+                f" WHERE pos IN (SELECT pos FROM {table}"
+                " WHERE (status = 'pending' AND due_at <= ?4)"
+                " OR (status = ?1 AND lease_until <= ?5) ORDER BY due_at, pos LIMIT ?6)"
+                f" RETURNING pos, due_at, {columns}",
+                (holding, now + lease_s, claim_prefix(), due_by, now, max(limit, 0)),
             ).fetchall()
-        rows.sort(key=lambda r: (r[6], r[0]))  # RETURNING order is unspecified
-        return [_job(r[1:]) for r in rows]
+        rows.sort(key=lambda r: (r[1], r[0]))  # RETURNING order is unspecified
+        return [r[2:] for r in rows]
+
+    def _next_due(self, table: str, holding: str) -> float | None:
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT min(t) FROM (SELECT min(due_at) AS t FROM {table} WHERE status = 'pending'"
+                f" UNION ALL SELECT min(lease_until) FROM {table} WHERE status = ?)",
+                (holding,),
+            )
+            .fetchone()
+        )
+        return None if row[0] is None else float(row[0])
 
     def finish_job(self, job_id: str, status: str, result: JSON) -> bool:
-        """Record a job's final status and result; False for an unknown (e.g. reset) job."""
+        """Record a job's final status and result (its claim ends); False for an unknown (e.g.
+        reset) job."""
         changed = (
             self._conn()
             .execute(
-                "UPDATE jobs SET status = ?, result = ?, finished_at = ? WHERE id = ?",
+                "UPDATE jobs SET status = ?, result = ?, finished_at = ?, lease_until = NULL,"
+                " claim = NULL WHERE id = ?",
                 (status, orjson.dumps(result), time.time(), job_id),
             )
             .rowcount
@@ -886,11 +974,8 @@ class SQLiteState:
         return [_job(r) for r in rows]
 
     def next_job_due(self) -> float | None:
-        """Earliest due_at of a pending job (lets workers sleep precisely)."""
-        row = (
-            self._conn().execute("SELECT min(due_at) FROM jobs WHERE status = 'pending'").fetchone()
-        )
-        return None if row[0] is None else float(row[0])
+        """When a job can next be claimed: a pending job's due_at or a running one's lease end."""
+        return self._next_due("jobs", "running")
 
     # -- webhooks ------------------------------------------------------------------------------
     def add_endpoint(self, endpoint: Endpoint) -> None:
@@ -937,9 +1022,10 @@ class SQLiteState:
         db = self._conn()
         return db.execute("DELETE FROM endpoints WHERE id = ?", (endpoint_id,)).rowcount > 0
 
-    def add_delivery(self, delivery: Delivery, *, job_id: str | None = None) -> None:
+    def add_delivery(self, delivery: Delivery, *, job_id: str | None = None) -> bool:
         """Store a delivery; a duplicate id is refused with ValueError. With ``job_id``, only
-        while that job is running (one statement checks and inserts; else :class:`JobGone`)."""
+        while that job is running (one statement checks and inserts; else :class:`JobGone`), and
+        a duplicate id is kept as stored (False)."""
         params = (
             delivery.id,
             delivery.endpoint_id,
@@ -948,52 +1034,78 @@ class SQLiteState:
             delivery.status,
             orjson.dumps([_attempt_json(a) for a in delivery.attempts]).decode(),
             delivery.created_at,
+            delivery.lease_until,
+            delivery.claim,
         )
         try:
             if job_id is None:
                 self._conn().execute(
-                    f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO deliveries ({_DELIVERY_COLUMNS})"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     params,
                 )
-            else:
-                inserted = self._conn().execute(
-                    f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?"
-                    " WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ? AND status = 'running')",
-                    (*params, job_id),
-                )
-                if inserted.rowcount == 0:
-                    raise JobGone(job_id)
+                return True
+            inserted = self._conn().execute(
+                f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?"
+                " WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ? AND status = 'running')"
+                " ON CONFLICT (id) DO NOTHING",
+                (*params, job_id),
+            )
+            if inserted.rowcount:
+                return True
+            running = (
+                self._conn()
+                .execute("SELECT 1 FROM jobs WHERE id = ? AND status = 'running'", (job_id,))
+                .fetchone()
+            )
+            if running is None:
+                raise JobGone(job_id)
+            return False  # stored by an earlier run of the job
         except sqlite3.IntegrityError:
             raise ValueError(f"a delivery with id {delivery.id!r} already exists") from None
 
-    def claim_due_deliveries(self, now: float, limit: int = 10) -> list[Delivery]:
-        """Mark due pending deliveries 'delivering' and return them; each claimed once."""
-        due = self.next_delivery_due()  # a read, as in claim_due_jobs
-        if due is None or due > now:
-            return []
-        with self._write() as db:
-            rows = db.execute(
-                "UPDATE deliveries SET status = 'delivering' WHERE pos IN (SELECT pos FROM"
-                " deliveries WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, pos"
-                f" LIMIT ?) RETURNING pos, {_DELIVERY_COLUMNS}",
-                (now, max(limit, 0)),
-            ).fetchall()
-        rows.sort(key=lambda r: (r[4], r[0]))
-        return [_delivery(r[1:]) for r in rows]
+    def claim_due_deliveries(
+        self,
+        now: float,
+        limit: int = 10,
+        *,
+        lease_s: float = DEFAULT_LEASE_S,
+        due_by: float | None = None,
+    ) -> list[Delivery]:
+        """Mark due deliveries 'delivering' under a new claim and return them, as
+        ``claim_due_jobs`` does."""
+        rows = self._claim(
+            "deliveries", "delivering", _DELIVERY_COLUMNS, now, limit, lease_s, due_by
+        )
+        return [_delivery(r) for r in rows]
 
     def record_attempt(
-        self, delivery_id: str, attempt: Attempt, status: str, next_due_at: float | None
+        self,
+        delivery_id: str,
+        attempt: Attempt,
+        status: str,
+        next_due_at: float | None,
+        *,
+        claim: str | None = None,
     ) -> bool:
         """Append an attempt; set status (pending again with next_due_at for a retry).
 
-        ``next_due_at`` None keeps the current due time. False for an unknown (reset) delivery.
+        ``next_due_at`` None keeps the current due time. False for an unknown (reset) delivery
+        or one that another claim holds (one statement checks and writes).
         """
         changed = (
             self._conn()
             .execute(
                 "UPDATE deliveries SET attempts = json_insert(attempts, '$[#]', json(?)),"
-                " status = ?, due_at = coalesce(?, due_at) WHERE id = ?",
-                (orjson.dumps(_attempt_json(attempt)).decode(), status, next_due_at, delivery_id),
+                " status = ?, due_at = coalesce(?, due_at), lease_until = NULL, claim = NULL"
+                " WHERE id = ? AND (?5 IS NULL OR claim = ?5)",
+                (
+                    orjson.dumps(_attempt_json(attempt)).decode(),
+                    status,
+                    next_due_at,
+                    delivery_id,
+                    claim,
+                ),
             )
             .rowcount
         )
@@ -1009,13 +1121,41 @@ class SQLiteState:
         return [_delivery(r) for r in rows]
 
     def next_delivery_due(self) -> float | None:
-        """Earliest due_at of a pending delivery."""
-        row = (
-            self._conn()
-            .execute("SELECT min(due_at) FROM deliveries WHERE status = 'pending'")
-            .fetchone()
-        )
-        return None if row[0] is None else float(row[0])
+        """When a delivery can next be claimed (as ``next_job_due``)."""
+        return self._next_due("deliveries", "delivering")
+
+    # -- leases --------------------------------------------------------------------------------
+    def renew_claims(self, claims: Collection[str], lease_until: float) -> int:
+        """Extend the lease of the jobs and deliveries still held by these claims; how many."""
+        if not claims:
+            return 0
+        wanted = orjson.dumps(list(claims))
+        renewed = 0
+        with self._write() as db:
+            for table, holding in (("jobs", "running"), ("deliveries", "delivering")):
+                renewed += db.execute(
+                    f"UPDATE {table} SET lease_until = ? WHERE status = ?"
+                    " AND claim IN (SELECT value FROM json_each(?))",
+                    (lease_until, holding, wanted),
+                ).rowcount
+        return renewed
+
+    def release_claims(self, claims: Collection[str]) -> int:
+        """Hand back the jobs and deliveries these claims still hold: pending again, due at their
+        due time. The claim token stays on a handed-back delivery until it is claimed again, so
+        an attempt that outlives the hand-back is still recorded."""
+        if not claims:
+            return 0
+        wanted = orjson.dumps(list(claims))
+        released = 0
+        with self._write() as db:
+            for table, holding in (("jobs", "running"), ("deliveries", "delivering")):
+                released += db.execute(
+                    f"UPDATE {table} SET status = 'pending', lease_until = NULL WHERE status = ?"
+                    " AND claim IN (SELECT value FROM json_each(?))",
+                    (holding, wanted),
+                ).rowcount
+        return released
 
     # -- notifications -------------------------------------------------------------------------
     def add_notification(self, notification: Notification, *, job_id: str | None = None) -> None:

@@ -191,3 +191,28 @@ def test_each_thread_has_its_own_connection_and_close_closes_them_all(path: Path
     state.close()
     with pytest.raises((RuntimeError, sqlite3.ProgrammingError)):
         state.count(SCOPE)
+
+
+def test_a_file_of_schema_version_1_is_upgraded_with_its_jobs_kept(path: Path) -> None:
+    state = SQLiteState(path)
+    state.add_job(Job("job_1", "import", "tamio", "tok", {"items": [1]}, due_at=T0))
+    state.close()
+    db = sqlite3.connect(path)  # what a mockserver without leases wrote
+    for table, column in [
+        ("jobs", "lease_until"),
+        ("jobs", "claim"),
+        ("jobs", "progress"),
+        ("deliveries", "lease_until"),
+        ("deliveries", "claim"),
+    ]:
+        db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+
+    again = SQLiteState(path)
+    [claimed] = again.claim_due_jobs(T0, lease_s=10)
+
+    assert (claimed.id, claimed.lease_until) == ("job_1", T0 + 10)
+    assert again._conn().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    again.close()

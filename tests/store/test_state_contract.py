@@ -413,12 +413,16 @@ def test_jobs_are_claimed_when_due_once_and_in_due_order(state: State) -> None:
 
     assert state.next_job_due() == T0 + 1
     assert state.claim_due_jobs(T0) == []
-    claimed = state.claim_due_jobs(T0 + 10, limit=2)
+    claimed = state.claim_due_jobs(T0 + 10, limit=2, lease_s=60)
     assert [j.id for j in claimed] == ["job_2", "job_3"]
     assert {j.status for j in claimed} == {"running"}
+    assert {j.lease_until for j in claimed} == {T0 + 70}
     assert claimed[0].payload == {"customers": [{"n": 2}]}
-    assert [j.id for j in state.claim_due_jobs(T0 + 10)] == ["job_1"]
+    assert [j.id for j in state.claim_due_jobs(T0 + 10, lease_s=60)] == ["job_1"]
     assert state.claim_due_jobs(T0 + 10) == []
+    assert state.next_job_due() == T0 + 70  # the running jobs' leases end before job_4 is due
+    for n in (1, 2, 3):
+        state.finish_job(f"job_{n}", "done", {})
     assert state.next_job_due() == T0 + 100
 
 
@@ -554,6 +558,7 @@ def test_deliveries_are_claimed_retried_and_keep_every_attempt(state: State) -> 
 
     [first] = state.claim_due_deliveries(T0)
     assert (first.id, first.status, first.attempts) == ("whdel_1", "delivering", [])
+    assert first.claim is not None and first.lease_until is not None
     assert state.claim_due_deliveries(T0) == []
     failed = Attempt(at=T0, status=500, duration_ms=12.5, error="HTTP 500")
     state.record_attempt("whdel_1", failed, "pending", T0 + 30)
@@ -569,6 +574,8 @@ def test_deliveries_are_claimed_retried_and_keep_every_attempt(state: State) -> 
     assert (stored.status, stored.attempts, stored.due_at) == ("delivered", [failed, ok], T0 + 30)
     assert stored.event == delivery(1).event
     assert [d.id for d in state.deliveries()] == ["whdel_1", "whdel_2"]
+    assert (stored.claim, stored.lease_until) == (None, None)
+    state.record_attempt("whdel_2", ok, "delivered", None)
     assert state.next_delivery_due() is None
     assert state.record_attempt("whdel_404", ok, "delivered", None) is False
 
@@ -843,3 +850,114 @@ def test_a_jobs_notification_is_stored_only_while_the_job_runs(state: State) -> 
     with pytest.raises(JobGone):  # a reset removed the job
         state.add_notification(notification(2, job_id="job_1"), job_id="job_1")
     assert state.notifications() == []
+# -- leases ------------------------------------------------------------------------------------
+
+
+def test_a_job_whose_lease_ended_is_claimed_again_under_a_new_claim(state: State) -> None:
+    state.add_job(job(1, due_at=T0))
+    [first] = state.claim_due_jobs(T0, lease_s=10)
+    assert (first.status, first.lease_until) == ("running", T0 + 10)
+    assert state.next_job_due() == T0 + 10
+
+    assert state.claim_due_jobs(T0 + 9.9) == []  # its holder may still be working
+    [again] = state.claim_due_jobs(T0 + 10, lease_s=10)  # its holder is gone
+
+    assert (again.id, again.status, again.lease_until) == ("job_1", "running", T0 + 20)
+    assert again.claim is not None and again.claim != first.claim
+    assert [j.claim for j in state.jobs()] == [again.claim]
+
+
+def test_a_renewed_claim_holds_and_a_released_one_is_pending_again(state: State) -> None:
+    state.add_job(job(1, due_at=T0))
+    state.add_delivery(delivery(1))
+    [held_job] = state.claim_due_jobs(T0, lease_s=10)
+    [held_delivery] = state.claim_due_deliveries(T0, lease_s=10)
+    claims = [held_job.claim, held_delivery.claim]
+    assert None not in claims
+
+    assert state.renew_claims([c for c in claims if c], T0 + 50) == 2
+    assert state.claim_due_jobs(T0 + 20) == []
+    assert state.claim_due_deliveries(T0 + 20) == []
+    assert state.next_job_due() == T0 + 50
+
+    assert state.release_claims([c for c in claims if c]) == 2
+    assert [(j.status, j.lease_until) for j in state.jobs()] == [("pending", None)]
+    assert state.next_job_due() == T0  # due at its own due time: now
+    assert state.renew_claims([c for c in claims if c], T0 + 90) == 0  # no longer held
+    assert [j.id for j in state.claim_due_jobs(T0 + 20)] == ["job_1"]
+    assert [d.id for d in state.claim_due_deliveries(T0 + 20)] == ["whdel_1"]
+
+
+def test_due_by_claims_pending_work_early_but_never_a_live_claim(state: State) -> None:
+    state.add_job(job(1, due_at=T0))
+    state.add_job(job(2, due_at=T0 + 1000))
+    state.claim_due_jobs(T0, limit=1, lease_s=10)  # job_1, held by a live worker
+
+    claimed = state.claim_due_jobs(T0 + 1, due_by=float("inf"))  # a flush
+
+    assert [j.id for j in claimed] == ["job_2"]
+
+
+def test_a_rerun_job_gets_its_recorded_insert_back_and_writes_nothing(state: State) -> None:
+    state.add_job(job(1, due_at=T0))
+    state.insert_batch(TAMIO, [customer(9, "taken@example.com")])
+    state.claim_due_jobs(T0, lease_s=10)
+    first = state.insert_batch(
+        TAMIO, [customer(1), customer(2, "taken@example.com")], job_id="job_1"
+    )
+    # Its worker dies before finishing; another claims the job and runs it again (a re-run
+    # builds new records: new ids, new timestamps).
+    state.claim_due_jobs(T0 + 10, lease_s=10)
+
+    second = state.insert_batch(
+        TAMIO, [customer(5, "user1@example.com"), customer(6, "taken@example.com")], job_id="job_1"
+    )
+
+    assert second == first
+    assert created(second) == [True, False] and second[1].conflict == "email"
+    assert emails(state, TAMIO) == ["taken@example.com", "user1@example.com"]
+    assert [r.id for r in state.all(TAMIO)] == ["cus_00000009", "cus_00000001"]
+
+
+def test_a_jobs_delivery_is_stored_once_however_often_the_job_runs(state: State) -> None:
+    state.add_job(job(1, due_at=T0))
+    state.claim_due_jobs(T0, lease_s=10)
+    assert state.add_delivery(delivery(1), job_id="job_1") is True
+    state.claim_due_jobs(T0 + 10, lease_s=10)  # the re-run
+
+    assert state.add_delivery(delivery(1), job_id="job_1") is False
+
+    assert [d.id for d in state.deliveries()] == ["whdel_1"]
+    with pytest.raises(ValueError, match="whdel_1"):  # outside a job a repeated id is a bug
+        state.add_delivery(delivery(1))
+
+
+def test_an_attempt_is_recorded_only_by_the_claim_that_holds_the_delivery(state: State) -> None:
+    state.add_delivery(delivery(1))
+    [stale] = state.claim_due_deliveries(T0, lease_s=10)
+    [current] = state.claim_due_deliveries(T0 + 10, lease_s=10)  # the stale holder's lease ended
+    ok = Attempt(at=T0 + 10, status=204, duration_ms=3.0)
+
+    assert state.record_attempt("whdel_1", ok, "delivered", None, claim=stale.claim) is False
+    assert state.record_attempt("whdel_1", ok, "delivered", None, claim=current.claim) is True
+
+    [stored] = state.deliveries()
+    assert (stored.status, stored.attempts, stored.claim) == ("delivered", [ok], None)
+
+
+def test_an_attempt_that_outlives_its_hand_back_is_still_recorded(state: State) -> None:
+    state.add_delivery(delivery(1))
+    state.add_delivery(delivery(2))
+    [first, second] = state.claim_due_deliveries(T0, lease_s=10)
+    assert first.claim and second.claim
+    state.release_claims([first.claim, second.claim])  # a stop hands both back mid-attempt
+    state.claim_due_deliveries(T0 + 1, limit=1)  # whdel_1 is claimed again meanwhile
+    ok = Attempt(at=T0, status=200, duration_ms=1.0)
+
+    assert state.record_attempt("whdel_2", ok, "delivered", None, claim=second.claim) is True
+    assert state.record_attempt("whdel_1", ok, "delivered", None, claim=first.claim) is False
+
+    assert [(d.id, d.status) for d in state.deliveries()] == [
+        ("whdel_1", "delivering"),
+        ("whdel_2", "delivered"),
+    ]
