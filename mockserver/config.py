@@ -56,6 +56,9 @@ class Settings:
     webhook_backoff_base_s: float = 0.5
     webhook_backoff_cap_s: float = 30.0
     webhook_timeout_s: float = 5.0
+    # How long a claim of a job or webhook delivery holds unless its process renews it: work of
+    # a process that died is taken up by another (or after a restart) once its lease ends.
+    lease_s: float = 30.0
     event_separator: str | None = None  # None: the spec's x-mock.webhooks.event-separator
     dataset: str | None = None
     tokens: dict[str, list[str]] = field(default_factory=dict)
@@ -76,6 +79,11 @@ class Settings:
             raise ConfigError(f"max_body_bytes={self.max_body_bytes}: must be positive")
         if self.workers < 1:
             raise ConfigError(f"workers={self.workers}: must be at least 1")
+        if self.webhook_timeout_s <= 0 or self.lease_s <= self.webhook_timeout_s:
+            raise ConfigError(
+                f"lease_s={self.lease_s}, webhook_timeout_s={self.webhook_timeout_s}: a webhook"
+                " attempt's timeout must be positive and shorter than the lease"
+            )
 
     @property
     def scheme(self) -> str:

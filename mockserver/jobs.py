@@ -7,18 +7,25 @@ job's result (a JSON-compatible dict) or raises: the exception marks the job ``f
 ``{"error": "<ExceptionType>: <message>"}`` and never escapes the runner, so a worker loop survives.
 
 Handlers may schedule further jobs; :meth:`JobRunner.flush` keeps running until nothing is pending.
+
+Every claim is a lease of ``lease_s`` seconds: the runner keeps the claims it holds
+(:meth:`JobRunner.held_claims`, renewed by the background worker while a job runs) and
+:meth:`JobRunner.release_held` hands back those it has not finished when it stops. A job whose
+holder died is claimed again once its lease ends; its handler must then duplicate nothing
+(``insert_batch(..., job_id=)`` returns the recorded outcomes of the first run).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 
 from mockserver.inflight import InFlight
-from mockserver.store.base import JSON, Job, JobGone, State
+from mockserver.store.base import DEFAULT_LEASE_S, JSON, Job, JobGone, State
 
 __all__ = ["JobErrorListener", "JobHandler", "JobRunner"]
 
@@ -50,10 +57,16 @@ class JobRunner:
         handlers: Mapping[str, Callable[[Job], JSON]],
         *,
         clock: Callable[[], float] = time.time,
+        lease_s: float = DEFAULT_LEASE_S,
     ) -> None:
+        if lease_s <= 0:
+            raise ValueError(f"lease_s must be > 0, got {lease_s!r}")
         self._state = state
         self._handlers: dict[str, Callable[[Job], JSON]] = dict(handlers)
         self._clock = clock
+        self.lease_s = lease_s
+        self._held: set[str] = set()  # claims this runner holds (claimed, not finished)
+        self._held_lock = threading.Lock()
         self._error_listeners: list[JobErrorListener] = []
         self._schedule_listeners: list[Callable[[], None]] = []
         # Jobs being run by this instance right now, so flush() can wait for the worker thread's.
@@ -104,26 +117,68 @@ class JobRunner:
                 logger.exception("job schedule listener failed")
         return job
 
+    # -- leases ------------------------------------------------------------------------------------
+    def held_claims(self) -> list[str]:
+        """The claims of the jobs this runner has claimed and not finished yet."""
+        with self._held_lock:
+            return list(self._held)
+
+    def release_held(self) -> int:
+        """Hand back every job this runner holds (a stop); returns how many went back."""
+        with self._held_lock:
+            claims, self._held = list(self._held), set()
+        return self._state.release_claims(claims) if claims else 0
+
+    def _hold(self, jobs: list[Job]) -> None:
+        with self._held_lock:
+            self._held.update(job.claim for job in jobs if job.claim is not None)
+
+    def _let_go(self, job: Job) -> None:
+        with self._held_lock:
+            self._held.discard(job.claim or "")
+
     # -- running -----------------------------------------------------------------------------------
-    def run_due(self, now: float | None = None) -> list[Job]:
+    def run_due(
+        self,
+        now: float | None = None,
+        *,
+        due_by: float | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[Job]:
         """Claim every job due at ``now`` (default: the clock), run it and record the outcome.
 
-        Returns the jobs run, each with its final ``status`` (``done`` or ``failed``; ``dropped``
-        when a reset removed the job while it ran, so nothing of it was stored), ``result``
-        and ``finished_at``. Jobs that a handler schedules and that are already due are run too.
+        ``due_by`` claims pending jobs due up to then (a flush: infinity); jobs whose holder's
+        lease ended by ``now`` are claimed too. Once ``stop`` is set, the jobs claimed and not
+        started yet are handed back. Returns the jobs run, each with its final ``status``
+        (``done`` or ``failed``; ``dropped`` when a reset removed the job while it ran, so
+        nothing of it was stored), ``result`` and ``finished_at``. Jobs that a handler
+        schedules and that are already due are run too.
         """
-        at = self._clock() if now is None else now
         ran: list[Job] = []
         broken: Exception | None = None
         for _ in range(_MAX_ROUNDS):
-            claimed = self._state.claim_due_jobs(at, limit=_CLAIM_BATCH)
+            if stop is not None and stop.is_set():
+                break
+            at = self._clock() if now is None else now
+            claimed = self._state.claim_due_jobs(
+                at, limit=_CLAIM_BATCH, lease_s=self.lease_s, due_by=due_by
+            )
             if not claimed:
                 break
-            for job in claimed:
+            self._hold(claimed)
+            for index, job in enumerate(claimed):
+                if stop is not None and stop.is_set():
+                    rest = [j.claim for j in claimed[index:] if j.claim is not None]
+                    with self._held_lock:
+                        self._held.difference_update(rest)
+                    self._state.release_claims(rest)
+                    break
                 try:
                     ran.append(self._run_one(job))
                 except Exception as exc:  # the state could not record the outcome
                     broken = broken or exc
+                finally:
+                    self._let_go(job)
             if broken is not None:
                 raise broken
         return ran
@@ -131,26 +186,22 @@ class JobRunner:
     def flush(self, timeout_s: float = 10.0) -> list[Job]:
         """Run every pending job now, whatever its due time, until none is left.
 
-        Also waits (up to ``timeout_s``) for jobs that another thread of this process is running
-        at the moment, since they may schedule more. Returns the jobs this call ran.
+        Jobs whose holder's lease ended are run too; a job another live process holds is left
+        to it. Also waits (up to ``timeout_s``) for jobs that another thread of this process is
+        running at the moment, since they may schedule more. Returns the jobs this call ran.
         """
         deadline = time.monotonic() + timeout_s
         ran: list[Job] = []
+        waited = False
         for _ in range(_MAX_ROUNDS):
-            due = self._state.next_job_due()
-            if due is not None:
-                batch = self.run_due(max(due, self._clock()))
-                ran.extend(batch)
-                if batch:
-                    continue
-                # Someone else claimed it between next_job_due and the claim: look again soon.
-                time.sleep(0.005)
-            if not self._wait_idle(deadline):
+            batch = self.run_due(due_by=math.inf)
+            ran.extend(batch)
+            if batch:
+                waited = False
+                continue
+            if waited or time.monotonic() >= deadline or not self._wait_idle(deadline):
                 break
-            if self._state.next_job_due() is None:
-                break
-            if time.monotonic() >= deadline:
-                break
+            waited = True  # look once more: the jobs waited for may have scheduled others
         return ran
 
     def _wait_idle(self, deadline: float) -> bool:

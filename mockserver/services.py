@@ -80,8 +80,9 @@ class Services:
             backoff_base_s=settings.webhook_backoff_base_s,
             backoff_cap_s=settings.webhook_backoff_cap_s,
             timeout_s=settings.webhook_timeout_s,
+            lease_s=settings.lease_s,
         )
-        jobs = JobRunner(state, {})
+        jobs = JobRunner(state, {}, lease_s=settings.lease_s)
         services = cls(settings=settings, state=state, jobs=jobs, webhooks=webhooks)
         for kind, handler in JOB_HANDLERS.items():
             jobs.register(kind, functools.partial(_run_with, handler, services))
@@ -93,23 +94,31 @@ class Services:
             self.worker = BackgroundWorker(self.jobs, self.webhooks, self.state)
             self.worker.start()
 
-    def stop_background(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
+    def stop_background(self, timeout_s: float | None = None) -> None:
+        """A graceful stop: finish the import and webhook attempts under way (for up to
+        ``timeout_s``, by default a webhook attempt's deadline plus a second), then hand back
+        whatever this process still holds, for another process or the next start to take up."""
+        worker = self.worker
+        if worker is not None:
+            wait = self.settings.webhook_timeout_s + 1.0 if timeout_s is None else timeout_s
+            worker.stop(wait)
             self.worker = None
+        for holder in (self.jobs, self.webhooks):  # also what a flush claimed, worker or not
+            holder.release_held()
 
     def reset(self) -> None:
         """Forget all state (and reload the data set given at start), pausing the worker meanwhile.
 
-        A job or webhook delivery in flight is finished against the old state first; otherwise
-        recording its outcome would fail against the emptied state (an error that would surface
-        in whatever test runs next). With several worker processes only this process's worker
-        pauses; an import another process is running writes nothing after the reset (its
-        insert is bound to its job, which the reset removed) and is dropped.
+        A job in flight is finished against the old state first. A webhook attempt in flight is
+        not waited for (a slow receiver would hold the reset for the attempt's whole deadline):
+        its outcome is not recorded, the reset removed its delivery. The worker's threads start
+        again whatever the stopped ones are still finishing. With several worker processes only
+        this process's worker pauses; an import another process is running writes nothing after
+        the reset (its insert is bound to its job, which the reset removed) and is dropped.
         """
         worker = self.worker
         if worker is not None:
-            worker.stop()
+            worker.stop(wait_for_deliveries=False)
         try:
             self.state.reset()
             del self.server_errors[:]

@@ -5,10 +5,17 @@ attempt is signed with the endpoint's secret in a header (Tamio: ``Tamio-Signatu
 
     Tamio-Signature: t=<unix seconds>,s=<hex HMAC-SHA256 of "<t>.<raw body>">
 
-A 2xx answer marks the delivery ``delivered``. Anything else (another status, a refused
-connection, a timeout) is a failed attempt: the delivery is retried after a bounded exponential
-backoff, ``min(cap, base * factor ** (attempt - 1))`` seconds, and marked ``failed`` after
-``max_attempts``. Every attempt (status, duration, error text) is recorded in the state.
+A complete 2xx answer marks the delivery ``delivered``. Anything else (another status, a refused
+connection, no complete answer within the attempt's deadline of ``timeout_s`` seconds for the
+whole request and response) is a failed attempt: the delivery is retried after a bounded
+exponential backoff, ``min(cap, base * factor ** (attempt - 1))`` seconds, and marked ``failed``
+after ``max_attempts``. Every attempt (status, duration, error text) is recorded in the state.
+
+Each claimed delivery is leased (``lease_s``): an attempt is recorded only under the claim it
+was made with, and a delivery whose sender died is claimed and attempted again when its lease
+ends (a receiver may see an event twice only then, with the same ``event_id``). A job's events
+get ids derived from the job and a key (the created customer's id), so a re-run of the job
+stores each delivery once.
 
 :func:`verify_signature` is what a receiver (or the mock's own verify-signature operation) uses to
 check a delivery.
@@ -16,13 +23,17 @@ check a delivery.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
 import logging
+import math
 import re
 import secrets
+import socket
 import string
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -32,7 +43,7 @@ import orjson
 
 from mockserver.errors import MockServerError
 from mockserver.inflight import InFlight
-from mockserver.store.base import JSON, Attempt, Delivery, Endpoint, State
+from mockserver.store.base import DEFAULT_LEASE_S, JSON, Attempt, Delivery, Endpoint, State
 
 __all__ = [
     "EndpointError",
@@ -162,9 +173,19 @@ def is_valid_signature(
     return True
 
 
-def new_event_id() -> str:
-    """A Tamio-style event id: ``"whev_"`` followed by 17 random ``[a-z0-9]`` characters."""
-    return "whev_" + "".join(secrets.choice(_EVENT_ID_ALPHABET) for _ in range(17))
+def new_event_id(derived_from: str | None = None) -> str:
+    """A Tamio-style event id: ``"whev_"`` followed by 17 ``[a-z0-9]`` characters.
+
+    Random, or with ``derived_from`` always the same for the same text (a job's events).
+    """
+    if derived_from is None:
+        return "whev_" + "".join(secrets.choice(_EVENT_ID_ALPHABET) for _ in range(17))
+    number = int.from_bytes(hashlib.sha256(derived_from.encode("utf-8")).digest(), "big")
+    chars = []
+    for _ in range(17):
+        number, index = divmod(number, len(_EVENT_ID_ALPHABET))
+        chars.append(_EVENT_ID_ALPHABET[index])
+    return "whev_" + "".join(chars)
 
 
 # -- dispatching ---------------------------------------------------------------------------------
@@ -188,6 +209,7 @@ class WebhookDispatcher:
         timeout_s: float = 5.0,
         clock: Callable[[], float] = time.time,
         user_agent: str = "mockserver-webhooks/1",
+        lease_s: float = DEFAULT_LEASE_S,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be >= 1, got {max_attempts!r}")
@@ -198,7 +220,14 @@ class WebhookDispatcher:
             )
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
+        if lease_s <= timeout_s:
+            raise ValueError(
+                f"lease_s ({lease_s!r}) must be longer than an attempt's timeout_s ({timeout_s!r})"
+            )
         self._state = state
+        self.lease_s = lease_s
+        self._held: set[str] = set()  # claims this dispatcher holds (claimed, not recorded)
+        self._held_lock = threading.Lock()
         self.signature_header = signature_header
         self.max_attempts = max_attempts
         self.backoff_base_s = backoff_base_s
@@ -288,13 +317,22 @@ class WebhookDispatcher:
 
     # -- events ------------------------------------------------------------------------------------
     def emit(
-        self, api: str, account: str, event_type: str, data: JSON, *, job_id: str | None = None
+        self,
+        api: str,
+        account: str,
+        event_type: str,
+        data: JSON,
+        *,
+        job_id: str | None = None,
+        key: str | None = None,
     ) -> list[Delivery]:
         """Create one pending delivery, due now, per endpoint matching the event.
 
         ``job_id``: an event a background job emits is stored only while the job runs (a reset
         removes it), so a reset cannot let an old import's events reach the next test's
-        endpoints (:class:`~mockserver.store.base.JobGone` is raised instead).
+        endpoints (:class:`~mockserver.store.base.JobGone` is raised instead). With ``key``
+        too (unique within the job), the event and delivery ids derive from the job and the
+        key, so a re-run of the job stores nothing twice.
 
         Each carries the event envelope ``{"event_id", "event_type", "api_version": 2,
         "object": "event", "data", "endpoint_id"}``; all deliveries of one emit share the
@@ -303,7 +341,8 @@ class WebhookDispatcher:
         endpoints = self.matching_endpoints(api, account, event_type)
         if not endpoints:
             return []
-        event_id = new_event_id()
+        once = f"{job_id}/{key}" if job_id is not None and key is not None else None
+        event_id = new_event_id(once)
         now = self._clock()
         created: list[Delivery] = []
         for endpoint in endpoints:
@@ -316,7 +355,12 @@ class WebhookDispatcher:
                 "endpoint_id": endpoint.id,
             }
             delivery = Delivery(
-                id="whdel_" + uuid.uuid4().hex,
+                id="whdel_"
+                + (
+                    uuid.uuid4().hex
+                    if once is None
+                    else hashlib.sha256(f"{once}/{endpoint.id}".encode()).hexdigest()[:32]
+                ),
                 endpoint_id=endpoint.id,
                 event=event,
                 due_at=now,
@@ -331,7 +375,53 @@ class WebhookDispatcher:
                 logger.exception("webhook emit listener failed")
         return created
 
+    # -- leases ------------------------------------------------------------------------------------
+    def held_claims(self) -> list[str]:
+        """The claims of the deliveries this dispatcher has claimed and not recorded yet."""
+        with self._held_lock:
+            return list(self._held)
+
+    def release_held(self) -> int:
+        """Hand back every delivery this dispatcher holds (a stop); returns how many went back.
+
+        An attempt still under way is recorded when it ends, unless another claim took the
+        delivery meanwhile."""
+        with self._held_lock:
+            claims, self._held = list(self._held), set()
+        return self._state.release_claims(claims) if claims else 0
+
     # -- delivering --------------------------------------------------------------------------------
+    def claim(
+        self, limit: int = _CLAIM_BATCH, now: float | None = None, *, due_by: float | None = None
+    ) -> list[Delivery]:
+        """Claim up to ``limit`` due deliveries (held until :meth:`send` records them)."""
+        at = self._clock() if now is None else now
+        claimed = self._state.claim_due_deliveries(
+            at, limit=limit, lease_s=self.lease_s, due_by=due_by
+        )
+        with self._held_lock:
+            self._held.update(d.claim for d in claimed if d.claim is not None)
+        return claimed
+
+    def send(self, delivery: Delivery, now: float | None = None) -> bool:
+        """Make one attempt at a claimed delivery and record it; True when an attempt was made.
+
+        Never raises: internal errors are logged and passed to the error listeners.
+        """
+        with self._inflight.track():
+            try:
+                endpoint = next(
+                    (e for e in self._state.endpoints() if e.id == delivery.endpoint_id), None
+                )
+                self._attempt(delivery, endpoint, now)
+                return True
+            except Exception as exc:
+                self._internal_error(exc, f"delivery {delivery.id} could not be recorded")
+                return False
+            finally:
+                with self._held_lock:
+                    self._held.discard(delivery.claim or "")
+
     def deliver_due(self, now: float | None = None) -> int:
         """POST every delivery due at ``now`` (default: the clock); returns the attempts made.
 
@@ -339,8 +429,7 @@ class WebhookDispatcher:
         passed to the error listeners.
         """
         try:
-            at = self._clock() if now is None else now
-            return self._deliver_claimed(at, now)
+            return self._deliver_claimed(now, None)
         except Exception as exc:
             self._internal_error(exc, "delivering webhooks failed")
             return 0
@@ -349,24 +438,22 @@ class WebhookDispatcher:
         """Deliver everything pending now, ignoring backoff waits, until each delivery is
         delivered or failed (or ``timeout_s`` passes). Returns the attempts made.
 
-        Deliveries that another thread of this process is sending are waited for too, since
-        they may come back for a retry.
+        Deliveries whose sender's lease ended are attempted too; deliveries that another thread
+        of this process is sending are waited for, since they may come back for a retry.
         """
         deadline = time.monotonic() + timeout_s
         made = 0
+        waited = False
         try:
             while time.monotonic() < deadline:
-                due = self._state.next_delivery_due()
-                if due is not None:
-                    count = self._deliver_claimed(max(due, self._clock()), None, deadline)
-                    made += count
-                    if count:
-                        continue
-                    time.sleep(0.005)  # claimed elsewhere meanwhile: look again
-                if not self._wait_idle(deadline):
+                count = self._deliver_claimed(None, deadline, due_by=math.inf)
+                made += count
+                if count:
+                    waited = False
+                    continue
+                if waited or not self._wait_idle(deadline):
                     break
-                if self._state.next_delivery_due() is None:
-                    break
+                waited = True  # look once more: what we waited for may be due for a retry
         except Exception as exc:
             self._internal_error(exc, "flushing webhooks failed")
         return made
@@ -375,30 +462,25 @@ class WebhookDispatcher:
         return self._inflight.wait_idle(deadline)
 
     def _deliver_claimed(
-        self, claim_at: float, now: float | None, deadline: float | None = None
+        self, now: float | None, deadline: float | None, *, due_by: float | None = None
     ) -> int:
         made = 0
         while deadline is None or time.monotonic() < deadline:
-            claimed = self._state.claim_due_deliveries(claim_at, limit=_CLAIM_BATCH)
+            claimed = self.claim(_CLAIM_BATCH, now, due_by=due_by)
             if not claimed:
                 break
-            endpoints = {ep.id: ep for ep in self._state.endpoints()}
             for delivery in claimed:
-                with self._inflight.track():
-                    try:
-                        self._attempt(delivery, endpoints.get(delivery.endpoint_id), now)
-                        made += 1
-                    except Exception as exc:
-                        self._internal_error(exc, f"delivery {delivery.id} could not be recorded")
+                made += self.send(delivery, now)
         return made
 
     def _attempt(self, delivery: Delivery, endpoint: Endpoint | None, now: float | None) -> None:
         started = self._clock()
+        claim = delivery.claim
         if endpoint is None:
             attempt = Attempt(
                 at=started, status=None, duration_ms=0.0, error="endpoint no longer registered"
             )
-            self._state.record_attempt(delivery.id, attempt, "failed", None)
+            self._state.record_attempt(delivery.id, attempt, "failed", None, claim=claim)
             return
         body = orjson.dumps(delivery.event)
         headers = {
@@ -409,18 +491,29 @@ class WebhookDispatcher:
         status, error, duration_ms = self._post(endpoint.url, body, headers)
         attempt = Attempt(at=started, status=status, duration_ms=duration_ms, error=error)
         number = len(delivery.attempts) + 1
-        if status is not None and 200 <= status < 300:
-            self._state.record_attempt(delivery.id, attempt, "delivered", None)
+        if error is None and status is not None and 200 <= status < 300:
+            outcome, next_due = "delivered", None
         elif number >= self.max_attempts:
-            self._state.record_attempt(delivery.id, attempt, "failed", None)
+            outcome, next_due = "failed", None
         else:
             base = self._clock() if now is None else now
-            self._state.record_attempt(delivery.id, attempt, "pending", base + self.backoff(number))
+            outcome, next_due = "pending", base + self.backoff(number)
+        if not self._state.record_attempt(delivery.id, attempt, outcome, next_due, claim=claim):
+            logger.info(
+                "attempt at delivery %s not recorded: a reset removed it or another claim holds it",
+                delivery.id,
+            )
 
     def _post(
         self, url: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int | None, str | None, float]:
-        """POST ``body``; returns (HTTP status or None, error text or None, duration in ms)."""
+        """POST ``body``; returns (HTTP status or None, error text or None, duration in ms).
+
+        The whole exchange (connect, send, the answer's head and up to 64 KiB of its body) has
+        ``timeout_s`` seconds: a timer shuts the socket down when they pass, so a receiver that
+        trickles its answer a byte at a time cannot hold the attempt (a socket timeout alone
+        applies to each read, not to their sum).
+        """
         parts = urlsplit(url)
         path = parts.path or "/"
         if parts.query:
@@ -432,6 +525,20 @@ class WebhookDispatcher:
         status: int | None = None
         error: str | None = None
         conn = conn_cls(parts.hostname or "", parts.port, timeout=self.timeout_s)
+        expired = threading.Event()
+        settled = threading.Lock()  # the answer is complete xor the deadline cut it
+
+        def cut() -> None:
+            with settled:
+                expired.set()
+                sock = conn.sock
+                if sock is not None:
+                    with contextlib.suppress(OSError):  # already closed
+                        sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(self.timeout_s, cut)
+        timer.daemon = True
+        timer.start()
         try:
             conn.request("POST", path, body=body, headers=headers)
             response = conn.getresponse()
@@ -442,7 +549,12 @@ class WebhookDispatcher:
         except Exception as exc:  # refused, reset, timeout, TLS, DNS, bad response ...
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         finally:
-            conn.close()
+            timer.cancel()
+            with settled:
+                cut_off = expired.is_set()
+                conn.close()
+        if cut_off:
+            error = f"timed out: no complete answer within the attempt's {self.timeout_s:g} s"
         return status, error, round((time.perf_counter() - t0) * 1000.0, 3)
 
     def _internal_error(self, exc: BaseException, message: str) -> None:

@@ -1,11 +1,26 @@
-"""The background thread that runs due jobs and sends due webhook deliveries.
+"""The background threads that run due jobs and send due webhook deliveries.
 
-One daemon thread loops: run due jobs, send due deliveries, then sleep until the earliest next due
-time or the poll interval, whichever comes first. Polling is needed because several processes may
-share an SQLite state and schedule work this process is not told about. Scheduling a job or
-emitting an event through this process's runner/dispatcher wakes the thread at once.
+Three kinds of daemon thread, so that no piece of work can hold up another:
 
-Nothing kills the loop: an exception (in the loop itself, or raised by a job handler) is logged on
+* the **job** thread runs due jobs (imports) one after the other;
+* the **delivery** thread claims due deliveries, at most as many as there are free senders
+  (``delivery_threads``, 4 by default), and hands each to a **sender** thread of its own: a slow
+  webhook receiver occupies one sender for at most its attempt's deadline, never an import;
+* the **lease** thread renews, every third of the lease, the claims this process holds, so work
+  that takes longer than a lease is not claimed again by another process meanwhile.
+
+The job and delivery threads sleep until the earliest next due time (or a lease's end) or the
+poll interval, whichever comes first; polling is needed because several processes may share an
+SQLite state and schedule work this process is not told about. Scheduling a job or emitting an
+event through this process's runner/dispatcher wakes them at once.
+
+:meth:`BackgroundWorker.stop` lets the threads finish what they started (an import, an attempt)
+and hands back, with :meth:`BackgroundWorker.release`, whatever is still claimed: another process,
+or this one after a restart, takes it up at once. ``start`` after ``stop`` always gives the
+process running threads again, even while threads of the stopped generation are still finishing
+a slow attempt.
+
+Nothing kills the loops: an exception (in a loop itself, or raised by a job handler) is logged on
 the ``mockserver.worker`` logger and kept in :attr:`BackgroundWorker.errors`, so the pytest
 fixture can re-raise it in the test's thread.
 """
@@ -18,7 +33,7 @@ import time
 from collections.abc import Callable
 
 from mockserver.jobs import JobRunner
-from mockserver.store.base import Job, State
+from mockserver.store.base import Delivery, Job, State
 from mockserver.webhooks import WebhookDispatcher
 
 __all__ = ["BackgroundWorker"]
@@ -28,11 +43,27 @@ logger = logging.getLogger("mockserver.worker")
 _MAX_ERRORS = 100
 
 
-class BackgroundWorker:
-    """Runs ``job_runner.run_due()`` and ``dispatcher.deliver_due()`` on a daemon thread.
+class _Generation:
+    """The threads of one ``start()``; ``stopping`` ends them (and only them)."""
 
-    ``state`` defaults to the job runner's. ``poll_interval_s`` bounds every sleep. ``errors``
-    holds the exceptions caught so far (the most recent ``100``), oldest first.
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.senders: set[threading.Thread] = set()
+        self.senders_lock = threading.Lock()
+
+    def alive(self) -> list[threading.Thread]:
+        with self.senders_lock:
+            senders = list(self.senders)
+        return [t for t in [*self.threads, *senders] if t.is_alive()]
+
+
+class BackgroundWorker:
+    """Runs due jobs and delivers due webhooks on daemon threads (see the module docstring).
+
+    ``state`` defaults to the job runner's. ``poll_interval_s`` bounds every sleep.
+    ``delivery_threads`` is how many webhook attempts may be under way at once. ``errors`` holds
+    the exceptions caught so far (the most recent ``100``), oldest first.
     """
 
     def __init__(
@@ -42,20 +73,24 @@ class BackgroundWorker:
         state: State | None = None,
         *,
         poll_interval_s: float = 0.05,
+        delivery_threads: int = 4,
         clock: Callable[[], float] = time.time,
         name: str = "mockserver-worker",
     ) -> None:
         if poll_interval_s <= 0:
             raise ValueError(f"poll_interval_s must be > 0, got {poll_interval_s!r}")
+        if delivery_threads < 1:
+            raise ValueError(f"delivery_threads must be >= 1, got {delivery_threads!r}")
         self._job_runner = job_runner
         self._dispatcher = dispatcher
         self._state = state if state is not None else job_runner.state
         self._poll = poll_interval_s
+        self._senders = delivery_threads
         self._clock = clock
         self._name = name
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._wake_jobs = threading.Event()
+        self._wake_deliveries = threading.Event()
+        self._generation: _Generation | None = None
         self._lock = threading.Lock()
         self.errors: list[BaseException] = []
         job_runner.add_error_listener(self._on_job_error)
@@ -76,41 +111,80 @@ class BackgroundWorker:
     # -- lifecycle ---------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        """True while the thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+        """True while the threads of a started (and not stopped) generation are alive."""
+        generation = self._generation
+        return (
+            generation is not None
+            and not generation.stopping.is_set()
+            and all(t.is_alive() for t in generation.threads)
+        )
 
     def start(self) -> None:
-        """Start the thread (no-op when it is already running)."""
+        """Start the threads (no-op when they are running). After :meth:`stop` a new set starts
+        at once, whatever the stopped ones are still finishing."""
         with self._lock:
-            if self._thread is not None and self._thread.is_alive():
+            if self._generation is not None and not self._generation.stopping.is_set():
                 return
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
-            self._thread.start()
+            generation = self._generation = _Generation()
+            for target, suffix in (
+                (self._job_loop, "jobs"),
+                (self._delivery_loop, "deliveries"),
+                (self._lease_loop, "leases"),
+            ):
+                thread = threading.Thread(
+                    target=target, args=(generation,), name=f"{self._name}-{suffix}", daemon=True
+                )
+                generation.threads.append(thread)
+            for thread in generation.threads:
+                thread.start()
 
-    def stop(self, timeout: float = 5.0) -> bool:
-        """Ask the thread to stop and join it; True when it ended within ``timeout`` seconds.
+    def stop(self, timeout: float = 5.0, *, wait_for_deliveries: bool = True) -> bool:
+        """Ask the threads to stop and join them; True when they ended within ``timeout`` s.
 
-        The current iteration (a running job, a delivery in flight) is finished first.
+        A job under way is finished first; so is a webhook attempt under way unless
+        ``wait_for_deliveries`` is False (a reset: the attempt's outcome is not recorded for a
+        delivery the reset removed). Claims are not handed back here: see :meth:`release`.
         """
         with self._lock:
-            thread = self._thread
-            self._stopping.set()
-            self._wake.set()
-        if thread is None:
-            return True
-        thread.join(timeout)
-        if thread.is_alive():
-            logger.warning("worker thread did not stop within %.1f s", timeout)
-            return False
-        with self._lock:
-            if self._thread is thread:
-                self._thread = None
-        return True
+            generation = self._generation
+            if generation is None:
+                return True
+            generation.stopping.set()
+        self.wake()
+        deadline = time.monotonic() + timeout
+        waiting = (
+            generation.alive()
+            if wait_for_deliveries
+            else [t for t in generation.threads if t.is_alive()]
+        )
+        for thread in waiting:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        late = [t.name for t in waiting if t.is_alive()]
+        if late:
+            logger.info(
+                "%d background thread(s) still finishing after %.1f s: %s",
+                len(late),
+                timeout,
+                ", ".join(late),
+            )
+        return not late
+
+    def release(self) -> int:
+        """Hand back every job and delivery this process still holds (after :meth:`stop`, when
+        the process is about to exit); returns how many went back."""
+        released = 0
+        for holder in (self._job_runner, self._dispatcher):
+            try:
+                released += holder.release_held()
+            except Exception as exc:
+                logger.exception("handing back claimed work failed")
+                self._record(exc)
+        return released
 
     def wake(self) -> None:
-        """Make the thread look for due work now instead of finishing its sleep."""
-        self._wake.set()
+        """Make the threads look for due work now instead of finishing their sleep."""
+        self._wake_jobs.set()
+        self._wake_deliveries.set()
 
     # -- errors ------------------------------------------------------------------------------------
     def take_errors(self) -> list[BaseException]:
@@ -134,44 +208,83 @@ class BackgroundWorker:
     def _on_job_error(self, job: Job, exc: BaseException) -> None:
         self._record(exc)
 
-    # -- the loop ----------------------------------------------------------------------------------
-    def _loop(self) -> None:
-        logger.debug("worker started")
-        while not self._stopping.is_set():
-            self._wake.clear()
+    # -- the loops ---------------------------------------------------------------------------------
+    def _job_loop(self, generation: _Generation) -> None:
+        stopping = generation.stopping
+        while not stopping.is_set():
+            self._wake_jobs.clear()
             failed = False
             try:
-                self._job_runner.run_due()
+                self._job_runner.run_due(stop=stopping)
             except Exception as exc:
                 failed = True
                 logger.exception("running due jobs failed")
                 self._record(exc)
-            if self._stopping.is_set():
+            if stopping.is_set():
                 break
-            try:
-                self._dispatcher.deliver_due()
-            except Exception as exc:  # deliver_due should not raise; be safe anyway
-                failed = True
-                logger.exception("delivering webhooks failed")
-                self._record(exc)
-            if self._stopping.is_set():
-                break
-            self._wake.wait(self._poll if failed else self._sleep_time())
-        logger.debug("worker stopped")
+            self._wake_jobs.wait(
+                self._poll if failed else self._sleep_time(self._state.next_job_due)
+            )
 
-    def _sleep_time(self) -> float:
-        """Seconds until the earliest due job or delivery, at most the poll interval."""
+    def _delivery_loop(self, generation: _Generation) -> None:
+        stopping = generation.stopping
+        while not stopping.is_set():
+            self._wake_deliveries.clear()
+            with generation.senders_lock:
+                generation.senders = {t for t in generation.senders if t.is_alive()}
+                free = self._senders - len(generation.senders)
+            claimed: list[Delivery] = []
+            if free > 0:
+                try:
+                    claimed = self._dispatcher.claim(free)
+                except Exception as exc:
+                    logger.exception("claiming due webhook deliveries failed")
+                    self._record(exc)
+            for delivery in claimed:
+                sender = threading.Thread(
+                    target=self._send,
+                    args=(delivery,),
+                    name=f"{self._name}-send-{delivery.id}",
+                    daemon=True,
+                )
+                with generation.senders_lock:
+                    generation.senders.add(sender)
+                sender.start()
+            if stopping.is_set():
+                break
+            if claimed and free - len(claimed) > 0:
+                continue  # maybe more are due
+            busy = free <= len(claimed)
+            self._wake_deliveries.wait(
+                self._poll if busy else self._sleep_time(self._state.next_delivery_due)
+            )
+
+    def _send(self, delivery: Delivery) -> None:
+        self._dispatcher.send(delivery)  # never raises
+        self._wake_deliveries.set()  # a sender is free again
+
+    def _lease_loop(self, generation: _Generation) -> None:
+        period = min(self._job_runner.lease_s, self._dispatcher.lease_s) / 3
+        while not generation.stopping.wait(period):
+            claims = self._job_runner.held_claims() + self._dispatcher.held_claims()
+            if not claims:
+                continue
+            lease_s = min(self._job_runner.lease_s, self._dispatcher.lease_s)
+            try:
+                self._state.renew_claims(claims, self._clock() + lease_s)
+            except Exception as exc:
+                logger.exception("renewing the leases of claimed work failed")
+                self._record(exc)
+
+    def _sleep_time(self, next_due: Callable[[], float | None]) -> float:
+        """Seconds until the earliest due item (or lease end), at most the poll interval."""
         try:
-            dues = [
-                due
-                for due in (self._state.next_job_due(), self._state.next_delivery_due())
-                if due is not None
-            ]
+            due = next_due()
         except Exception as exc:
             logger.exception("reading next due times failed")
             self._record(exc)
             return self._poll
-        if not dues:
+        if due is None:
             return self._poll
         # A small floor keeps an item that is due but cannot be claimed from spinning the CPU.
-        return max(0.001, min(self._poll, min(dues) - self._clock()))
+        return max(0.001, min(self._poll, due - self._clock()))

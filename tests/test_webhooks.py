@@ -526,7 +526,7 @@ def test_deliver_due_and_flush_never_raise(state: State, monkeypatch: pytest.Mon
     dispatcher.register("tamio", "http://127.0.0.1:9/hook")
     dispatcher.emit("tamio", "acct", "customer.created", {})
 
-    def broken(now: float, limit: int = 10) -> list[Delivery]:
+    def broken(now: float, limit: int = 10, **lease: float | None) -> list[Delivery]:
         raise RuntimeError("state is gone")
 
     monkeypatch.setattr(state, "claim_due_deliveries", broken)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -162,27 +163,31 @@ def test_scheduling_wakes_a_sleeping_worker(
     assert 0.15 <= time.monotonic() - started < 1.0
 
 
-def test_stop_joins_the_thread_cleanly_and_is_idempotent(
+def test_stop_joins_the_threads_cleanly_and_is_idempotent(
     state: State, make_worker: Callable[..., BackgroundWorker]
 ) -> None:
     worker = make_worker({}, poll_interval_s=30.0)
     assert worker.stop() is True  # never started
 
-    def workers() -> int:
-        return len([t for t in threading.enumerate() if t.name == "mockserver-worker"])
+    def threads() -> list[threading.Thread]:
+        # Other workers may be running (the pytest plugin's session-scoped mock has some).
+        return [t for t in threading.enumerate() if t.name.startswith("mockserver-worker-")]
 
-    # Other workers may be running (the pytest plugin's session-scoped mock has one).
-    before = workers()
+    before = threads()
     worker.start()
-    worker.start()  # no second thread
-    thread = worker._thread
-    assert thread is not None and thread.daemon and thread.is_alive()
-    assert workers() == before + 1
+    worker.start()  # no second set
+    mine = [t for t in threads() if t not in before]
+    assert sorted(t.name for t in mine) == [
+        "mockserver-worker-deliveries",
+        "mockserver-worker-jobs",
+        "mockserver-worker-leases",
+    ]
+    assert all(t.daemon and t.is_alive() for t in mine)
 
     started = time.monotonic()
     assert worker.stop(timeout=2) is True
     assert time.monotonic() - started < 0.5  # woken, not waiting out the 30 s poll
-    assert not thread.is_alive() and not worker.running
+    assert not any(t.is_alive() for t in mine) and not worker.running
     assert worker.stop() is True
 
     worker.start()  # can be restarted
@@ -225,11 +230,11 @@ def test_an_exception_in_the_loop_is_logged_kept_and_survived(
     real_run_due = runner.run_due
     calls = {"n": 0}
 
-    def flaky(now: float | None = None) -> list[Job]:
+    def flaky(now: float | None = None, **options: Any) -> list[Job]:
         calls["n"] += 1
         if calls["n"] <= 2:
             raise OSError("disk hiccup")
-        return real_run_due(now)
+        return real_run_due(now, **options)
 
     monkeypatch.setattr(runner, "run_due", flaky)
     with caplog.at_level("ERROR", logger="mockserver.worker"):

@@ -163,7 +163,11 @@ def bulk_create_customers(call: Call) -> Reply:
 
 @job_handler(IMPORT_JOB)
 def run_import(job: Job, services: Services) -> dict[str, Any]:
-    """Create the customers of one import; duplicates are skipped with error_code 10142."""
+    """Create the customers of one import; duplicates are skipped with error_code 10142.
+
+    Runs again, with the same outcome and nothing stored twice, when its worker died before
+    finishing: the insert returns the outcomes it recorded and each event is keyed.
+    """
     items: list[dict[str, Any]] = job.payload["customers"]
     now = services.clock()
     customers = [build_customer(item, source="import", now=now) for item in items]
@@ -174,8 +178,13 @@ def run_import(job: Job, services: Services) -> dict[str, Any]:
     for index, (item, outcome) in enumerate(zip(items, outcomes, strict=True)):
         if outcome.record is not None:
             created.append(outcome.record["id"])
-            services.webhooks.emit(
-                API, job.account, event_type, {"customer": outcome.record}, job_id=job.id
+            services.webhooks.emit(  # keyed by the customer: a re-run stores it once
+                API,
+                job.account,
+                event_type,
+                {"customer": outcome.record},
+                job_id=job.id,
+                key=outcome.record["id"],
             )
         else:
             failed.append(
