@@ -207,7 +207,7 @@ def import_notification(
 ) -> Notification:
     """The account notification of a finished import: what was created and what was skipped."""
     return Notification(
-        id="ntf_" + uuid4().replace("-", ""),
+        id="ntf_" + job.id.removeprefix("job_"),  # one per job, also when the job runs again
         api=API,
         account=job.account,
         job_id=job.id,

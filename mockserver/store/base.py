@@ -366,7 +366,8 @@ class State(Protocol):
     def add_notification(self, notification: Notification, *, job_id: str | None = None) -> None:
         """Store a notification (a duplicate id is refused with ValueError). With ``job_id`` (a
         job's own notification), only while that job is running, as for ``insert_batch``;
-        otherwise :class:`JobGone` and nothing is stored."""
+        otherwise :class:`JobGone` and nothing is stored; a duplicate id is then kept as stored
+        (a re-run of the job)."""
         ...
 
     def notifications(

@@ -620,11 +620,14 @@ class MemoryState:
     # -- notifications -------------------------------------------------------------------------
     def add_notification(self, notification: Notification, *, job_id: str | None = None) -> None:
         """Store a notification (a copy); a duplicate id is refused with ValueError. With
-        ``job_id``, only while that job is running (else :class:`JobGone`)."""
+        ``job_id``, only while that job is running (else :class:`JobGone`), and a duplicate id
+        is kept as stored (a re-run of the job)."""
         stored = replace(notification, data=copy_json(notification.data))
         with self._lock:
             self._require_running(job_id)
             if notification.id in self._notifications:
+                if job_id is not None:
+                    return  # stored by an earlier run of the job: kept as it is
                 raise ValueError(f"a notification with id {notification.id!r} already exists")
             self._notifications[notification.id] = stored
 

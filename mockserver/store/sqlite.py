@@ -72,7 +72,7 @@ from mockserver.store.memory import (
 
 # 2 added the notifications table; a version-1 file gets it at open (every statement of the schema
 # is CREATE ... IF NOT EXISTS). 3 added the leases of jobs and deliveries and a job's recorded
-# progress (columns added by _MIGRATIONS).
+# progress (columns added by _ADDED_COLUMNS).
 SCHEMA_VERSION = 3
 
 _SCHEMA = """
@@ -176,16 +176,15 @@ CREATE TABLE IF NOT EXISTS hits (
 );
 """
 
-# From one schema version to the next (a file written by an older mockserver is upgraded).
-_MIGRATIONS = {
-    2: [  # leases and a job's recorded progress
-        "ALTER TABLE jobs ADD COLUMN lease_until REAL",
-        "ALTER TABLE jobs ADD COLUMN claim TEXT",
-        "ALTER TABLE jobs ADD COLUMN progress BLOB",
-        "ALTER TABLE deliveries ADD COLUMN lease_until REAL",
-        "ALTER TABLE deliveries ADD COLUMN claim TEXT",
-    ],
-}
+# Columns added since version 1, as (table, column, type): a file written by an older mockserver
+# gets those it lacks at open.
+_ADDED_COLUMNS = [
+    ("jobs", "lease_until", "REAL"),  # 3: leases and a job's recorded progress
+    ("jobs", "claim", "TEXT"),
+    ("jobs", "progress", "BLOB"),
+    ("deliveries", "lease_until", "REAL"),
+    ("deliveries", "claim", "TEXT"),
+]
 
 _MIN_SEQ = -(2**63)
 _MAX_SEQ = 2**63 - 1
@@ -597,9 +596,10 @@ class SQLiteState:
                     f"({SCHEMA_VERSION}); upgrade mockserver or start with a new --state file"
                 )
             if version < SCHEMA_VERSION:
-                for step in range(version, SCHEMA_VERSION) if version else ():
-                    for statement in _MIGRATIONS.get(step, ()):
-                        db.execute(statement)
+                for table, column, kind in _ADDED_COLUMNS if version else ():
+                    present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                    if column not in present:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
@@ -1053,12 +1053,7 @@ class SQLiteState:
             )
             if inserted.rowcount:
                 return True
-            running = (
-                self._conn()
-                .execute("SELECT 1 FROM jobs WHERE id = ? AND status = 'running'", (job_id,))
-                .fetchone()
-            )
-            if running is None:
+            if not self._job_running(job_id):
                 raise JobGone(job_id)
             return False  # stored by an earlier run of the job
         except sqlite3.IntegrityError:
@@ -1160,7 +1155,8 @@ class SQLiteState:
     # -- notifications -------------------------------------------------------------------------
     def add_notification(self, notification: Notification, *, job_id: str | None = None) -> None:
         """Store a notification; a duplicate id is refused with ValueError. With ``job_id``, only
-        while that job is running (one statement checks and inserts; else :class:`JobGone`)."""
+        while that job is running (one statement checks and inserts; else :class:`JobGone`), and
+        a duplicate id is kept as stored (a re-run of the job)."""
         params = (
             notification.id,
             notification.api,
@@ -1177,9 +1173,19 @@ class SQLiteState:
                 (*params, job_id),
             )
         except sqlite3.IntegrityError:
+            if job_id is not None and self._job_running(job_id):
+                return  # stored by an earlier run of the job: kept as it is
             raise ValueError(f"a notification with id {notification.id!r} already exists") from None
         if job_id is not None and inserted.rowcount == 0:
             raise JobGone(job_id)
+
+    def _job_running(self, job_id: str) -> bool:
+        row = (
+            self._conn()
+            .execute("SELECT 1 FROM jobs WHERE id = ? AND status = 'running'", (job_id,))
+            .fetchone()
+        )
+        return row is not None
 
     def notifications(
         self, api: str | None = None, account: str | None = None

@@ -961,3 +961,16 @@ def test_an_attempt_that_outlives_its_hand_back_is_still_recorded(state: State) 
         ("whdel_1", "delivering"),
         ("whdel_2", "delivered"),
     ]
+
+
+def test_a_jobs_notification_is_stored_once_however_often_the_job_runs(state: State) -> None:
+    state.add_job(job(1, due_at=T0))
+    state.claim_due_jobs(T0, lease_s=10)
+    state.add_notification(notification(1, job_id="job_1"), job_id="job_1")
+    state.claim_due_jobs(T0 + 10, lease_s=10)  # the re-run
+
+    state.add_notification(notification(1, job_id="job_1"), job_id="job_1")
+
+    assert [n.id for n in state.notifications()] == ["ntf_1"]
+    with pytest.raises(ValueError, match="ntf_1"):  # outside a job a repeated id is a bug
+        state.add_notification(notification(1))
