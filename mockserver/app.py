@@ -27,6 +27,7 @@ from mockserver.errors import ConfigError
 from mockserver.openapi.loader import bundled_spec_paths, load_spec
 from mockserver.openapi.mounts import SpecEntry, chose_name, parse_entry, renamed, unique_name
 from mockserver.openapi.spec import Spec
+from mockserver.proxy import check_settings as check_relay_settings
 from mockserver.services import Services
 from mockserver.specchecks import check_examples, drop_invalid_examples
 
@@ -71,6 +72,7 @@ def load_specs(settings: Settings) -> list[Spec]:
             raise ConfigError(f"--api {', '.join(sorted(missing))}: no such API; loaded: {known}")
     if not specs:
         raise ConfigError("no spec to serve; pass --spec PATH or keep the bundled specs")
+    check_relay_settings(settings, specs)  # --proxy, --record, --replay
     return specs
 
 

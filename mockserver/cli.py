@@ -1,4 +1,4 @@
-"""The ``mockserver`` command: serve, validate, routes, contract, fixtures."""
+"""The ``mockserver`` command: serve, validate, routes, contract, fixtures, drift, examples."""
 
 from __future__ import annotations
 
@@ -112,9 +112,46 @@ class SpecPath(click.ParamType[str]):
 @click.option(
     "--tls-key", type=click.Path(dir_okay=False), default=None, help="The key of --tls-cert (PEM)."
 )
+@click.option(
+    "--proxy",
+    "proxies",
+    multiple=True,
+    metavar="API=URL",
+    help="Forward API's requests to URL and check both sides against the spec, e.g. "
+    "bunce=https://sandbox.api.bunce.so/v1 (repeatable).",
+)
+@click.option(
+    "--proxy-timeout", type=float, default=None, help="Seconds to wait for the upstream (10)."
+)
+@click.option(
+    "--proxy-strict",
+    is_flag=True,
+    default=None,
+    help="Refuse requests that break the spec; answer 502 for upstream answers that do.",
+)
+@click.option(
+    "--record",
+    "record_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write each proxied exchange into this folder (one JSON file each).",
+)
+@click.option(
+    "--replay",
+    "replay_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Answer requests that match a recording in this folder from it.",
+)
 def serve(**options: Any) -> None:
     """Serve every bundled spec (and --spec files) on 127.0.0.1:8000."""
+    from mockserver.config import parse_pairs
     from mockserver.server import serve_forever
+
+    try:
+        proxy = parse_pairs(list(options["proxies"])) if options["proxies"] else None
+    except MockServerError as exc:
+        raise click.BadParameter(str(exc), param_hint="--proxy") from None
 
     settings = _settings(
         host=options["host"],
@@ -138,6 +175,11 @@ def serve(**options: Any) -> None:
         tls=True if options["tls"] else None,
         tls_cert=options["tls_cert"],
         tls_key=options["tls_key"],
+        proxy=proxy,
+        proxy_timeout_s=options["proxy_timeout"],
+        proxy_strict=options["proxy_strict"],
+        record_dir=options["record_dir"],
+        replay_dir=options["replay_dir"],
     )
     if settings.exposed and not settings.control_token:
         raise click.UsageError(
@@ -396,6 +438,153 @@ def contract(
         click.echo(finding.render())
     click.echo(result.summary())
     sys.exit(0 if result.ok else 1)
+
+
+@main.command()
+@click.option(
+    "--url",
+    default=None,
+    help="A running mock (default http://127.0.0.1:8000): its journal's proxied exchanges.",
+)
+@click.option(
+    "--recordings",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="A --record folder instead: every recording checked against the specs as they are now.",
+)
+@click.option(
+    "--spec",
+    "specs",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="With --recordings: a spec to check against (repeatable).",
+)
+@click.option("--no-bundled", is_flag=True, help="With --recordings: only the --spec files.")
+@click.option("--api", default=None, help="Only this API.")
+@click.option(
+    "--control-token",
+    default=None,
+    envvar="MOCKSERVER_CONTROL_TOKEN",
+    help="The running mock's control token, if it has one.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON (for CI).")
+def drift(
+    url: str | None,
+    recordings: str | None,
+    specs: tuple[str, ...],
+    no_bundled: bool,
+    api: str | None,
+    control_token: str | None,
+    as_json: bool,
+) -> None:
+    """Report where an API and its spec disagree, by operation and JSON path.
+
+    Reads a running mock's journal (what its --proxy forwarded or --replay answered), or checks
+    a --record folder against the specs. Exits 1 when there is drift, 0 when there is none and
+    2 when the report cannot be made.
+    """
+    import orjson
+
+    from mockserver.drift import DriftReport, check_recordings, summarise
+
+    if url and recordings:
+        raise click.UsageError("pass --url or --recordings, not both")
+    try:
+        if recordings:
+            from mockserver.app import load_specs
+            from mockserver.engine import MountedApi
+            from mockserver.recording import load_recordings
+
+            loaded = load_specs(_settings(specs=list(specs) or None, bundled=not no_bundled))
+            apis = {spec.name: MountedApi(spec) for spec in loaded}
+            found = [r for r in load_recordings(recordings) if api is None or r.api == api]
+            report = summarise(check_recordings(apis, found))
+        else:
+            report = DriftReport.from_dict(
+                _fetch_drift(url or "http://127.0.0.1:8000", api, control_token)
+            )
+    except MockServerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(report.render(), nl=False)
+    sys.exit(1 if report.drift else 0)
+
+
+@main.command()
+@click.argument("recordings", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--spec",
+    "specs",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A spec to propose examples for (repeatable).",
+)
+@click.option("--no-bundled", is_flag=True, help="Only the --spec files.")
+@click.option("--api", default=None, help="Only this API's recordings.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="File to write (default: standard output).",
+)
+def examples(
+    recordings: str,
+    specs: tuple[str, ...],
+    no_bundled: bool,
+    api: str | None,
+    output: str | None,
+) -> None:
+    """Propose spec examples from RECORDINGS (a --record folder), as YAML to review.
+
+    Each recorded request and answer becomes a named example under its operation, status and
+    media type; examples that break the spec as it stands are marked (x-mock-violations).
+    """
+    from mockserver.app import load_specs
+    from mockserver.engine import MountedApi
+    from mockserver.proposals import propose
+    from mockserver.recording import load_recordings
+
+    try:
+        loaded = load_specs(_settings(specs=list(specs) or None, bundled=not no_bundled))
+        apis = {spec.name: MountedApi(spec) for spec in loaded}
+        found = [r for r in load_recordings(recordings) if api is None or r.api == api]
+    except MockServerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    text = propose(apis, found, recordings)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
+def _fetch_drift(url: str, api: str | None, token: str | None) -> dict[str, Any]:
+    """GET <url>/__mock/drift; MockServerError says why it failed."""
+    from urllib.parse import urlencode
+
+    import orjson
+    import urllib3
+
+    target = url.rstrip("/") + "/__mock/drift" + (f"?{urlencode({'api': api})}" if api else "")
+    headers = {"X-Mock-Token": token} if token else {}
+    try:
+        answer = urllib3.request("GET", target, headers=headers, timeout=10, retries=False)
+    except urllib3.exceptions.HTTPError as exc:
+        raise MockServerError(f"cannot reach {target}: {exc}") from None
+    if answer.status != 200:
+        raise MockServerError(f"{target} answered {answer.status}: {answer.data[:300]!r}")
+    try:
+        data = orjson.loads(answer.data)
+    except orjson.JSONDecodeError:
+        raise MockServerError(f"{target} did not answer JSON; is it a mockserver?") from None
+    if not isinstance(data, dict):
+        raise MockServerError(f"{target} answered {data!r}, not a drift report")
+    return data
 
 
 def run() -> None:

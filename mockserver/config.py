@@ -69,6 +69,12 @@ class Settings:
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_dir: str | None = None
+    # Proxy mode (docs/proxy.md): API name -> upstream base URL; answers from recordings.
+    proxy: dict[str, str] = field(default_factory=dict)
+    proxy_timeout_s: float = 10.0
+    proxy_strict: bool = False
+    record_dir: str | None = None
+    replay_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.validate_responses not in ("off", "warn", "strict"):
@@ -133,6 +139,8 @@ def _parse(name: str, kind: str, raw: str) -> Any:
             return raw.strip().lower() in ("1", "true", "yes", "on")
         if base.startswith("list"):
             return [item for item in raw.split(os.pathsep if name == "specs" else ",") if item]
+        if name == "proxy" and "=" in raw and not raw.lstrip().startswith("{"):
+            return parse_pairs(raw.split(","))
         if base.startswith("dict"):
             loaded = yaml.safe_load(raw)
             if not isinstance(loaded, dict):
@@ -141,6 +149,17 @@ def _parse(name: str, kind: str, raw: str) -> Any:
     except (ValueError, yaml.YAMLError) as exc:
         raise ConfigError(f"MOCKSERVER_{name.upper()}={raw!r}: {exc}") from exc
     return raw
+
+
+def parse_pairs(items: list[str]) -> dict[str, str]:
+    """``["bunce=https://sandbox.example/v1", ...]`` -> ``{"bunce": "https://..."}``."""
+    pairs: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.strip().partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ConfigError(f"{item!r}: expected API=URL, e.g. bunce=https://sandbox.example/v1")
+        pairs[name.strip()] = value.strip()
+    return pairs
 
 
 def load_file(path: str) -> dict[str, Any]:

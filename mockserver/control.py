@@ -1,5 +1,5 @@
-"""The ``/__mock/`` control API: health, reset, journal, state, jobs, notifications, webhooks,
-faults, limits.
+"""The ``/__mock/`` control API: health, reset, journal, drift, state, jobs, notifications,
+webhooks, faults, limits.
 
 It is described by its own OpenAPI document (``control.yaml``), served at
 ``GET /__mock/openapi.json``. When the server is bound to a non-loopback address the control API
@@ -190,6 +190,13 @@ def control_blueprint(engine: Engine) -> Blueprint:
         if request.args.get("rejected", "").lower() in ("1", "true"):
             entries = [e for e in entries if e.get("violations")]
         return _json({"requests": entries})
+
+    @bp.get("/drift")
+    def drift() -> Response:
+        from mockserver.drift import summarise
+
+        entries = state.journal(api=request.args.get("api") or None, since=_int_arg("since"))
+        return _json(summarise(entries).as_dict())
 
     @bp.get("/errors")
     def errors() -> Response:

@@ -24,6 +24,7 @@ from mockserver.bodies import BodyError, is_json_media, media_type, parse_json
 from mockserver.envelopes import Failure, generic, render
 from mockserver.openapi.routing import Router
 from mockserver.openapi.spec import Operation, Spec
+from mockserver.proxy import Relay
 from mockserver.responses import PreferenceError, choose, parse_prefer, required_headers
 from mockserver.services import Services
 from mockserver.validation import (
@@ -159,6 +160,8 @@ class Engine:
             if create is not None and create.body_validator is not None:
                 services.item_validators[api.spec.name] = create.body_validator
         self._local = threading.local()
+        # Proxy and replay (docs/proxy.md): a step after validation, None when not configured.
+        self.relay = Relay.build(self.settings, specs, services.state)
 
     # -- entry point ---------------------------------------------------------------------------
     def handle(self, request: RequestData) -> ResponseData:
@@ -223,11 +226,29 @@ class Engine:
         headers = dict(failure.headers)
         return ResponseData(failure.status, orjson.dumps(body), content_type, headers)
 
+    def _refuse(
+        self,
+        api: MountedApi,
+        compiled: CompiledOperation | None,
+        request: RequestData,
+        failure: Failure,
+        entry: dict[str, Any],
+    ) -> ResponseData:
+        """A request the spec does not allow: refused, unless the relay answers it anyway (the
+        proxy forwards it, a recording answers it) and notes the violations."""
+        if self.relay is not None:
+            relayed = self.relay.answer(api, compiled, request, entry, failure)
+            if relayed is not None:
+                return relayed
+        return self._fail(api, failure, entry)
+
     # -- the pipeline ------------------------------------------------------------------------
     def _handle(self, api: MountedApi, request: RequestData, entry: dict[str, Any]) -> ResponseData:
         settings = api.spec.settings
         relative = request.path[len(api.mount) :] or "/"
         method = request.method.upper()
+        if self.relay is not None:
+            self.relay.keep_body(request)
         if (
             method == "OPTIONS"
             and self.settings.cors
@@ -252,7 +273,7 @@ class Engine:
                     404,
                     f"No operation matches {method} {relative} in {api.spec.name}",
                 )
-            return self._fail(api, failure, entry)
+            return self._refuse(api, None, request, failure, entry)
         op = match.operation
         compiled = api.compiled[op.operation_id]
         entry["operation_id"] = op.operation_id
@@ -276,7 +297,7 @@ class Engine:
 
         account, refused = self._authenticate(api, op, request)
         if refused is not None:
-            return self._fail(api, refused, entry)
+            return self._refuse(api, compiled, request, refused, entry)
         assert account is not None
         entry["account"] = mask(account)
 
@@ -288,7 +309,7 @@ class Engine:
         if op.body_content and method not in ("GET", "HEAD", "DELETE"):
             parsed = self._read_body(api, compiled, request, entry)
             if isinstance(parsed, Failure):
-                return self._fail(api, parsed, entry)
+                return self._refuse(api, compiled, request, parsed, entry)
             body = parsed
 
         params, violations = read_parameters(
@@ -299,11 +320,12 @@ class Engine:
         if body is _NO_BODY:
             body = None
         if violations:
-            return self._fail(
-                api,
-                Failure.from_violations("validation", settings.validation_status, violations),
-                entry,
-            )
+            failure = Failure.from_violations("validation", settings.validation_status, violations)
+            return self._refuse(api, compiled, request, failure, entry)
+        if self.relay is not None:
+            relayed = self.relay.answer(api, compiled, request, entry, None)
+            if relayed is not None:
+                return relayed
 
         try:
             preference = parse_prefer(request.headers.get("Prefer"))

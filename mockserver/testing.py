@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from mockserver.app import create_app
 from mockserver.config import Settings
 from mockserver.control import notification_json
+from mockserver.drift import DriftReport, summarise
 from mockserver.engine import Engine
 from mockserver.faults import build_fault
 from mockserver.server import ThreadedServer
@@ -251,6 +252,11 @@ class MockServer:
     def violations(self) -> list[dict[str, Any]]:
         """Requests the mock rejected as invalid, with their violations (empty: all were valid)."""
         return [e for e in self.requests() if e.get("violations")]
+
+    def drift(self, api: str | None = None) -> DriftReport:
+        """Where the proxied (or replayed) API and its spec disagree, from the journal
+        (``report.drift`` is False when they agree; see docs/proxy.md)."""
+        return summarise(self.services.state.journal(api=api))
 
     # -- state ---------------------------------------------------------------------------------
     def customers(self, api: str, account: str) -> list[dict[str, Any]]:
