@@ -231,7 +231,10 @@ class Relay:
             lowered = key.lower()
             if lowered in NOT_RELAYED or lowered == "content-type":
                 continue
-            relayed[key] = f"{relayed[key]}, {value}" if key in relayed else value
+            if key not in relayed:
+                relayed[key] = value
+            elif lowered != "set-cookie":  # one header a name: repeats folded (cookies cannot be)
+                relayed[key] = f"{relayed[key]}, {value}"
         if findings:
             relayed[VIOLATIONS_HEADER] = header_value(findings)
         if recording is not None:

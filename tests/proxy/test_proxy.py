@@ -48,6 +48,12 @@ def test_a_documented_answer_comes_back_unchanged_with_nothing_reported(proxy, b
     assert "drift" not in entry
 
 
+def test_repeated_headers_come_back_folded_and_only_the_first_cookie(proxy) -> None:
+    answer = get(proxy, "repeated")
+    assert answer.headers["X-Note"] == "a, b"
+    assert answer.headers["Set-Cookie"] == "first=1"
+
+
 @pytest.mark.parametrize(
     ("case", "status", "location", "field", "problem"),
     [

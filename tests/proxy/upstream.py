@@ -3,8 +3,8 @@
 Each path answers one way (``/v1/customers/<case>``): ``fine`` as documented, ``undocumented`` a
 status the spec does not list, ``missing`` without a required field, ``wrong-type`` a number where
 a string belongs, ``accent`` a value whose violation message holds non-ASCII text, ``html`` an
-HTML page, ``slow`` late, ``drop`` not at all (the connection closes). Every request it receives is
-kept in :attr:`BrokenUpstream.received`.
+HTML page, ``repeated`` repeated headers, ``slow`` late, ``drop`` not at all (the connection
+closes). Every request it receives is kept in :attr:`BrokenUpstream.received`.
 """
 
 from __future__ import annotations
@@ -76,7 +76,17 @@ class BrokenUpstream:
                 if case == "slow":
                     time.sleep(upstream.slow_s)
                     case = "fine"
-                if case == "html":
+                if case == "repeated":
+                    body = json.dumps(ANSWERS["fine"][1]).encode()
+                    self.send_response(200)
+                    for name, value in (("X-Note", "a"), ("X-Note", "b"),
+                                        ("Set-Cookie", "first=1"), ("Set-Cookie", "second=2")):
+                        self.send_header(name, value)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                elif case == "html":
                     self._send(200, b"<html><body>Maintenance</body></html>", "text/html")
                 elif self.command == "POST" and self.path.startswith("/v1/customers/bulk"):
                     count = len(json.loads(body).get("customers", []))
