@@ -11,6 +11,10 @@ Override the config fixtures in a ``conftest.py``::
     def mockserver_specs():
         return ["specs/my-api.yaml"]
 
+Proxy mode: ``MOCKSERVER_PROXY=bunce=https://sandbox.api.bunce.so/v1 pytest`` runs the suite
+through the real API, checked against the spec (``MOCKSERVER_RECORD_DIR`` records it,
+``MOCKSERVER_REPLAY_DIR`` answers from recordings; see ``mockserver_relay``).
+
 HTTPS: set ``mockserver_tls = true`` in the pytest ini file (or override ``mockserver_tls``);
 ``mockserver.base_url(...)`` is then ``https://...`` and ``mockserver.ca_bundle`` is the CA
 certificate the client under test must trust (the mock's local CA, kept in ``MOCKSERVER_TLS_DIR``
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -73,6 +78,20 @@ def mockserver_dataset() -> str | None:
     return None
 
 
+RELAY_SETTINGS = ("proxy", "proxy_strict", "proxy_timeout_s", "record_dir", "replay_dir")
+
+
+@pytest.fixture(scope="session")
+def mockserver_relay() -> dict[str, Any]:
+    """Proxy, record and replay settings for the session's server (docs/proxy.md), from
+    ``MOCKSERVER_PROXY`` (``bunce=https://sandbox.api.bunce.so/v1``), ``MOCKSERVER_RECORD_DIR``,
+    ``MOCKSERVER_REPLAY_DIR``, ``MOCKSERVER_PROXY_STRICT`` and ``MOCKSERVER_PROXY_TIMEOUT_S``;
+    none set: the mock answers everything itself."""
+    wanted = {f"MOCKSERVER_{name.upper()}" for name in RELAY_SETTINGS}
+    chosen = Settings.from_env({k: v for k, v in os.environ.items() if k in wanted})
+    return {name: getattr(chosen, name) for name in RELAY_SETTINGS}
+
+
 @pytest.fixture(scope="session")
 def mockserver_settings(
     mockserver_host: str,
@@ -81,6 +100,7 @@ def mockserver_settings(
     mockserver_seed: int,
     mockserver_dataset: str | None,
     mockserver_tls: bool,
+    mockserver_relay: dict[str, Any],
 ) -> Settings:
     """Settings for the session's server: strict response validation, quick retries, quiet logs."""
     return Settings(
@@ -97,6 +117,7 @@ def mockserver_settings(
         webhook_backoff_base_s=0.05,
         webhook_backoff_cap_s=0.5,
         webhook_timeout_s=2.0,
+        **mockserver_relay,
     )
 
 
