@@ -21,6 +21,7 @@ import yaml
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from mockserver import dashboard
 from mockserver.app import problem
 from mockserver.engine import mask
 from mockserver.faults import build_fault
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from mockserver.engine import Engine
 
 STARTED = time.time()
+_BODIES = frozenset({"body", "response"})  # what ?bodies=false leaves out of journal entries
 
 
 @cache
@@ -127,7 +129,25 @@ def control_blueprint(engine: Engine) -> Blueprint:
             given = given or auth[7:].strip()
         if hmac.compare_digest(given.encode(), token.encode()):
             return None
-        return _problem(401, "the control API needs its token: send 'X-Mock-Token: <token>'")
+        if dashboard.admitted(request, token):  # the dashboard's cookie, or its token exchange
+            return None
+        return _problem(
+            401,
+            "the control API needs its token: send 'X-Mock-Token: <token>' (in a browser, open "
+            "/__mock/ui?token=<token> once)",
+        )
+
+    @bp.after_request
+    def conditional(response: Response) -> Response:
+        # ETags on what GETs read, so a poller (the dashboard) gets a bodiless 304 while
+        # nothing changed.
+        if request.method == "GET" and response.status_code == 200 and response.is_json:
+            response.add_etag()
+            response.headers["Cache-Control"] = "no-cache"
+            response.make_conditional(request)
+        return response
+
+    dashboard.register(bp, settings.control_token)
 
     @bp.get("/health")
     def health() -> Response:
@@ -189,6 +209,8 @@ def control_blueprint(engine: Engine) -> Blueprint:
         )
         if request.args.get("rejected", "").lower() in ("1", "true"):
             entries = [e for e in entries if e.get("violations")]
+        if request.args.get("bodies", "").lower() in ("0", "false"):
+            entries = [{k: v for k, v in e.items() if k not in _BODIES} for e in entries]
         return _json({"requests": entries})
 
     @bp.get("/drift")
@@ -197,6 +219,13 @@ def control_blueprint(engine: Engine) -> Blueprint:
 
         entries = state.journal(api=request.args.get("api") or None, since=_int_arg("since"))
         return _json(summarise(entries).as_dict())
+
+    @bp.get("/requests/<int:seq>")
+    def journal_entry(seq: int) -> Response:
+        found = [e for e in state.journal(since=seq - 1) if e.get("seq") == seq]
+        if not found:
+            return _problem(404, f"no journal entry {seq} (reset, or past the journal's bound)")
+        return _json(found[0])
 
     @bp.get("/errors")
     def errors() -> Response:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from mockserver.generate import DataGenerator
 
 log = logging.getLogger("mockserver.requests")
-JOURNAL_BODY_LIMIT = 64 * 1024
+JOURNAL_BODY_LIMIT = 64 * 1024  # request and response bodies up to this size are journalled
 
 
 class QueryLike(Protocol):
@@ -198,6 +198,11 @@ class Engine:
             response.headers.setdefault("Access-Control-Allow-Origin", "*")
         entry["status"] = response.status
         entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        if response.body:
+            if self.settings.journal_bodies and len(response.body) <= JOURNAL_BODY_LIMIT:
+                entry["response"] = _recorded(response)
+            else:
+                entry["response_bytes"] = len(response.body)
         self.services.state.append_journal(entry)
         if self.settings.log_requests:
             log.info(
@@ -622,6 +627,23 @@ class Engine:
         if mode == "strict":
             raise ResponseValidationError(text)
         return response
+
+
+def _recorded(response: ResponseData) -> Any:
+    """A response body as the journal keeps it: JSON as JSON, anything else as text.
+
+    A body the mock serialised itself (``payload`` set) goes in as the bytes already written,
+    neither parsed nor serialised again; others (errors, a proxied upstream's answer) are parsed,
+    and kept as text when they are not the JSON their content type claims.
+    """
+    if response.payload is not None:
+        return orjson.Fragment(response.body)
+    if "json" in (response.content_type or ""):
+        try:
+            return orjson.loads(response.body)
+        except orjson.JSONDecodeError:
+            pass
+    return response.body.decode("utf-8", errors="replace")
 
 
 class _NoBody:

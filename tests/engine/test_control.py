@@ -141,7 +141,8 @@ def test_the_control_token_is_required_when_set(make_mock) -> None:
     assert refused.status_code == 401
     assert (
         body_of(refused)["detail"]
-        == "the control API needs its token: send 'X-Mock-Token: <token>'"
+        == "the control API needs its token: send 'X-Mock-Token: <token>' (in a browser, open "
+        "/__mock/ui?token=<token> once)"
     )
     assert client.post("/__mock/reset", headers={"X-Mock-Token": "wrong"}).status_code == 401
     assert client.get("/__mock/health", headers={"X-Mock-Token": "s3cret"}).status_code == 200
