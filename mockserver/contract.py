@@ -36,6 +36,7 @@ import schemathesis
 from schemathesis.engine import events, from_schema
 
 from mockserver.errors import ConfigError
+from mockserver.formats import code_lists
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 DEFAULT_SEED = 20240601
@@ -241,6 +242,16 @@ def config_dict(
     return config
 
 
+def register_formats() -> None:
+    """Teach schemathesis mockserver's custom formats (``mockserver.formats``), so its valid
+    cases carry real country and language codes (in both letter cases) instead of any string."""
+    from hypothesis import strategies as st
+
+    for name, codes in code_lists().items():
+        values = sorted(codes | {code.upper() for code in codes})
+        schemathesis.openapi.format(name, st.sampled_from(values))
+
+
 def load_schema(document: Mapping[str, Any], config: Mapping[str, Any], *,
                 app: Any = None, mount: str | None = None) -> Any:
     """A schemathesis schema for ``document``; with ``app`` (a WSGI app) calls go in-process.
@@ -251,6 +262,7 @@ def load_schema(document: Mapping[str, Any], config: Mapping[str, Any], *,
     raw: dict[str, Any] = copy.deepcopy(dict(document))
     if mount is not None:
         raw["servers"] = [{"url": mount}]
+    register_formats()
     loaded = schemathesis.Config.from_dict(dict(config))
     schema = schemathesis.openapi.from_dict(raw, config=loaded)
     if app is not None:

@@ -33,6 +33,7 @@ from faker import Faker
 from faker.config import AVAILABLE_LOCALES
 
 from mockserver.errors import ConfigError
+from mockserver.formats import is_country, is_language
 
 KINDS = ("bulk", "dataset")
 # The operations whose request schemas the generated data must satisfy.
@@ -168,7 +169,9 @@ class _People:
     def phone(self, fake: Faker, country: str) -> str:
         info = _COUNTRIES.get(country)
         if info is None:
-            digits = "".join(c for c in str(fake.phone_number()) if c.isdigit())
+            # A few faker locales (en_PH, fil_PH, tl_PH) have no phone provider.
+            number = fake.phone_number() if hasattr(fake, "phone_number") else ""
+            digits = "".join(c for c in str(number) if c.isdigit())
             return "+" + (digits or "15550100")
         prefix = self.rng.choice(info.mobile_prefixes)
         subscriber = "".join(str(self.rng.randint(0, 9)) for _ in range(info.subscriber_digits))
@@ -176,14 +179,17 @@ class _People:
 
 
 def _country(locale: str) -> str:
+    """The locale's territory when it is a real ISO 3166-1 code (not ``AA`` of ``ar_AA``, not
+    ``QC`` of ``fr_QC``), else ``us``."""
     territory = locale.rpartition("_")[2]
-    known = "_" in locale and len(territory) == 2 and territory.isalpha()
-    return territory.lower() if known else "us"
+    return territory.lower() if "_" in locale and is_country(territory) else "us"
 
 
 def _language(locale: str) -> str:
+    """The locale's language when it is a real ISO 639-1 code (not ``dk`` of ``dk_DK``: Danish
+    is ``da``), else ``en``."""
     language = locale.partition("_")[0]
-    return language if len(language) == 2 and language.isalpha() else "en"
+    return language.lower() if len(language) == 2 and is_language(language) else "en"
 
 
 def _tamio_customer(people: _People) -> dict[str, Any]:

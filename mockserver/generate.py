@@ -61,6 +61,9 @@ from jsonschema.exceptions import SchemaError
 from jsonschema.validators import extend
 from referencing.exceptions import Unresolvable
 
+from mockserver import formats
+from mockserver.formats import format_checker
+
 __all__ = ["DataGenerator", "GenerationError", "generate"]
 
 
@@ -97,7 +100,7 @@ _INT_FORMAT_RANGES: Final = {
     "uint64": (0, 2**64 - 1),
 }
 _TYPE_ORDER: Final = ("object", "array", "string", "integer", "number", "boolean", "null")
-_FORMAT_CHECKER: Final = Draft202012Validator.FORMAT_CHECKER
+_FORMAT_CHECKER: Final = format_checker()  # the standard formats and mockserver.formats' own
 _ANY: Final[list[Any]] = [True]
 
 
@@ -625,6 +628,7 @@ _FORMAT_AS_HINT: Final = {
     "iban": "iban", "bic": "bic", "country-code": "country", "iso-country": "country",
     "currency": "currency", "currency-code": "currency", "language": "locale",
     "locale": "locale", "ulid": "id", "timezone": "timezone",
+    formats.COUNTRY: "country", formats.LANGUAGE: "locale",
 }
 
 

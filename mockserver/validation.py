@@ -17,6 +17,7 @@ from typing import Any
 import jsonschema_rs
 
 from mockserver.errors import SpecError
+from mockserver.formats import DESCRIPTIONS, FORMATS
 from mockserver.openapi.spec import Parameter
 
 JSON = dict[str, Any]
@@ -76,6 +77,9 @@ def _problem(error: Any, instance: Any) -> tuple[tuple[str | int, ...], str]:
         expected = " or ".join(str(t) for t in types)
         return path, f"{_short(value)} is not of type {expected}"
     if name == "Format":
+        described = DESCRIPTIONS.get(kind.format)
+        if described is not None:
+            return path, f"{_short(value)} is not {described}"
         return path, f"{_short(value)} is not a valid {kind.format}"
     if name == "MaxItems":
         return path, f"has {len(value)} items, at most {kind.limit} allowed"
@@ -136,7 +140,9 @@ class SchemaValidator:
         if components:
             compiled.setdefault("components", components)
         try:
-            self._validator = jsonschema_rs.Draft202012Validator(compiled, validate_formats=True)
+            self._validator = jsonschema_rs.Draft202012Validator(
+                compiled, validate_formats=True, formats=FORMATS
+            )
         except Exception as exc:  # jsonschema-rs: a dangling $ref, a bad regex, a wrong keyword
             raise SchemaCompileError(str(exc).strip().splitlines()[0]) from None
 

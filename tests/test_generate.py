@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from mockserver.formats import format_checker
 from mockserver.generate import DataGenerator, GenerationError, generate
 
 SPEC_URI = "urn:mockserver:test-spec"
@@ -47,7 +48,7 @@ def validator_for(schema: Any, root: Any = None) -> Draft202012Validator:
     return Draft202012Validator(
         _absolute_refs(schema),
         registry=registry,
-        format_checker=Draft202012Validator.FORMAT_CHECKER,
+        format_checker=format_checker(),
     )
 
 

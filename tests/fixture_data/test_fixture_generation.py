@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 from mockserver.cli import main
 from mockserver.config import Settings
 from mockserver.fixtures import OPERATIONS, request_schema
+from mockserver.formats import format_checker
 from mockserver.testing import MockServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ def validator(api: str, which: str) -> Draft202012Validator:
     """The spec's request schema, checked with the pure-Python jsonschema (formats included)."""
     schema, document = request_schema(api, which)
     return Draft202012Validator({**schema, "components": document["components"]},
-                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+                                format_checker=format_checker())
 
 
 def assert_valid(api: str, which: str, instance: Any) -> None:
@@ -213,3 +214,19 @@ def test_serve_loads_a_dataset() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.mark.filterwarnings("ignore:fr_QC locale is deprecated")
+def test_tamio_data_carries_real_codes_in_every_faker_locale() -> None:
+    # Each faker locale yields a customer whose country and locale come from that locale
+    # (e.g. de_CH -> "ch", "de"); every one must be a real ISO code the mock accepts.
+    from faker.config import AVAILABLE_LOCALES
+
+    from mockserver.fixtures import customers
+    from mockserver.formats import is_country, is_language
+
+    batch = customers("tamio", len(AVAILABLE_LOCALES), seed=5, locales=AVAILABLE_LOCALES)
+    assert_valid("tamio", "bulk", {"customers": batch})
+    codes = [(c["country"], c.get("locale", "en")) for c in batch]
+    assert all(is_country(country) and is_language(language) for country, language in codes)
+    assert len({country for country, _ in codes}) > 50  # the locales' own countries, not one

@@ -115,3 +115,103 @@ def test_single_create_needs_the_billing_sub_fields_its_document_requires(
     assert complete.status_code == 200, complete.text
     [shipping] = complete.json()["customer"]["shipping_addresses"]
     assert (shipping["phone"], shipping["city"]) == ("+49 30 1234567", None)
+
+
+# -- country and language codes ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("customer", "message"),
+    [
+        (
+            tamio_customer("Ann", "ann@example.com", country="xx"),
+            "customers[0].country: 'xx' is not an ISO 3166-1 alpha-2 country code",
+        ),
+        (
+            tamio_customer("Ann", "ann@example.com", country="UK"),  # it is GB
+            "customers[0].country: 'UK' is not an ISO 3166-1 alpha-2 country code",
+        ),
+        (
+            tamio_customer("Ann", "ann@example.com", locale="zz"),
+            "customers[0].locale: 'zz' is not an ISO 639-1 language code",
+        ),
+        (
+            tamio_customer("Ann", "ann@example.com", billing_information={"country": "QQ"}),
+            "customers[0].billing_information.country: 'QQ' is not an ISO 3166-1 alpha-2 "
+            "country code",
+        ),
+        (
+            tamio_customer("Ann", "ann@example.com", shipping_information={"locale": "xy"}),
+            "customers[0].shipping_information.locale: 'xy' is not an ISO 639-1 language code",
+        ),
+    ],
+)
+def test_a_code_that_is_not_a_real_iso_code_refuses_the_bulk(
+    target: Target, customer: dict[str, Any], message: str
+) -> None:
+    response = target.tamio.bulk_create(tamio_customer("Bob", "bob@example.com"), customer)
+
+    body = response.json()
+    assert error_of(response) == message.replace("customers[0]", "customers[1]")
+    assert body["errors"] == [message.replace("customers[0]", "customers[1]")]
+    target.flush()
+    assert target.customers() == []
+
+
+def test_real_codes_are_taken_in_any_case_and_returned_lower_case(target: Target) -> None:
+    response = target.tamio.create(
+        tamio_customer(
+            "Ann",
+            "ann@example.com",
+            country="CH",
+            locale="De",
+            billing_information={
+                "name": "Ann AG",
+                "address": "Bahnhofstrasse 1",
+                "city": "Zürich",
+                "country": "LI",
+                "locale": "FR",
+            },
+            shipping_information={"country": "at", "locale": "IT"},
+        )
+    )
+
+    assert response.status_code == 200, response.text
+    customer = response.json()["customer"]
+    assert (customer["country"], customer["locale"]) == ("ch", "de")
+    [billing], [shipping] = customer["billing_addresses"], customer["shipping_addresses"]
+    assert (billing["country"], billing["locale"]) == ("li", "fr")
+    assert (shipping["country"], shipping["locale"]) == ("at", "it")
+    assert target.customers() == [customer]
+
+
+def test_the_countries_filter_takes_real_codes_only(target: Target) -> None:
+    assert target.tamio.create(tamio_customer("Ann", "ann@example.com", country="ch")).ok
+
+    found = target.tamio.list({"page": 1, "per_page": 10, "countries[]": ["CH", "de"]})
+    refused = target.tamio.list({"page": 1, "per_page": 10, "countries[]": ["ch", "xx"]})
+
+    assert [c["name"] for c in found.json()["customers"]] == ["Ann"]
+    assert error_of(refused) == "countries[][1]: 'xx' is not an ISO 3166-1 alpha-2 country code"
+
+
+def test_generated_answers_carry_real_codes(target: Target) -> None:
+    # Prefer: dynamic=true answers from the spec with faker data; the codes must be real ones
+    # (the fixture's strict response check refuses anything else).
+    from mockserver.formats import is_country, is_language
+
+    seen: set[str] = set()
+    for seed in range(12):
+        response = target.tamio.session.get(
+            f"{target.tamio.base_url}/customers/list",
+            params={"page": 1, "per_page": 5},
+            headers={"Prefer": f"dynamic=true, seed={seed}"},
+        )
+        assert response.status_code == 200, response.text
+        for customer in response.json()["customers"]:
+            addresses = customer["billing_addresses"] + customer["shipping_addresses"]
+            for holder in [customer, *addresses]:
+                assert holder["country"] is None or is_country(holder["country"]), holder
+                assert holder.get("locale") is None or is_language(holder["locale"]), holder
+                seen.add(holder["country"])
+    assert len(seen - {None}) > 1
