@@ -103,8 +103,25 @@ def worker_app(settings: Settings, services: Services | None, specs: list[Spec])
     500-customer creates from 237 to 142 ms.
     """
     app = create_app(settings, services=services, specs=specs)
+    _worker_services.append(app.extensions["mockserver"].services)
     gc.freeze()
     return app
+
+
+_worker_services: list[Services] = []  # what worker_app built in this (worker) process
+
+
+def stop_worker(arbiter: Any, worker: Any) -> None:
+    """gunicorn's ``worker_exit`` hook, run in a worker process as it exits (SIGTERM, Ctrl-C, a
+    restart): the background work under way is finished for up to 3 s, what is left is handed
+    back for another worker or the next start, and the state is closed (WAL folded in)."""
+    while _worker_services:
+        services = _worker_services.pop()
+        try:
+            services.stop_background(timeout_s=3.0)
+            services.state.close()
+        except Exception:
+            log.exception("stopping the background work of worker %s failed", os.getpid())
 
 
 def serve_forever(settings: Settings) -> None:
@@ -152,13 +169,15 @@ def serve_forever(settings: Settings) -> None:
                 "reuse_port": reuse_port,
                 "keepalive": 30,
                 "timeout": 120,
-                "graceful_timeout": 5,
+                # Time for requests under way, then for stop_worker (up to 3 s).
+                "graceful_timeout": 10,
                 "loglevel": settings.log_level,
                 "accesslog": None,
                 "limit_request_line": 8190,
                 # gunicorn >= 27 opens a control socket at one fixed path per user; several
                 # mocks (parallel test runs) would fight over it, and the mock does not need it.
                 "control_socket_disable": True,
+                "worker_exit": stop_worker,
             }
             if settings.tls_cert:  # resolved by mockserver.tls before the server starts
                 options["certfile"] = settings.tls_cert
@@ -185,6 +204,14 @@ def serve_forever(settings: Settings) -> None:
     finally:
         if temp_dir:
             shutil.rmtree(temp_dir, ignore_errors=True)
+        elif settings.state_path and os.path.exists(settings.state_path):
+            # Every worker has stopped: fold the WAL into the state file and empty it.
+            from mockserver.store.sqlite import checkpoint_file
+
+            try:
+                checkpoint_file(settings.state_path)
+            except Exception:
+                log.warning("could not checkpoint %s at stop", settings.state_path, exc_info=True)
 
 
 def mount_lines(specs: list[Spec], settings: Settings) -> list[str]:

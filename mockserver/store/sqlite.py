@@ -186,10 +186,13 @@ _ADDED_COLUMNS = [
     ("deliveries", "claim", "TEXT"),
 ]
 
+_BUSY_TIMEOUT_MS = 10_000
 _MIN_SEQ = -(2**63)
 _MAX_SEQ = 2**63 - 1
 _JOURNAL_TRIM_EVERY = 100  # trim when a journal seq is a multiple of this
 _CHECKPOINT_EVERY_S = 0.1  # a writer checkpoints the WAL when the last checkpoint is this old
+_WAL_LIMIT_BYTES = 64 * 1024 * 1024  # a WAL file larger than this is checkpointed and truncated
+_WAL_CHECK_EVERY_S = 0.25  # how often a writer looks at the WAL file's size
 
 _JOB_COLUMNS = (
     "id, kind, api, account, payload, due_at, status, result, created_at, finished_at,"
@@ -329,8 +332,11 @@ class _WriterQueue:
 
     _setup_lock = threading.Lock()
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, wal_limit_bytes: int = _WAL_LIMIT_BYTES) -> None:
         self.path = path + "-writer.lock"
+        self.wal_path = path + "-wal"
+        self.wal_limit_bytes = wal_limit_bytes
+        self._last_size_check = 0.0
         self._pid = -1
         self._lock = threading.RLock()
         self._fd = -1
@@ -384,10 +390,54 @@ class _WriterQueue:
         finally:
             self._checkpointing.release()
 
+    def bound_wal(self, db: sqlite3.Connection) -> None:
+        """Inside the turn, after a commit: a TRUNCATE checkpoint when the WAL file has grown
+        past ``wal_limit_bytes`` (its size is looked at every 0.25 s at most).
+
+        PASSIVE checkpoints copy the WAL into the database but never shrink the file, and the
+        WAL only starts over from its beginning at a moment no reader uses it: with readers of
+        several processes always under way, a 60 s stream of creates grew it to 999 MB. TRUNCATE
+        waits (up to 2 s) for the readers of older snapshots, then empties the file; other
+        writers wait their turn meanwhile, on the turn's lock rather than SQLite's busy polls.
+        """
+        now = time.monotonic()
+        if now - self._last_size_check < _WAL_CHECK_EVERY_S:
+            return
+        self._last_size_check = now
+        try:
+            size = os.stat(self.wal_path).st_size
+        except OSError:
+            return
+        if size > self.wal_limit_bytes:
+            truncate_wal(db, busy_ms=2000)
+
     def close(self) -> None:
         if self._fd >= 0 and self._pid == os.getpid():
             os.close(self._fd)
         self._fd, self._pid = -1, -1
+
+
+def truncate_wal(db: sqlite3.Connection, busy_ms: int = 2000) -> bool:
+    """Checkpoint the whole WAL into the database and truncate the WAL file to zero bytes,
+    waiting up to ``busy_ms`` for other connections' readers and writer; True when done."""
+    db.execute(f"PRAGMA busy_timeout = {busy_ms}")
+    try:
+        busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    except sqlite3.OperationalError:
+        busy = 1
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+    return not busy
+
+
+def checkpoint_file(path: str | os.PathLike[str]) -> bool:
+    """Fold the WAL of the state file at ``path`` into it and truncate the WAL (at a clean stop,
+    once no process uses the file any more); True when done, False if the file is busy."""
+    db = sqlite3.connect(os.fspath(path), timeout=2.0, isolation_level=None)
+    try:
+        return truncate_wal(db)
+    finally:
+        db.close()
 
 
 class _JournalGroup:
@@ -515,6 +565,7 @@ class SQLiteState:
         journal_limit: int = 1000,
         journal_flush_s: float | None = None,
         durable: bool = True,
+        wal_limit_bytes: int = _WAL_LIMIT_BYTES,
     ) -> None:
         if journal_limit < 1:
             raise ValueError(f"journal_limit must be at least 1, got {journal_limit}")
@@ -535,7 +586,7 @@ class SQLiteState:
         self._scope_ids: dict[Scope, int] = {}  # scopes rows are never deleted, so ids are stable
         self._forked: list[_Connection] = []
         self._closed = False
-        self._writers = _WriterQueue(self.path)
+        self._writers = _WriterQueue(self.path, wal_limit_bytes)
         self._changes = _ChangeCounter(self.path)
         # (counter value, whether any fault is armed) and (counter value, flags as stored).
         self._faults_seen: tuple[int, bool] = (-1, True)
@@ -568,9 +619,11 @@ class SQLiteState:
         if self._closed:
             raise RuntimeError(f"SQLiteState({self.path!r}) is closed")
         db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA busy_timeout = 10000")
+        db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         db.execute(f"PRAGMA synchronous = {self._synchronous}")
         db.execute("PRAGMA wal_autocheckpoint = 0")  # see _WriterQueue
+        # When the WAL starts over, SQLite truncates a file larger than this back to it.
+        db.execute(f"PRAGMA journal_size_limit = {self._writers.wal_limit_bytes}")
         holder = _Connection(db)
         self._local.conn = holder
         with self._all_lock:
@@ -622,6 +675,7 @@ class SQLiteState:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
+            self._writers.bound_wal(db)
         self._writers.checkpoint_soon(db)
 
     @contextmanager
@@ -1453,11 +1507,21 @@ class SQLiteState:
         self._changes.bump()
 
     def close(self) -> None:
-        """Close every connection this state opened (in any thread); further use raises."""
+        """Close every connection this state opened (in any thread); further use raises.
+
+        The WAL is folded into the database and truncated first (unless other processes keep
+        the file busy for more than half a second: the last one to stop does it then).
+        """
         writer = self._journal_writer
         if writer is not None and writer.pid == os.getpid() and not self._closed:
             writer.stopped.set()
             writer.flush()
+        if not self._closed:
+            try:
+                with self._writers.turn():
+                    truncate_wal(self._conn(), busy_ms=500)
+            except (sqlite3.Error, OSError, RuntimeError):
+                logger.warning("could not checkpoint %s at close", self.path, exc_info=True)
         self._closed = True
         with self._all_lock:
             holders = list(self._all)
@@ -1469,4 +1533,4 @@ class SQLiteState:
         self._changes.close()
 
 
-__all__ = ["SCHEMA_VERSION", "SQLiteState", "copy_json"]
+__all__ = ["SCHEMA_VERSION", "SQLiteState", "checkpoint_file", "copy_json"]
