@@ -217,9 +217,11 @@ def test_acknowledged_work_survives_a_killed_worker_a_stop_and_a_crash(
     assert set(e for emails in stream.acked_imports for e in emails) <= set(tamio)
     assert len(tamio) == len(set(tamio))
     # One delivery per imported customer, delivered; the receiver got each event, and got an
-    # event again only when a crash cut its attempt short (never under another event id).
+    # event again only when a crash cut its attempt short (never under another event id): at
+    # most one per sender thread (4) of each process killed (3: one worker, then the two of
+    # the group) whose answer the dead process could not record.
     events = [d["event"] for d in deliveries]
     assert sorted(e["data"]["customer"]["email"] for e in events) == sorted(tamio)
     assert set(receiver.events) == {e["event_id"] for e in events}
     repeated = [event for event, count in receiver.events.items() if count > 1]
-    assert len(repeated) <= 6, f"{len(repeated)} events were sent more than once"
+    assert len(repeated) <= 4 * 3, f"{len(repeated)} events were sent more than once"
