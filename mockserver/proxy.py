@@ -40,7 +40,13 @@ from mockserver.recording import (
     load_recordings,
     mask_query,
 )
-from mockserver.upstream import NOT_RELAYED, Upstream, UpstreamError, check_base_url
+from mockserver.upstream import (
+    NOT_RELAYED,
+    Upstream,
+    UpstreamAnswer,
+    UpstreamError,
+    check_base_url,
+)
 from mockserver.validation import Violation
 
 if TYPE_CHECKING:
@@ -176,72 +182,53 @@ class Relay:
         if recording is None and not proxied:
             return None
 
-        findings = request_findings(problems)
         if problems:
             entry["violations"] = [v.as_dict() for v in problems]
+        findings = request_findings(problems)
         if recording is not None:
-            status, headers, body = (
+            answer = UpstreamAnswer(
                 recording.status,
                 list(recording.response_headers.items()),
                 recording.response_body,
+                recording.upstream,
+                0.0,
             )
             entry["replayed"] = recording.file
             entry["notes"].append(f"answered by the recording {recording.file}")
         else:
             try:
-                upstream = self.client.forward(
-                    self.upstreams[name],
-                    request.method,
-                    relative,
-                    request.query_string,
-                    request.headers.items(),
-                    raw if raw or request.method.upper() not in ("GET", "HEAD") else None,
-                )
+                answer = self._forward(name, request, relative, raw)
             except UpstreamError as exc:
                 return self._gateway(api, compiled, request, entry, exc, findings)
-            status, headers, body = upstream.status, upstream.headers, upstream.body
             entry["upstream"] = {
-                "url": upstream.url,
-                "status": status,
-                "duration_ms": upstream.duration_ms,
+                "url": answer.url,
+                "status": answer.status,
+                "duration_ms": answer.duration_ms,
             }
-            entry["notes"].append(f"forwarded to {upstream.url}")
+            entry["notes"].append(f"forwarded to {answer.url}")
 
-        content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
+        head = request.method.upper() == "HEAD"
+        content_type = answer.header("Content-Type")
         findings += check_response(
-            api,
-            compiled,
-            status,
-            content_type,
-            lambda wanted: next((v for k, v in headers if k.lower() == wanted.lower()), None),
-            body,
-            head=request.method.upper() == "HEAD",
+            api, compiled, answer.status, content_type, answer.header, answer.body, head=head
         )
         if findings:
             entry["drift"] = [f.as_dict() for f in findings]
-            self._log(api, compiled, request, status, findings, recording)
+            self._log(api, compiled, request, answer.status, findings, recording)
         if recording is None and self.recorder is not None:
             entry["recorded"] = self._record(
-                api, compiled, request, relative, raw, status, headers, body, findings, entry
+                api, compiled, request, relative, raw, answer, findings
             )
         if self.settings.proxy_strict and findings:
-            return self._strict(api, status, findings)
-        relayed: dict[str, str] = {}
-        for key, value in headers:
-            lowered = key.lower()
-            if lowered in NOT_RELAYED or lowered == "content-type":
-                continue
-            if key not in relayed:
-                relayed[key] = value
-            elif lowered != "set-cookie":  # one header a name: repeats folded (cookies cannot be)
-                relayed[key] = f"{relayed[key]}, {value}"
+            return self._strict(api, answer.status, findings)
+        headers = _relayed_headers(answer.headers)
         if findings:
-            relayed[VIOLATIONS_HEADER] = header_value(findings)
+            headers[VIOLATIONS_HEADER] = header_value(findings)
         if recording is not None:
-            relayed[RECORDING_HEADER] = recording.file
+            headers[RECORDING_HEADER] = recording.file
         from mockserver.engine import ResponseData
 
-        return ResponseData(status, body, content_type, relayed)
+        return ResponseData(answer.status, answer.body, content_type, headers)
 
     # -- helpers ------------------------------------------------------------------------------
     def _body(self, request: RequestData) -> bytes | None:
@@ -253,6 +240,19 @@ class Relay:
         except Exception:
             return None  # unreadable: the mock answers 400 itself
         return None if len(raw) > limit else raw
+
+    def _forward(
+        self, name: str, request: RequestData, relative: str, raw: bytes
+    ) -> UpstreamAnswer:
+        no_body = not raw and request.method.upper() in ("GET", "HEAD")
+        return self.client.forward(
+            self.upstreams[name],
+            request.method,
+            relative,
+            request.query_string,
+            request.headers.items(),
+            None if no_body else raw,
+        )
 
     def _count(self, key: str) -> int:
         # An atomic counter shared by every worker (the state's rate-limit counter, in a window
@@ -339,15 +339,11 @@ class Relay:
         request: RequestData,
         relative: str,
         raw: bytes,
-        status: int,
-        headers: list[tuple[str, str]],
-        body: bytes,
+        answer: UpstreamAnswer,
         findings: list[Finding],
-        entry: dict[str, Any],
     ) -> str | None:
         assert self.recorder is not None
         secrets = self.secrets.get(api.spec.name) or Secrets.of(None)
-        response_headers = keep_headers(headers, secrets)
         recording = Recording(
             api=api.spec.name,
             operation_id=compiled.operation.operation_id if compiled is not None else None,
@@ -356,19 +352,36 @@ class Relay:
             query=mask_query(request.query_string, secrets),
             request_headers=keep_headers(request.headers.items(), secrets),
             request_body=raw,
-            status=status,
-            response_headers=response_headers,
-            response_body=body,
+            status=answer.status,
+            response_headers=keep_headers(answer.headers, secrets),
+            response_body=answer.body,
             upstream=self.upstreams[api.spec.name],
-            duration_ms=entry["upstream"]["duration_ms"],
+            duration_ms=answer.duration_ms,
             findings=[f.as_dict() for f in findings],
         )
         try:
             return self.recorder.write(recording)
         except OSError as exc:  # a full disk must not fail the client's request
             log.error("could not write a recording to %s: %s", self.recorder.root, exc)
-            entry["notes"].append(f"not recorded: {exc}")
             return None
+
+
+def _relayed_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """The upstream's headers for the client: one line a name (repeats folded with ", ", as
+    HTTP allows; ``Set-Cookie`` cannot be folded and keeps its first value), without hop-by-hop
+    headers, Content-Length, Content-Encoding and Content-Type (sent apart)."""
+    relayed: dict[str, str] = {}
+    names: dict[str, str] = {}  # lower-cased name -> the spelling kept
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered in NOT_RELAYED or lowered == "content-type":
+            continue
+        if lowered not in names:
+            names[lowered] = name
+            relayed[name] = value
+        elif lowered != "set-cookie":
+            relayed[names[lowered]] += f", {value}"
+    return relayed
 
 
 def _where(kind: str) -> tuple[str | int, ...]:
