@@ -1,7 +1,19 @@
-"""One command, one run: mockserver vs a bare Flask app vs Prism on the Bunce bulk route.
+"""One command, one run: mockserver (its default, its load settings, the HTTP servers it could
+run under) vs a bare Flask app vs Prism on the Bunce bulk route.
 
-    .venv/bin/python benchmarks/run.py            # about 2.5 minutes on 2 cores
+    .venv/bin/python benchmarks/run.py            # about 4 minutes on 2 cores
     .venv/bin/python benchmarks/run.py --quick    # 3 s per case, a smoke test
+    .venv/bin/python benchmarks/run.py --servers mock,gthread,prism
+
+Servers (``--servers``, comma-separated; default: all of them):
+
+* ``default``: ``mockserver serve`` with no flags, what a newcomer load-tests;
+* ``mock``: ``mockserver serve`` with the recommended load settings (``MOCK_ARGS``);
+* ``gthread``: the same under gunicorn's own threaded worker (``benchmarks/serve_with_worker.py``),
+  the HTTP server `serve` ran before it read each request in full before a thread sees it;
+* ``mock-1w``: one worker, state in memory;
+* ``bare``: a bare Flask app under gunicorn (``benchmarks/bare_flask.py``), the stack's ceiling;
+* ``prism``: Prism 5.
 
 Each server is started on loopback, one at a time, and loaded with wrk (``apt-get install wrk``;
 without wrk a Python thread-pool generator is used and the run says so). Cases, with 2- and
@@ -50,8 +62,7 @@ HOST = "127.0.0.1"
 # The recommended load settings for `mockserver serve` (docs/benchmarks.md explains the choice).
 MOCK_ARGS = ["--workers", "2", "--threads", "2", "--quiet"]  # the recommended load settings
 WORKERS, THREADS = 2, 8
-# Also measured in every run, so the doc shows the trade-off: one worker, state in memory.
-DEFAULT_VARIANTS = ["mock-1w=--workers 1 --quiet"]
+SERVERS = ("default", "mock", "gthread", "mock-1w", "bare", "prism")
 SIZES = (2, 500)
 
 
@@ -390,7 +401,7 @@ def ratio(a: float | None, b: float | None) -> float | None:
 
 
 def targets(
-    cases: dict[str, dict[str, Any]], first_answer: float | None
+    cases: dict[str, dict[str, Any]], first_answers: dict[str, float | None]
 ) -> list[tuple[str, str, bool | None]]:
     def rps(key: str) -> float | None:
         return cases[key]["rps"] if key in cases else None
@@ -399,6 +410,16 @@ def targets(
         return cases[key]["latency_us"]["p99"] if key in cases else None
 
     checks: list[tuple[str, float | None, float]] = [
+        (
+            "default serve, stateless 2: default / Prism >= 1.0",
+            ratio(rps("default stateless 2"), rps("prism stateless 2")),
+            1.0,
+        ),
+        (
+            "default serve, stateless 500: default / Prism >= 1.0",
+            ratio(rps("default stateless 500"), rps("prism stateless 500")),
+            1.0,
+        ),
         (
             "stateless 500: mock / Prism >= 1.5",
             ratio(rps("mock stateless 500"), rps("prism stateless 500")),
@@ -445,13 +466,15 @@ def targets(
                     None if value is None else value <= 0.5,
                 )
             )
-    out.append(
-        (
-            "first answer <= 0.5 s after start",
-            "n/a" if first_answer is None else f"{first_answer:.2f} s",
-            None if first_answer is None else first_answer <= 0.5,
+    for name in ("default", "mock"):
+        first_answer = first_answers.get(name)
+        out.append(
+            (
+                f"{name}: first answer <= 0.5 s after start",
+                "n/a" if first_answer is None else f"{first_answer:.2f} s",
+                None if first_answer is None else first_answer <= 0.5,
+            )
         )
-    )
     return out
 
 
@@ -462,7 +485,7 @@ def table(result: dict[str, Any]) -> str:
         "| server CPU ms / request | cores busy | mock / this |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    order = {"mock": 0, "bare": 8, "prism": 9}
+    order = {name: index for index, name in enumerate(SERVERS)}
     for key, data in sorted(
         cases.items(),
         key=lambda kv: (kv[0].split()[1], int(kv[0].split()[2]), order.get(kv[0].split()[0], 9)),
@@ -532,16 +555,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="3 s per case, 1 s warm-up; no doc update"
     )
-    parser.add_argument("--no-prism", action="store_true", help="skip Prism")
     parser.add_argument(
         "--python-load", action="store_true", help="use the Python generator, not wrk"
     )
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
     parser.add_argument(
-        "--only",
-        choices=["mock", "bare", "prism"],
-        action="append",
-        help="run only these servers (repeatable)",
+        "--servers",
+        default=",".join(SERVERS),
+        help=f"comma-separated servers to run (default: {','.join(SERVERS)})",
     )
     parser.add_argument(
         "--mock-arg",
@@ -555,11 +576,8 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="NAME=ARGS",
         help="also run `mockserver serve ARGS` as server NAME in the same run, "
-        "e.g. --variant 'w1=--workers 1 --threads 8 --quiet' (default: "
-        + "; ".join(DEFAULT_VARIANTS)
-        + ")",
+        "e.g. --variant 'w1=--workers 1 --threads 8 --quiet'",
     )
-    parser.add_argument("--no-variants", action="store_true", help="only the recommended settings")
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.warmup = 3.0, 1.0
@@ -587,21 +605,28 @@ def main(argv: list[str] | None = None) -> int:
         path.write_bytes(body)
         bodies[size] = (body, path)
 
-    wanted = set(args.only or ["mock", "bare", "prism"])
+    wanted = [name.strip() for name in args.servers.split(",") if name.strip()]
+    unknown = set(wanted) - set(SERVERS)
+    if unknown:
+        parser.error(f"--servers: unknown {sorted(unknown)}; known: {', '.join(SERVERS)}")
     servers: list[Server] = []
     mock_args = [*MOCK_ARGS, *args.mock_arg]
-    if "mock" in wanted:
+    serve = [sys.executable, "-m", "mockserver", "serve"]
+    for name in wanted:
         port = free_port()
-        servers.append(
-            Server(
-                "mock",
-                [sys.executable, "-m", "mockserver", "serve", "--port", str(port), *mock_args],
-                port,
-                stateful=True,
-            )
-        )
-    variants = args.variant or ([] if args.no_variants or args.only else DEFAULT_VARIANTS)
-    for variant in variants:
+        if name == "default":  # no flags but the port: what `mockserver serve` does
+            command = [*serve, "--port", str(port)]
+        elif name == "mock":
+            command = [*serve, "--port", str(port), *mock_args]
+        elif name == "gthread":
+            worker = str(BENCH / "serve_with_worker.py")
+            command = [sys.executable, worker, "gthread", "--port", str(port), *mock_args]
+        elif name == "mock-1w":
+            command = [*serve, "--port", str(port), "--workers", "1", "--quiet"]
+        else:
+            continue
+        servers.append(Server(name, command, port, cwd=Path(tmp), stateful=True))
+    for variant in args.variant:
         # NAME=[VAR=value ...] serve-arguments, e.g. "old=PYTHONPATH=/tmp/old --workers 2 --quiet"
         # (run from a neutral directory, so PYTHONPATH can point at another copy of the package).
         name, _, rest = variant.partition("=")
@@ -609,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
         env = dict(w.split("=", 1) for w in words if "=" in w and not w.startswith("-"))
         serve_args = [w for w in words if not ("=" in w and not w.startswith("-"))]
         port = free_port()
-        command = [sys.executable, "-m", "mockserver", "serve", "--port", str(port), *serve_args]
+        command = [*serve, "--port", str(port), *serve_args]
         servers.append(Server(name, command, port, cwd=Path(tmp), stateful=True, env=env))
     if "bare" in wanted:
         port = free_port()
@@ -641,7 +666,7 @@ def main(argv: list[str] | None = None) -> int:
                 cwd=BENCH,
             )
         )
-    if "prism" in wanted and not args.no_prism:
+    if "prism" in wanted:
         prism = ensure_prism()
         if prism:
             port = free_port()
@@ -701,7 +726,7 @@ def main(argv: list[str] | None = None) -> int:
                     result["cases"][f"{server.name} {mode} {size}"] = data
                     lat = data["latency_us"]
                     print(
-                        f"   {server.name:5} {mode:9} {size:3}: {data['rps']:8,.0f} req/s"
+                        f"   {server.name:8} {mode:9} {size:3}: {data['rps']:8,.0f} req/s"
                         f"  p50 {lat['p50'] / 1000:6.1f} ms  p99 {lat['p99'] / 1000:6.1f} ms"
                         f"  errors {data['error_count']}"
                         f"  CPU {data['server_cpu_ms'] or 0:.2f} ms/req"
@@ -713,7 +738,7 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     result["total_s"] = round(time.perf_counter() - total_started, 1)
-    result["targets"] = targets(result["cases"], result["first_answer_s"].get("mock"))
+    result["targets"] = targets(result["cases"], result["first_answer_s"])
 
     text = table(result)
     print()
@@ -723,7 +748,7 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(result, indent=2))
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=2))
     print(f"\nsaved {out.relative_to(ROOT)} (total {result['total_s']} s)")
-    if not (args.quick or args.no_doc or args.only or args.mock_arg or args.variant):
+    if not (args.quick or args.no_doc or args.mock_arg or args.variant):
         write_doc(text)
         print(f"updated {DOC.relative_to(ROOT)}")
     return 0

@@ -70,9 +70,18 @@ class SpecPath(click.ParamType[str]):
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None)
 @click.option("--quiet", is_flag=True, help="No log line per request.")
 @click.option(
-    "--workers", type=int, default=None, help="Worker processes (>1 uses the SQLite store)."
+    "--workers",
+    type=int,
+    default=None,
+    help="Worker processes (default: one per CPU, at most 4; >1 shares an SQLite store).",
 )
 @click.option("--threads", type=int, default=None, help="Threads per worker (default 8).")
+@click.option(
+    "--request-timeout",
+    type=float,
+    default=None,
+    help="Seconds a request may take to arrive, from its first byte (default 15).",
+)
 @click.option(
     "--state",
     "state_path",
@@ -164,6 +173,7 @@ def serve(**options: Any) -> None:
         log_requests=False if options["quiet"] else None,
         workers=options["workers"],
         threads=options["threads"],
+        request_timeout_s=options["request_timeout"],
         state_path=options["state_path"],
         control_token=options["control_token"],
         max_body_bytes=int(options["max_body_size"] * MIB) if options["max_body_size"] else None,

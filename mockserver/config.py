@@ -43,8 +43,13 @@ class Settings:
     # ``--state``): SQLite then skips its fsyncs (``synchronous = OFF``), which only an OS crash
     # could make matter.
     state_durable: bool = True
-    workers: int = 1
+    # None: `serve` picks one per CPU it may use, at most 4 (see ``default_workers``); one
+    # worker keeps the state in memory, several share an SQLite file.
+    workers: int | None = None
     threads: int = 8
+    # `serve`: seconds from a request's first byte until all of it must have arrived (else 408
+    # and the connection closes); requests are read in full before a thread runs them.
+    request_timeout_s: float = 15.0
     job_delay_s: float = 0.2
     journal_limit: int = 1000
     # SQLite state only: journal entries are committed by a per-process thread every this many
@@ -83,7 +88,9 @@ class Settings:
             )
         if self.max_body_bytes < 1:
             raise ConfigError(f"max_body_bytes={self.max_body_bytes}: must be positive")
-        if self.workers < 1:
+        if self.request_timeout_s <= 0:
+            raise ConfigError(f"request_timeout_s={self.request_timeout_s}: must be positive")
+        if self.workers is not None and self.workers < 1:
             raise ConfigError(f"workers={self.workers}: must be at least 1")
         if self.webhook_timeout_s <= 0 or self.lease_s <= self.webhook_timeout_s:
             raise ConfigError(
@@ -95,6 +102,11 @@ class Settings:
     def scheme(self) -> str:
         """``https`` when the server speaks TLS, else ``http``."""
         return "https" if self.tls or self.tls_cert else "http"
+
+    @property
+    def worker_count(self) -> int:
+        """The worker processes `serve` runs: ``workers``, or :func:`default_workers`."""
+        return self.workers or default_workers()
 
     @property
     def exposed(self) -> bool:
@@ -123,6 +135,22 @@ class Settings:
         if unknown:
             raise ConfigError(f"unknown settings {sorted(unknown)}; known: {sorted(types)}")
         return cls(**values)
+
+
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    """One worker process per CPU this process may run on, at most 4.
+
+    Parsing and validating a body is CPU work under the GIL, so each worker can use one core;
+    past four, the shared SQLite state's write turns limit what more workers add.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_WORKERS))
 
 
 def _parse(name: str, kind: str, raw: str) -> Any:

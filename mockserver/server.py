@@ -1,9 +1,13 @@
 """Running the app: gunicorn for ``mockserver serve``, a thread for the pytest fixture.
 
-``mockserver serve`` runs gunicorn (a production WSGI server) with threaded workers. One worker
-keeps state in memory; ``--workers N`` (N > 1) shares an SQLite state file between the processes
-(a temporary one unless ``--state FILE`` is given), so duplicate detection and the journal stay
-consistent whichever worker answers.
+``mockserver serve`` runs gunicorn (a production WSGI server) with
+:class:`~mockserver.httpworker.BufferingWorker`, gunicorn's threaded worker with every request
+read in full by the worker's event loop before a thread runs it: a client that stalls halfway
+through its request holds no thread, and is cut off with a 408 when the request takes longer
+than ``request_timeout_s``. By default there is one worker per CPU (at most 4,
+:func:`~mockserver.config.default_workers`). One worker keeps state in memory; several share an
+SQLite state file (a temporary one unless ``--state FILE`` is given), so duplicate detection
+and the journal stay consistent whichever worker answers.
 
 With several workers each one listens on its own ``SO_REUSEPORT`` socket (gunicorn's
 ``reuse_port``), so the kernel spreads new connections over the workers. With one shared
@@ -36,6 +40,9 @@ from mockserver.services import Services
 
 log = logging.getLogger("mockserver")
 
+# The gunicorn worker class of `serve` (benchmarks/serve_with_worker.py swaps it to compare).
+WORKER_CLASS = "mockserver.httpworker.BufferingWorker"
+
 
 def configure_logging(settings: Settings) -> None:
     level = getattr(logging, settings.log_level.upper(), logging.INFO)
@@ -67,7 +74,7 @@ def balances_connections(settings: Settings) -> bool:
     them bind too but hands every connection to one of them.
     """
     return (
-        settings.workers > 1
+        settings.worker_count > 1
         and settings.port != 0
         and sys.platform.startswith("linux")
         and hasattr(socket, "SO_REUSEPORT")
@@ -129,16 +136,23 @@ def serve_forever(settings: Settings) -> None:
     from gunicorn import util
     from gunicorn.app.base import BaseApplication
 
+    settings = replace(settings, workers=settings.worker_count)
     configure_logging(settings)
     # Specs load here, before gunicorn starts: a broken one stops start-up with its SpecError
     # (file#pointer: problem) and no traceback, and the workers inherit them when they fork.
     specs = load_specs(settings)
     util.write_error = _write_json_error  # workers fork from this process and inherit it
+    from mockserver.httpworker import BufferingWorker, ReadLimits
+
+    # Workers fork from this process and inherit the limits.
+    BufferingWorker.limits = ReadLimits(
+        request_timeout=settings.request_timeout_s, max_body=settings.max_body_bytes
+    )
     reuse_port = balances_connections(settings)
     if reuse_port:
         check_port_free(settings.host, settings.port)
     temp_dir = None
-    if settings.workers > 1 and not settings.state_path:
+    if settings.worker_count > 1 and not settings.state_path:
         temp_dir = tempfile.mkdtemp(prefix="mockserver-")
         settings = replace(
             settings,
@@ -163,9 +177,9 @@ def serve_forever(settings: Settings) -> None:
                 "bind": f"[{settings.host}]:{settings.port}"
                 if ":" in settings.host
                 else f"{settings.host}:{settings.port}",
-                "workers": settings.workers,
+                "workers": settings.worker_count,
                 "threads": settings.threads,
-                "worker_class": "gthread",
+                "worker_class": WORKER_CLASS,
                 "reuse_port": reuse_port,
                 "keepalive": 30,
                 "timeout": 120,
@@ -174,6 +188,11 @@ def serve_forever(settings: Settings) -> None:
                 "loglevel": settings.log_level,
                 "accesslog": None,
                 "limit_request_line": 8190,
+                # Header names with underscores (an OpenAPI apiKey header named ``api_key``)
+                # reach the app; gunicorn drops them by default because ``api_key`` and
+                # ``api-key`` share one WSGI name, which matters only behind a proxy that
+                # filters one spelling.
+                "header_map": "dangerous",
                 # gunicorn >= 27 opens a control socket at one fixed path per user; several
                 # mocks (parallel test runs) would fight over it, and the mock does not need it.
                 "control_socket_disable": True,
@@ -194,7 +213,7 @@ def serve_forever(settings: Settings) -> None:
         settings.scheme,
         settings.host,
         settings.port,
-        settings.workers,
+        settings.worker_count,
         settings.state_path or "memory",
     )
     for line in mount_lines(specs, settings):
@@ -264,6 +283,17 @@ class ThreadedServer:
 
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 pass
+
+            def make_environ(self) -> dict[str, Any]:
+                """werkzeug's environ, with the header names that have underscores, which it
+                drops (an OpenAPI apiKey header named ``api_key``)."""
+                environ: dict[str, Any] = super().make_environ()
+                for name, value in self.headers.items():
+                    if "_" in name:
+                        key = "HTTP_" + name.upper().replace("-", "_")
+                        previous = environ.get(key)
+                        environ[key] = value if previous is None else f"{previous},{value}"
+                return environ
 
         self.app = app
         self.host = host

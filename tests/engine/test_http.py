@@ -134,7 +134,7 @@ def test_serve_answers_its_first_request_within_half_a_second(
     # As after `pip install`: byte code cached (kept out of the source tree by a cache prefix).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(tmp_path / "pycache")
-    warm_up = "import mockserver.cli, mockserver.server, gunicorn.arbiter, gunicorn.workers.gthread"
+    warm_up = "import mockserver.cli, mockserver.server, gunicorn.arbiter, mockserver.httpworker"
     subprocess.run([sys.executable, "-c", warm_up], env=env, check=True, timeout=60)
     timings = []
     for _ in range(3):  # the best of three, so one slow moment of a busy machine does not decide

@@ -90,8 +90,16 @@ class LiveServer:
                 self.process.wait(timeout=5)
 
 
-def start_server(*args: str, workers: int = 2, timeout: float = 30.0) -> LiveServer:
-    """Start ``mockserver serve`` on a free loopback port and wait until it is healthy."""
+def start_server(
+    *args: str,
+    workers: int | None = 2,
+    timeout: float = 30.0,
+    env: dict[str, str] | None = None,
+) -> LiveServer:
+    """Start ``mockserver serve`` on a free loopback port and wait until it is healthy.
+
+    ``workers=None`` leaves the worker count to the default; ``env`` adds variables.
+    """
     for _attempt in range(3):
         port = free_port()
         handle, name = tempfile.mkstemp(prefix="mockserver-hardening-", suffix=".log")
@@ -104,8 +112,7 @@ def start_server(*args: str, workers: int = 2, timeout: float = 30.0) -> LiveSer
             HOST,
             "--port",
             str(port),
-            "--workers",
-            str(workers),
+            *(["--workers", str(workers)] if workers is not None else []),
             "--log-level",
             "warning",
             "--quiet",
@@ -115,7 +122,11 @@ def start_server(*args: str, workers: int = 2, timeout: float = 30.0) -> LiveSer
         ]
         with os.fdopen(handle, "wb") as log:
             process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, **(env or {})},
             )
         server = LiveServer(process, port, Path(name))
         deadline = time.monotonic() + timeout
