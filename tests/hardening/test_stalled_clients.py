@@ -142,3 +142,25 @@ def test_a_request_trickled_a_byte_a_second_is_cut_off_at_the_timeout(
             with contextlib.suppress(OSError):
                 connection.close()
     assert live.healthy()
+
+
+def test_a_client_that_waits_for_100_continue_gets_it_before_sending_its_body(
+    server: tuple[LiveServer, int],
+) -> None:
+    # curl sends "Expect: 100-continue" for large bodies and waits (1 s) for the interim answer:
+    # the server, which reads the whole request before a thread runs it, must send it itself.
+    live, _ = server
+    body = b'{"customer_id":"c100","first_name":"A","last_name":"B","email":"c100@example.com",'
+    body += b'"phone_no":"+2348012345678"}'
+    head = HEAD + b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body)
+    with socket.create_connection((HOST, live.port), timeout=5) as connection:
+        connection.sendall(head)
+        assert connection.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        connection.sendall(body)
+        answer = b""
+        while b"c100@example.com" not in answer:
+            chunk = connection.recv(65536)
+            assert chunk, answer
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 201 "), answer[:200]
+    assert answer.count(b"100 Continue") == 0  # sent once, not again by the thread
