@@ -105,8 +105,9 @@ def test_a_trickling_receiver_neither_stalls_imports_nor_survives_a_reset(
         time.sleep(0.02)
     assert trickler.connections >= 1, "the delivery to the trickling receiver never started"
 
-    # An unrelated account's import is not held up by the delivery under way.
-    assert imported(server, "tok_unrelated", "fast@example.com", within_s=2) < 2
+    # An unrelated account's import is not held up by the delivery under way (which trickles
+    # for minutes: with one thread for both, the import waited for all of it).
+    imported(server, "tok_unrelated", "fast@example.com", within_s=4)
 
     # Each attempt ends at its 1 s deadline, whatever the receiver still trickles.
     time.sleep(2.5)
@@ -120,6 +121,6 @@ def test_a_trickling_receiver_neither_stalls_imports_nor_survives_a_reset(
     started = time.monotonic()
     assert requests.post(f"{control}/reset", timeout=10).status_code == 200
     assert time.monotonic() - started < 2
-    assert imported(server, "tok_after_reset", "later@example.com", within_s=3) < 3
-    assert imported(server, "tok_after_reset_2", "later2@example.com", within_s=3) < 3
+    imported(server, "tok_after_reset", "later@example.com", within_s=4)
+    imported(server, "tok_after_reset_2", "later2@example.com", within_s=4)
     assert server.problems_in_log() == [], server.log_text()[-3000:]
