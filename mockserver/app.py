@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request as WerkzeugRequest
 
+from mockserver import memory
 from mockserver.behaviours.registry import load_builtin
 from mockserver.config import Settings
 from mockserver.engine import Engine, RequestData, ResponseData
@@ -90,6 +91,7 @@ def create_app(
     worker (jobs, webhooks) starts when ``settings.background`` is true.
     """
     settings = settings or Settings.from_env()
+    memory.configure()  # a large request's memory goes back to the system (mockserver/memory.py)
     load_builtin()
     specs = load_specs(settings) if specs is None else specs
     services = services or Services.build(settings)
@@ -215,13 +217,25 @@ class ApiFastPath:
         try:
             answer = self.engine.handle(request_data(req))
             if not answer.drop:
-                return _send(answer, environ, start_response)
+                sent = _send(answer, environ, start_response)
+                if memory.release_after(req.content_length):
+                    return _ThenRelease(sent)
+                return sent
             response = to_response(answer, environ)
         except HTTPException as exc:
             response = http_problem(exc)
         except Exception as exc:
             response = unexpected_problem(exc, req.method, req.path, self.services)
         return response(environ, start_response)
+
+
+class _ThenRelease(list[bytes]):
+    """An answer that hands the memory of a large request back to the system once sent (the
+    server calls ``close`` after writing it)."""
+
+    def close(self) -> None:
+        self.clear()  # the answer's bytes go first
+        memory.release()
 
 
 _STATUS_LINES = {code: f"{code} {reason.upper()}" for code, reason in HTTP_STATUS_CODES.items()}
