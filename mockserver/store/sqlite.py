@@ -460,13 +460,21 @@ class _JournalGroup:
 
 
 class _ChangeCounter:
-    """A number in a shared 8-byte file, bumped after every commit that changes faults or flags.
+    """Two numbers in a shared 16-byte file: the change count and the reset epoch.
 
-    Every request asks for an injected fault and the rate-limit switch; with the counter unchanged
-    a process answers both from its cache (a memory read of the mapped file instead of two SQLite
-    queries, ~60 µs of a ~600 µs request). A bump follows its commit, so a cache filled after
-    reading the counter can only be older than the counter says, never newer.
+    The change count is bumped after every commit that changes faults or flags. Every request asks
+    for an injected fault and the rate-limit switch; with the counter unchanged a process answers
+    both from its cache (a memory read of the mapped file instead of two SQLite queries, ~60 µs of
+    a ~600 µs request). A bump follows its commit, so a cache filled after reading the counter can
+    only be older than the counter says, never newer.
+
+    The reset epoch is bumped by every reset, inside its write transaction. A journal entry
+    carries the epoch it was answered in, and the deferred writer stores only the entries of the
+    current epoch (read under the write lock): an entry of a request answered before a reset
+    that another process answered is never stored, however late its process flushes.
     """
+
+    _CHANGES, _EPOCH = 0, 8  # offsets in the file
 
     def __init__(self, path: str) -> None:
         self.path = path + "-changes"
@@ -479,21 +487,31 @@ class _ChangeCounter:
             with _WriterQueue._setup_lock:
                 if self._pid != os.getpid() or self._map is None:
                     fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-                    if os.fstat(fd).st_size < 8:
-                        os.ftruncate(fd, 8)
-                    self._map = mmap.mmap(fd, 8)
+                    if os.fstat(fd).st_size < 16:  # new, or written by a version without epochs
+                        os.ftruncate(fd, 16)
+                    self._map = mmap.mmap(fd, 16)
                     self._fd, self._pid = fd, os.getpid()
         assert self._map is not None
         return self._fd, self._map
 
     def value(self) -> int:
-        return int(struct.unpack_from("<Q", self._mapped()[1], 0)[0])
+        return int(struct.unpack_from("<Q", self._mapped()[1], self._CHANGES)[0])
+
+    def epoch(self) -> int:
+        return int(struct.unpack_from("<Q", self._mapped()[1], self._EPOCH)[0])
 
     def bump(self) -> None:
+        self._bump(self._CHANGES)
+
+    def bump_epoch(self) -> None:
+        self._bump(self._EPOCH)
+
+    def _bump(self, offset: int) -> None:
         fd, mapped = self._mapped()
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            struct.pack_into("<Q", mapped, 0, (self.value() + 1) % (1 << 64))
+            current = struct.unpack_from("<Q", mapped, offset)[0]
+            struct.pack_into("<Q", mapped, offset, (current + 1) % (1 << 64))
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
@@ -1273,6 +1291,7 @@ class SQLiteState:
             entry.get("operation_id"),
             status if isinstance(status, int) else None,
             compact_json(entry),  # queued until the flush: right-sized, not 4 KiB a row
+            self._changes.epoch(),  # a reset in any process drops the entry (see _ChangeCounter)
         )
         if self._journal_flush_s is not None:
             self._deferred_journal().put(row)
@@ -1333,16 +1352,24 @@ class SQLiteState:
         return group
 
     def _write_journal(self, rows: list[tuple[Any, ...]]) -> list[int]:
+        """Store queued rows (the entry's columns, then its epoch); the sequence number of each,
+        0 for a row answered before the latest reset (not stored)."""
         with self._write() as db:
+            epoch = self._changes.epoch()  # under the write lock: no reset is half done
+            current = [row[:4] for row in rows if row[4] == epoch]
+            if not current:
+                return [0] * len(rows)
             db.executemany(
-                "INSERT INTO journal (api, operation_id, status, entry) VALUES (?, ?, ?, ?)", rows
+                "INSERT INTO journal (api, operation_id, status, entry) VALUES (?, ?, ?, ?)",
+                current,
             )
             last = int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
-            first = last - len(rows) + 1  # one transaction under the write lock: consecutive
+            first = last - len(current) + 1  # one transaction under the write lock: consecutive
             if last // _JOURNAL_TRIM_EVERY > (first - 1) // _JOURNAL_TRIM_EVERY:
                 multiple = last - last % _JOURNAL_TRIM_EVERY
                 db.execute("DELETE FROM journal WHERE seq <= ?", (multiple - self._journal_limit,))
-        return list(range(first, last + 1))
+        seqs = iter(range(first, last + 1))
+        return [next(seqs) if row[4] == epoch else 0 for row in rows]
 
     def journal(
         self,
@@ -1506,6 +1533,9 @@ class SQLiteState:
             ):
                 db.execute(f"DELETE FROM {table}")
             db.execute("UPDATE scopes SET n = 0")
+            # Last, under the write lock: entries any process answered before this reset are
+            # dropped when its journal writer gets to them (see _ChangeCounter).
+            self._changes.bump_epoch()
         self._changes.bump()
 
     def close(self) -> None:

@@ -128,3 +128,37 @@ def test_a_large_create_costs_memory_in_proportion_and_gives_it_back() -> None:
     # Before the fix: 90x (each stored row kept a 4 KiB buffer), and never given back.
     assert peak < 25 * size_mb, f"peak {peak:.0f} MB over {baseline:.0f} for {size_mb:.1f} MiB"
     assert left < 4 * size_mb, f"{left:.0f} MB stay above {baseline:.0f} after {size_mb:.1f} MiB"
+
+
+# -- a reset is a barrier for every worker --------------------------------------------------------
+def _sessions_on_two_workers(live: LiveServer) -> tuple[requests.Session, requests.Session]:
+    """Two keep-alive connections answered by different worker processes."""
+    first = requests.Session()
+    pid = first.get(f"{live.url}/__mock/health").json()["pid"]
+    for _ in range(100):
+        second = requests.Session()
+        if second.get(f"{live.url}/__mock/health").json()["pid"] != pid:
+            return first, second
+        second.close()
+    raise AssertionError("100 connections in a row went to the same worker")
+
+
+def test_a_reset_forgets_the_journal_entries_another_worker_has_not_written_yet() -> None:
+    live = start_server()
+    try:
+        creator, resetter = _sessions_on_two_workers(live)
+        headers = {"X-Authorization": "sk_test_barrier", "Content-Type": "application/json"}
+        for trial in range(50):
+            customer = bunce_customer(f"barrier-{trial}", f"barrier-{trial}@example.com")
+            created = creator.post(
+                f"{live.url}{BUNCE}/customers/bulk",
+                data=orjson.dumps({"customers": [customer]}),
+                headers=headers,
+            )
+            assert created.status_code == 200, created.text
+            assert resetter.post(f"{live.url}/__mock/reset").status_code == 200
+            for reader in (creator, resetter):
+                journal = reader.get(f"{live.url}/__mock/requests").json()["requests"]
+                assert journal == [], f"trial {trial}: the journal outlived the reset: {journal}"
+    finally:
+        live.stop()
