@@ -5,6 +5,7 @@ over it is refused with 400 and leaves nothing behind.
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -97,6 +98,14 @@ def _rss_mb(pid: int, field: str = "VmRSS") -> float:
     raise AssertionError(f"no {field} for process {pid}")
 
 
+def _settled_rss_mb(pid: int) -> float:
+    readings = []
+    for _ in range(20):
+        readings.append(_rss_mb(pid))
+        time.sleep(0.05)
+    return min(readings)
+
+
 def _bulk_body(tag: str, count: int) -> bytes:
     items = [bunce_customer(f"{tag}{i}", f"{tag}{i}@example.com") for i in range(count)]
     return orjson.dumps({"customers": items})
@@ -121,7 +130,9 @@ def test_a_large_create_costs_memory_in_proportion_and_gives_it_back() -> None:
             assert len(answer.json()["data"]) == 75_000
             assert session.get(f"{live.url}/__mock/health").json()["pid"] == pid
             peak = _rss_mb(pid, "VmHWM") - baseline
-            left = _rss_mb(pid) - baseline
+            # The lowest of a second's readings: other threads of the worker (journal writer,
+            # lease renewal) allocate now and then while the machine is busy.
+            left = _settled_rss_mb(pid) - baseline
     finally:
         live.stop()
     # The body as Python objects, the customers built from it, the answer: about 18x its size.
