@@ -1,6 +1,6 @@
 """Rules 7 and 8 over real HTTP: ``mockserver serve`` as a subprocess, its start-up time, its log
-line per request, the vendors' documented code samples run with real clients (curl, node, java)
-with only the base URL swapped, and HTTP-level hostile input."""
+line per request, the vendors' documented code samples run with real clients (curl, node, ruby,
+java) with only the base URL swapped, and HTTP-level hostile input."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import pytest
 import requests
 from tooling import require_program
 
-from .support import MIB, WIDGETS, documented
+from .support import DOCUMENTED, MIB, WIDGETS, documented
 
 pytestmark = pytest.mark.slow
 
@@ -248,6 +248,27 @@ def test_tamio_curl_sample_form_encoded_json_is_scheduled(mock: Served) -> None:
         "body parsed as JSON although Content-Type is 'application/x-www-form-urlencoded'"
         in entry["notes"]
     )
+    assert_imported(mock, "john.doe@plugnpaid.com")
+
+
+def assert_imported(mock: Served, email: str, token: str = "YOUR_TOKEN_HERE") -> None:
+    """The sample's import ran: John is listed for the sample's token, and the account got the
+    import's completion notification."""
+    control = mock.url + "/__mock"
+    assert requests.post(control + "/jobs/flush", timeout=10).status_code == 200
+    listed = requests.get(
+        mock.base_url("tamio") + "/customers/list",
+        params={"page": 1, "per_page": 10},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    ).json()
+    assert [(c["name"], c["email"], c["source"]) for c in listed["customers"]] == [
+        ("John", email, "import")
+    ]
+    notifications = requests.get(
+        control + "/notifications", params={"api": "tamio", "account": token}, timeout=10
+    ).json()["notifications"]
+    assert [(n["created"], n["skipped"]) for n in notifications] == [(1, 0)]
 
 
 TAMIO_FETCH = """\
@@ -283,6 +304,42 @@ def test_tamio_fetch_sample_text_plain_json_is_scheduled(mock: Served, tmp_path:
     entry = mock.last()
     assert entry["status"] == 200
     assert "body parsed as JSON although Content-Type is 'text/plain'" in entry["notes"]
+    assert_imported(mock, "john.doe@tamio.com")
+
+
+TAMIO_RUBY = DOCUMENTED / "tamio_bulk_create.rb"
+
+
+def test_tamio_ruby_sample_over_plain_http_is_imported(mock: Served, tmp_path: Path) -> None:
+    """The document's Ruby Net::HTTP sample, run by Debian's ruby, with the base URL swapped.
+
+    The sample sets ``https.use_ssl = true``, and this mock is served over plain HTTP, so the
+    test also turns that line to ``false`` (TLS against a plain-HTTP port fails the handshake);
+    that is the only other change. Run unchanged, the sample needs the mock served over HTTPS
+    (``serve --tls``), which ``tests/tls/`` covers.
+    """
+    ruby = needs("ruby")
+    original = TAMIO_RUBY.read_text()
+    assert original.count("https://api.tamio.com/v2") == 1
+    assert original.count("https.use_ssl = true") == 1
+    sample = tmp_path / "bulk_create.rb"
+    sample.write_text(
+        original.replace("https://api.tamio.com/v2", mock.base_url("tamio")).replace(
+            "https.use_ssl = true", "https.use_ssl = false"
+        )
+    )
+
+    output = run([ruby, str(sample)])
+
+    assert json.loads(output) == {"status": 200}
+    entry = mock.last()
+    assert (entry["operation_id"], entry["status"]) == ("bulkCreateCustomers", 200)
+    # Net::HTTP posts its body as application/x-www-form-urlencoded unless told otherwise.
+    assert (
+        "body parsed as JSON although Content-Type is 'application/x-www-form-urlencoded'"
+        in entry["notes"]
+    )
+    assert_imported(mock, "john.doe@tamio.com")
 
 
 def test_bunce_curl_sample_creates_both_customers(mock: Served) -> None:
