@@ -26,7 +26,13 @@ from mockserver.formats import preload as preload_formats
 from mockserver.openapi.routing import Router
 from mockserver.openapi.spec import Operation, Spec
 from mockserver.proxy import Relay
-from mockserver.responses import PreferenceError, choose, parse_prefer, required_headers
+from mockserver.responses import (
+    Preference,
+    PreferenceError,
+    choose,
+    parse_prefer,
+    required_headers,
+)
 from mockserver.services import Services
 from mockserver.validation import (
     CompiledParameter,
@@ -295,13 +301,7 @@ class Engine:
             if fault.drop:
                 return ResponseData(0, b"", None, drop=True)
             if fault.status:
-                return self._fail(
-                    api,
-                    Failure(
-                        "fault", fault.status, f"Injected fault {fault.id}: status {fault.status}"
-                    ),
-                    entry,
-                )
+                return self._fault_answer(api, compiled, fault.id, fault.status, entry)
 
         account, refused = self._authenticate(api, op, request)
         if refused is not None:
@@ -590,23 +590,56 @@ class Engine:
             payload=reply.body,
         )
 
-    def _checked(
+    def _fault_answer(
         self,
         api: MountedApi,
         compiled: CompiledOperation,
-        response: ResponseData,
+        fault_id: str,
+        status: int,
         entry: dict[str, Any],
     ) -> ResponseData:
-        """Validate an outgoing response against the spec (unless switched off)."""
-        mode = self.settings.validate_responses
-        if mode == "off":
-            return response
+        """The answer of an injected fault: one the operation documents for ``status``.
+
+        Arming refused statuses the operation does not document (``faults.build_fault``). The
+        answer is the API's error envelope (kind by status: 429 rate-limited, 5xx server-error,
+        ...) with every header the response declares required (``Retry-After: 1`` on a 429);
+        where the envelope does not fit the documented body (a 2xx, Bunce's 409), the documented
+        example (or a generated body) answers, as ``Prefer: code=`` would.
+        """
+        op = compiled.operation
+        definition = op.response_for(status)
+        headers: dict[str, str] = {}
+        if definition is not None:
+            headers = required_headers(definition, self._generator, api.spec.document)
+            if "Retry-After" in definition.headers:
+                headers["Retry-After"] = "1"
+        kind = "server-error" if status >= 500 else _FAULT_KINDS.get(status, "fault")
+        failure = Failure(
+            kind, status, f"Injected fault {fault_id}: status {status}", headers=headers
+        )
+        response = self._fail(api, failure, entry)
+        if definition is not None and self._problems(api, compiled, response):
+            chosen = choose(op, Preference(code=status), api.spec.document, self._generator)
+            payload = b"" if chosen.media is None else orjson.dumps(chosen.body)
+            response = ResponseData(status, payload, chosen.media, headers, payload=chosen.body)
+        return self._checked(api, compiled, response, entry)
+
+    def _problems(
+        self, api: MountedApi, compiled: CompiledOperation, response: ResponseData
+    ) -> list[str]:
+        """How ``response`` breaks the spec: status, required headers, content type, body."""
         op = compiled.operation
         problems: list[str] = []
         definition = op.response_for(response.status)
         if definition is None:
-            problems.append(f"status {response.status} is not documented")
-        elif response.content_type is not None:
+            return [f"status {response.status} is not documented"]
+        present = {name.lower() for name in response.headers}
+        problems.extend(
+            f"required header {name} is missing"
+            for name, header in definition.headers.items()
+            if header.get("required") and name.lower() not in present
+        )
+        if response.content_type is not None:
             if definition.content and response.content_type not in definition.content:
                 problems.append(
                     f"content type {response.content_type} is not documented for {response.status}"
@@ -619,6 +652,21 @@ class Engine:
                     else:
                         body = orjson.loads(response.body) if response.body else None
                     problems.extend(v.message for v in validator.violations(body, "response"))
+        return problems
+
+    def _checked(
+        self,
+        api: MountedApi,
+        compiled: CompiledOperation,
+        response: ResponseData,
+        entry: dict[str, Any],
+    ) -> ResponseData:
+        """Validate an outgoing response against the spec (unless switched off)."""
+        mode = self.settings.validate_responses
+        if mode == "off":
+            return response
+        op = compiled.operation
+        problems = self._problems(api, compiled, response)
         if not problems:
             return response
         text = (
@@ -647,6 +695,21 @@ def _recorded(response: ResponseData) -> Any:
         except orjson.JSONDecodeError:
             pass
     return response.body.decode("utf-8", errors="replace")
+
+
+# The error kind an injected status renders as (a Tamio error_code, x-mock.error-codes);
+# 5xx are "server-error", any other status "fault".
+_FAULT_KINDS = {
+    400: "validation",
+    401: "unauthorized",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "duplicate",
+    413: "too-large",
+    415: "unsupported-media-type",
+    422: "validation",
+    429: "rate-limited",
+}
 
 
 class _NoBody:

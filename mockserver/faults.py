@@ -1,5 +1,10 @@
 """Building an injected fault from what a user asked for, with the checks both entry points share
-(the control API's ``POST /__mock/faults`` and the pytest fixture's ``mockserver.fault(...)``)."""
+(the control API's ``POST /__mock/faults`` and the pytest fixture's ``mockserver.fault(...)``).
+
+Every answer the mock sends must be one its spec documents, injected ones too: a fault with a
+``status`` is armed only when every operation it can hit documents that status (exactly, as a
+``5XX``-style range, or ``default``); otherwise the refusal names the statuses they document.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from mockserver.openapi.spec import Spec
+from mockserver.openapi.routing import Router
+from mockserver.openapi.spec import Operation, Spec
 from mockserver.store.base import Fault
 
 
@@ -38,6 +44,10 @@ def build_fault(specs: Mapping[str, Spec], request: Mapping[str, Any]) -> Fault:
     operation_id = request.get("operation_id")
     if api is not None and operation_id is not None and specs[api].operation(operation_id) is None:
         raise ValueError(f"{api} has no operation {operation_id!r}")
+    if status is not None:
+        _check_documented(
+            specs, status, api, operation_id, request.get("method"), request.get("path")
+        )
     return Fault(
         id=uuid.uuid4().hex[:12],
         api=api,
@@ -48,4 +58,62 @@ def build_fault(specs: Mapping[str, Spec], request: Mapping[str, Any]) -> Fault:
         latency_ms=latency,
         drop=drop,
         remaining=count,
+    )
+
+
+def targets(
+    specs: Mapping[str, Spec],
+    api: str | None,
+    operation_id: str | None,
+    method: str | None,
+    path: str | None,
+) -> list[Operation]:
+    """The operations a fault with these matching fields can hit (``path`` is the full request
+    path, mount included, as the fault is matched against it)."""
+    found: list[Operation] = []
+    for name, spec in specs.items():
+        if api is not None and name != api:
+            continue
+        if path is not None:
+            if not (path == spec.mount or path.startswith(spec.mount + "/")):
+                continue
+            router = Router(spec.operations)
+            relative = path[len(spec.mount) :] or "/"
+            methods = [method] if method else sorted({op.method for op in spec.operations})
+            candidates = [router.match(m, relative).operation for m in methods]
+            operations = [op for op in candidates if op is not None]
+        else:
+            operations = list(spec.operations)
+        found.extend(
+            op
+            for op in operations
+            if (operation_id is None or op.operation_id == operation_id)
+            and (method is None or op.method.upper() == method.upper())
+        )
+    return found
+
+
+def _check_documented(
+    specs: Mapping[str, Spec],
+    status: int,
+    api: str | None,
+    operation_id: str | None,
+    method: str | None,
+    path: str | None,
+) -> None:
+    operations = targets(specs, api, operation_id, method, path)
+    if not operations:
+        raise ValueError(
+            "the fault matches no operation (check 'api', 'operation_id', 'method' and 'path'; "
+            "'path' is the full request path, e.g. /bunce/v1/customers/7)"
+        )
+    missing = [op for op in operations if op.response_for(status) is None]
+    if not missing:
+        return
+    documented = set.intersection(*(set(op.documented_statuses()) for op in operations))
+    names = ", ".join(f"{op.api}.{op.operation_id}" for op in missing[:5])
+    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    raise ValueError(
+        f"status {status} is not documented for {names}{more}, so the mock cannot answer it; "
+        f"statuses the targeted operations document: {', '.join(sorted(documented)) or 'none'}"
     )

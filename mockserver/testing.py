@@ -292,12 +292,19 @@ class MockServer:
         drop: bool = False,
         count: int = 1,
         method: str | None = None,
+        path: str | None = None,
     ) -> Fault:
-        """Inject a fault for the next ``count`` matching requests (ValueError when malformed)."""
+        """Inject a fault for the next ``count`` matching requests.
+
+        ``path`` is the full request path (``/bunce/v1/customers/7``). ValueError when malformed,
+        or when ``status`` is one an operation the fault can hit does not document (the message
+        lists the statuses they document).
+        """
         request = {
             "api": api,
             "operation_id": operation_id,
             "method": method,
+            "path": path,
             "status": status,
             "latency_ms": latency_ms,
             "drop": drop,

@@ -82,7 +82,8 @@ def test_an_undocumented_code_is_a_clear_error_listing_the_documented_ones(clien
     )
     assert answer.status_code == 400
     assert body_of(answer)["error"] == (
-        "Prefer: code=418 is not documented for listCustomers; documented: 200, 400, 401, 413, 429"
+        "Prefer: code=418 is not documented for listCustomers; "
+        "documented: 200, 400, 401, 413, 429, 5XX"
     )
 
 

@@ -1,7 +1,9 @@
 """How to: test your client against outages, slow answers and dropped connections.
 
 ``mockserver.fault(...)`` makes the next ``count`` matching requests fail; after that the mock
-answers normally again. Faults match by API, operationId and method.
+answers normally again. Faults match by API, operationId, method and path. An injected status is
+answered only as the spec documents it (both bundled specs document ``5XX``; a 429 carries
+``Retry-After``); a status the operation does not document is refused when you arm it.
 """
 
 import pytest
@@ -47,3 +49,20 @@ def test_timeouts_and_dropped_connections(mockserver):
         requests.get(url, headers=HEADERS, timeout=2)
 
     assert requests.get(url, headers=HEADERS, timeout=2).status_code == 200  # faults are used up
+
+
+def test_rate_limited_answers_say_when_to_retry(mockserver):
+    mockserver.fault(api="bunce", operation_id="getCustomer", status=429)
+
+    response = requests.get(mockserver.base_url("bunce") + "/customers/7", headers=HEADERS,
+                            timeout=2)
+
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "1"
+    assert response.json()["success"] is False
+
+
+def test_only_documented_statuses_can_be_injected(mockserver):
+    # getCustomer documents 404 but not 409: the mock could not answer 409 as the spec says.
+    with pytest.raises(ValueError, match="document: 200, 401, 404, 413, 415, 422, 429, 5XX"):
+        mockserver.fault(api="bunce", operation_id="getCustomer", status=409)
