@@ -3,7 +3,8 @@
 A 9 MiB body becomes about 40 MB of Python objects, and the customers built from it as much
 again. Python frees them when the answer is sent, but glibc kept the memory: a ``--workers 2``
 worker that answered one such create stayed about 40 MB above its size before it (82 MB instead
-of 43), however long it then idled, for two reasons this module removes (16 to 29 MB stay).
+of 43, under gunicorn's gthread worker), however long it then idled, for two reasons this module
+removes (16 to 29 MB stayed there).
 
 * glibc raises its mmap threshold to the size of the largest block freed so far (up to 32 MB), so
   after the first large body every later one (the body, the parser's buffers, the answer) came
