@@ -92,8 +92,8 @@ ALLOWANCES: tuple[Allowance, ...] = (
     Allowance(
         "bunce", ("listCustomers",), "positive_data_acceptance", accept=(422,),
         proof=_message_starts("cursor:"), proof_text="a message about `cursor`",
-        reason="`cursor` is an opaque token only the API issues (meta.next_page_cursor); the "
-               "schema can only say `type: string`, and any other string gets the documented 422.",
+        reason="`cursor` is an opaque token only the API issues (data.meta.next_page_cursor); the "
+               "schema can only say `type: string`; any other string gets the documented 422.",
     ),
     Allowance(
         "bunce", ("createCustomersBulk",), "allow_header_conformance",

@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import orjson
+
 from mockserver.behaviours.registry import Call, Reply, behaviour, seeder
 from mockserver.envelopes import Failure
 from mockserver.ids import iso_now, iso_times, uuid7
@@ -105,20 +107,28 @@ def get_customer(call: Call) -> Reply | Failure:
 
 
 def encode_cursor(direction: str, seq: int) -> str:
-    return base64.urlsafe_b64encode(f"{direction}:{seq}".encode()).decode().rstrip("=")
+    """An opaque cursor: unpadded base64url of ``{"seq":N,"dir":"next"|"prev"}``.
+
+    The format of the cursors in the spec's examples, so a copied example is accepted.
+    """
+    text = orjson.dumps({"seq": seq, "dir": direction})
+    return base64.urlsafe_b64encode(text).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[str, int] | None:
+    """``(direction, seq)`` of a cursor :func:`encode_cursor` made, or None for anything else."""
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        direction, _, seq = text.partition(":")
-        # Sequence numbers are non-negative 64-bit integers (SQLite's INTEGER); anything else
-        # was not issued by the mock.
-        if direction in ("a", "b") and seq.isascii() and seq.isdigit() and int(seq) < 2**63:
-            return direction, int(seq)
-    except (ValueError, UnicodeDecodeError):
+        decoded = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:  # not base64, or not JSON
         return None
-    return None
+    if not isinstance(decoded, dict) or set(decoded) != {"seq", "dir"}:
+        return None
+    direction, seq = decoded["dir"], decoded["seq"]
+    # Sequence numbers are non-negative 64-bit integers (SQLite's INTEGER); anything else was
+    # not issued by the mock.
+    if direction not in ("next", "prev") or type(seq) is not int or not 0 <= seq < 2**63:
+        return None
+    return direction, seq
 
 
 def _split(value: Any) -> set[str] | None:
@@ -142,7 +152,7 @@ def list_customers(call: Call) -> Reply | Failure:
                 "cursor: not a cursor this API issued; use meta.next_page_cursor",
             )
         direction, seq = decoded
-        after, before = (seq, None) if direction == "a" else (None, seq)
+        after, before = (seq, None) if direction == "next" else (None, seq)
     ids = _split(call.params.get("customer_ids"))
     emails = _split(call.params.get("emails"))
     if ids is None and emails is None:
@@ -170,19 +180,15 @@ def list_customers(call: Call) -> Reply | Failure:
     meta = {
         "has_next_page": has_next,
         "has_prev_page": has_prev,
-        "next_page_cursor": encode_cursor("a", records[-1].seq) if has_next and records else None,
-        "prev_page_cursor": encode_cursor("b", records[0].seq) if has_prev and records else None,
+        "next_page_cursor": (
+            encode_cursor("next", records[-1].seq) if has_next and records else None
+        ),
+        "prev_page_cursor": encode_cursor("prev", records[0].seq) if has_prev and records else None,
         "per_page": per_page,
     }
-    return Reply(
-        200,
-        {
-            "success": True,
-            "message": "Customers fetched successfully",
-            "data": [r.data for r in records],
-            "meta": meta,
-        },
-    )
+    # The list in `data.data` and the cursors in `data.meta`, as the Node SDK reads them (B1).
+    listed = {"data": [r.data for r in records], "meta": meta}
+    return Reply(200, {"success": True, "message": "Customers fetched successfully", "data": listed})
 
 
 @seeder(API)

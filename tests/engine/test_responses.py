@@ -62,7 +62,16 @@ def test_prefer_code_still_needs_auth_and_a_valid_request(client) -> None:
 def test_prefer_example_picks_a_named_example(client) -> None:
     answer = client.get("/bunce/v1/customers", headers=prefer("example=no_customers"))
     assert answer.status_code == 200
-    assert body_of(answer)["data"] == []
+    assert body_of(answer)["data"] == {
+        "data": [],
+        "meta": {
+            "has_next_page": False,
+            "has_prev_page": False,
+            "next_page_cursor": None,
+            "prev_page_cursor": None,
+            "per_page": 20,
+        },
+    }
     listed = client.get("/widgets/v1/widgets", headers=prefer("example=no_widgets", WIDGETS_AUTH))
     assert body_of(listed) == {"widgets": []}
 

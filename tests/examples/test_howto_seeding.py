@@ -19,16 +19,17 @@ def test_seed_then_page_through(mockserver):
     ])
 
     url = mockserver.base_url("bunce") + "/customers"
-    first = requests.get(url, params={"per_page": 3}, headers=ACME, timeout=5).json()
+    # A page and its cursors sit inside the envelope's `data`, as Bunce's Node SDK reads them.
+    first = requests.get(url, params={"per_page": 3}, headers=ACME, timeout=5).json()["data"]
     assert [c["customer_id"] for c in first["data"]] == ["0", "1", "2"]
     assert first["meta"]["has_next_page"] is True
     rest = requests.get(url, params={"per_page": 3, "cursor": first["meta"]["next_page_cursor"]},
-                        headers=ACME, timeout=5).json()
+                        headers=ACME, timeout=5).json()["data"]
     assert [c["customer_id"] for c in rest["data"]] == ["3", "4"]
 
     # Another key is another account.
     other = requests.get(url, headers={"X-Authorization": "sk_live_acme"}, timeout=5).json()
-    assert other["data"] == []
+    assert other["data"]["data"] == []
 
 
 def test_seed_through_the_control_api(mockserver):

@@ -206,7 +206,7 @@ def test_serve_loads_a_dataset() -> None:
                 time.sleep(0.1)
         listed = requests.get(base + "/bunce/v1/customers", params={"per_page": 100},
                               headers={"X-Authorization": "sk_test_demo"}, timeout=5).json()
-        assert len(listed["data"]) == 10
+        assert len(listed["data"]["data"]) == 10
         tamio = requests.get(base + "/tamio/v2/customers/list", timeout=5,
                              params={"page": 1, "per_page": 100, "include_leads": "true"},
                              headers={"Authorization": "Bearer tamio_demo_token"}).json()

@@ -187,7 +187,7 @@ def _stored(base: str) -> list[dict[str, Any]]:
                 timeout=30,
             )
             assert page.status_code == 200, page.text
-            body = page.json()
+            body = page.json()["data"]
             customers += body["data"]
             if not body["meta"]["has_next_page"]:
                 return customers

@@ -69,7 +69,7 @@ class Bunce:
         while True:
             page = self.list(**params)
             assert page.status_code == 200, page.text
-            body = page.json()
+            body = page.json()["data"]
             emails += [c["email"] for c in body["data"]]
             if not body["meta"]["has_next_page"]:
                 return emails

@@ -219,7 +219,7 @@ def test_the_mock_assigns_creation_times_and_device_ids(bunce: Bunce) -> None:
 
 
 def test_a_cursor_the_mock_never_issued_is_refused(bunce: Bunce) -> None:
-    huge = base64.urlsafe_b64encode(b"a:" + b"9" * 40).decode().rstrip("=")
+    huge = base64.urlsafe_b64encode(b'{"seq":' + b"9" * 40 + b',"dir":"next"}').decode()
 
     response = bunce.list(cursor=huge)
 
