@@ -31,6 +31,19 @@ def uuid7() -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def ulid() -> str:
+    """A ULID: 48-bit Unix milliseconds and 80 random bits in 26 Crockford base32 characters.
+
+    Bunce's documented customer ids look like this ("01JMKK8N0CJ0TTCX292P3JJCWT"); the mock
+    assigns one to a customer created without a ``customer_id``.
+    """
+    value = (time.time_ns() // 1_000_000 & ((1 << 48) - 1)) << 80 | _random.getrandbits(80)
+    return "".join(_CROCKFORD[value >> shift & 31] for shift in range(125, -1, -5))
+
+
 def uuid4() -> str:
     return str(uuid.uuid4())
 

@@ -96,6 +96,13 @@ def _problem(error: Any, instance: Any) -> tuple[tuple[str | int, ...], str]:
         return path, f"{_short(value)} is not one of {options}"
     if name == "Constant":
         return path, f"{_short(value)} must be {kind.expected_value!r}"
+    if name in ("AnyOf", "OneOfNotValid"):
+        missing = _missing_in_every_branch(kind.context)
+        if missing:
+            return path, f"needs {' or '.join(missing)}"
+        types = _types_of_every_branch(kind.context, path)
+        if types:
+            return path, f"{_short(value)} is not of type {' or '.join(types)}"
     if name == "AdditionalProperties":
         extra = ", ".join(repr(u) for u in kind.unexpected)
         return path, f"unexpected property {extra}"
@@ -111,6 +118,44 @@ def _problem(error: Any, instance: Any) -> tuple[tuple[str | int, ...], str]:
     if len(message) > 200:
         message = message[:197] + "..."
     return path, message
+
+
+def _missing_in_every_branch(branches: Any) -> list[str]:
+    """The missing properties when each ``anyOf`` branch failed only for one of them (an
+    "at least one of these" rule), else an empty list."""
+    missing: list[str] = []
+    for errors in branches or ():
+        if len(errors) != 1 or type(errors[0].kind).__name__ != "Required":
+            return []
+        missing.append(str(errors[0].kind.property))
+    return missing
+
+
+def _types_of_every_branch(branches: Any, path: tuple[str | int, ...]) -> list[str]:
+    """The expected types when every branch failed on the type of the value itself, else []."""
+    types: list[str] = []
+    for errors in branches or ():
+        kinds = [e.kind for e in errors if tuple(e.instance_path) == path]
+        found = [k for k in kinds if type(k).__name__ == "Type"]
+        if not found:
+            return []
+        expected = found[0].types if isinstance(found[0].types, list) else [found[0].types]
+        types.extend(str(t) for t in expected if str(t) not in types)
+    return types
+
+
+def _json_type(instance: Any) -> str:
+    if isinstance(instance, dict):
+        return "object"
+    if isinstance(instance, list):
+        return "array"
+    if isinstance(instance, str):
+        return "string"
+    if isinstance(instance, bool):
+        return "boolean"
+    if isinstance(instance, int | float):
+        return "number"
+    return "null"
 
 
 def _value_at(instance: Any, path: Sequence[str | int]) -> Any:
@@ -130,12 +175,13 @@ class SchemaCompileError(ValueError):
 class SchemaValidator:
     """A compiled JSON Schema (2020-12) that reports :class:`Violation` objects."""
 
-    __slots__ = ("_components", "_splits", "_validator", "schema")
+    __slots__ = ("_branches", "_components", "_splits", "_validator", "schema")
 
     def __init__(self, schema: JSON, components: JSON | None = None) -> None:
         self.schema = schema
         self._components = components
         self._splits: dict[str, tuple[SchemaValidator, SchemaValidator] | None] = {}
+        self._branches: dict[str, SchemaValidator] | None = None  # built on first need
         compiled = dict(schema)
         if components:
             compiled.setdefault("components", components)
@@ -155,15 +201,20 @@ class SchemaValidator:
         """Every violation, in document order; empty when the instance is valid."""
         if self._validator.is_valid(instance):
             return []
+        branch = self._branch_for(instance)
+        if branch is not None:
+            return branch.violations(instance, location, prefix)
         split = self._split_for(instance)
         if split is not None:
             name, (outer, item) = split
             found = outer.violations(instance, location, prefix)
-            for index, element in enumerate(instance[name]):
+            elements = instance if name == "" else instance[name]
+            at = prefix if name == "" else (*prefix, name)
+            for index, element in enumerate(elements):
                 if len(found) >= MAX_VIOLATIONS:
                     break
                 if not item.is_valid(element):
-                    found.extend(item.violations(element, location, (*prefix, name, index)))
+                    found.extend(item.violations(element, location, (*at, index)))
             return found[:MAX_VIOLATIONS]
         found = []
         for error in self._validator.iter_errors(instance):
@@ -173,16 +224,49 @@ class SchemaValidator:
                 break
         return found
 
+    def _branch_for(self, instance: Any) -> SchemaValidator | None:
+        """The branch of a root ``oneOf``/``anyOf`` whose branches each take one JSON type (an
+        object or an array of the same items, say) that takes ``instance``'s type, or None.
+
+        The instance fails the whole schema, so it fails that branch too; reporting the branch's
+        own violations names the field that is wrong, where the combined error could only say
+        that no branch matched.
+        """
+        if self._branches is None:
+            self._branches = self._compile_branches()
+        return self._branches.get(_json_type(instance)) if self._branches else None
+
+    def _compile_branches(self) -> dict[str, SchemaValidator]:
+        root = {"components": self._components or {}}
+        node = _follow_refs(self.schema, root)
+        if not isinstance(node, dict):
+            return {}
+        combined = [k for k in ("oneOf", "anyOf") if k in node]
+        if len(combined) != 1 or set(node) & (_COMBINING | {"type"}) - {combined[0]}:
+            return {}
+        branches: dict[str, SchemaValidator] = {}
+        for branch in node[combined[0]]:
+            kind = (_follow_refs(branch, root) or {}).get("type")
+            if not isinstance(kind, str) or kind in branches or kind in ("integer", "null"):
+                return {}
+            branches[kind] = SchemaValidator(branch, self._components)
+        return branches
+
     def _split_for(
         self, instance: Any
     ) -> tuple[str, tuple[SchemaValidator, SchemaValidator]] | None:
-        """For an object with a long array property: validators for the object without that
-        array's items, and for one item.
+        """For a long array, or an object with a long array property: validators for the whole
+        without that array's items, and for one item (name ``""`` stands for the instance).
 
         jsonschema-rs builds every error as a Python object before ``iter_errors`` yields the
         first (about 25 µs each): 100,000 invalid bulk items took 25 s. Item by item, the work
         stops at :data:`MAX_VIOLATIONS`.
         """
+        if isinstance(instance, list) and len(instance) > SPLIT_ITEMS:
+            if "" not in self._splits:
+                self._splits[""] = self._compile_split("")
+            split = self._splits[""]
+            return None if split is None else ("", split)
         if not isinstance(instance, dict):
             return None
         for name, value in instance.items():
@@ -199,6 +283,12 @@ class SchemaValidator:
         node = _follow_refs(self.schema, root)
         if not isinstance(node, dict) or _COMBINING & set(node):
             return None
+        if name == "":  # the instance itself is the array
+            if "items" not in node or _ITEM_COUPLING & set(node):
+                return None
+            outer_validator = SchemaValidator({**node, "items": True}, self._components)
+            outer_validator._splits[""] = None
+            return outer_validator, SchemaValidator(node["items"], self._components)
         array = _follow_refs((node.get("properties") or {}).get(name), root)
         if not isinstance(array, dict) or "items" not in array or _ITEM_COUPLING & set(array):
             return None

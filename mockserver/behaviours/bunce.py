@@ -17,7 +17,7 @@ import orjson
 
 from mockserver.behaviours.registry import Call, Reply, behaviour, seeder
 from mockserver.envelopes import Failure
-from mockserver.ids import iso_now, iso_times, uuid7
+from mockserver.ids import iso_now, iso_times, ulid, uuid7
 from mockserver.services import Services
 from mockserver.store.base import InsertOutcome, NewRecord, Scope
 
@@ -29,15 +29,19 @@ def new_customer(
 ) -> NewRecord:
     """The stored customer for one validated request item.
 
-    Only seeded customers (control API, data sets) may bring their own ``customer_created_at``
-    and ``device_id``s; from a request those extra fields are ignored (unknown fields are), since a
-    client-chosen value would be stored unchecked and break every later answer.
+    An item needs ``email`` or ``customer_id`` (B2); without a ``customer_id`` the mock assigns a
+    ULID, and without an ``email`` the customer has ``"email": null``. Only seeded customers
+    (control API, data sets) may bring their own ``customer_created_at`` and ``device_id``s;
+    from a request those extra fields are ignored (unknown fields are), since a client-chosen
+    value would be stored unchecked and break every later answer.
     """
+    customer_id = item.get("customer_id") or ulid()
+    email = item.get("email")
     customer: dict[str, Any] = {
-        "customer_id": item["customer_id"],
+        "customer_id": customer_id,
         "first_name": item["first_name"],
         "last_name": item["last_name"],
-        "email": item["email"],
+        "email": email,
         "phone_no": item["phone_no"],
         "customer_created_at": (
             (seeded and item.get("customer_created_at")) or created_at or iso_now()
@@ -53,44 +57,42 @@ def new_customer(
             }
             for device in devices
         ]
-    return NewRecord(
-        id=str(item["customer_id"]),
-        data=customer,
-        unique={"email": str(item["email"]).lower()},
-    )
+    unique = {"email": email.lower()} if email is not None else {}
+    return NewRecord(id=customer_id, data=customer, unique=unique)
 
 
-def _taken(item: dict[str, Any], outcome: InsertOutcome) -> str:
-    value = item["email"] if outcome.conflict == "email" else item["customer_id"]
+def _taken(record: NewRecord, outcome: InsertOutcome) -> str:
+    """``"<value> is already taken"``, naming the email as sent or the customer_id."""
+    value = record.data["email"] if outcome.conflict == "email" else record.id
     return f"{value} is already taken"
 
 
 @behaviour(API, "createCustomersBulk")
 def create_customers_bulk(call: Call) -> Reply:
-    items: list[dict[str, Any]] = call.body["customers"]
+    # A bare array of customers, or {"customers": [...]}: the same rules and answers (B2).
+    body = call.body
+    items: list[dict[str, Any]] = body if isinstance(body, list) else body["customers"]
     scope = Scope(API, call.account)
     times = iso_times(len(items))
-    outcomes = call.services.state.insert_batch(
-        scope, [new_customer(i, created_at=t) for i, t in zip(items, times, strict=True)]
-    )
-    errors = [_taken(item, o) for item, o in zip(items, outcomes, strict=True) if not o.created]
+    records = [new_customer(i, created_at=t) for i, t in zip(items, times, strict=True)]
+    outcomes = call.services.state.insert_batch(scope, records)
+    errors = [_taken(r, o) for r, o in zip(records, outcomes, strict=True) if not o.created]
     if errors:
         message = (
             f"Errors encountered while creating. {len(errors)} out of {len(items)} customers failed"
         )
-        body = {"errors": errors, "message": message, "status": False}
-        return Reply(call.spec.settings.conflict_status, body)
+        failure = {"errors": errors, "message": message, "status": False}
+        return Reply(call.spec.settings.conflict_status, failure)
     data = [o.record for o in outcomes]
     return Reply(200, {"data": data, "message": "Customers created successfully", "success": True})
 
 
 @behaviour(API, "createCustomer")
 def create_customer(call: Call) -> Reply | Failure:
-    outcome = call.services.state.insert_batch(Scope(API, call.account), [new_customer(call.body)])[
-        0
-    ]
+    record = new_customer(call.body)
+    (outcome,) = call.services.state.insert_batch(Scope(API, call.account), [record])
     if not outcome.created:
-        message = _taken(call.body, outcome)
+        message = _taken(record, outcome)
         return Failure("duplicate", call.spec.settings.conflict_status, message)
     return Reply(
         201, {"success": True, "message": "Customer created successfully", "data": outcome.record}
@@ -164,7 +166,7 @@ def list_customers(call: Call) -> Reply | Failure:
             r
             for r in state.all(scope)
             if (ids is None or r.id in ids)
-            and (lowered is None or str(r.data["email"]).lower() in lowered)
+            and (lowered is None or str(r.data["email"] or "").lower() in lowered)
         ]
         if after is not None:
             start = next((i for i, r in enumerate(matching) if r.seq > after), len(matching))
@@ -188,13 +190,14 @@ def list_customers(call: Call) -> Reply | Failure:
     }
     # The list in `data.data` and the cursors in `data.meta`, as the Node SDK reads them (B1).
     listed = {"data": [r.data for r in records], "meta": meta}
-    return Reply(200, {"success": True, "message": "Customers fetched successfully", "data": listed})
+    message = "Customers fetched successfully"
+    return Reply(200, {"success": True, "message": message, "data": listed})
 
 
 @seeder(API)
 def seed(services: Services, account: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Store customers given as JSON (the control API and data sets use this)."""
-    required = ("customer_id", "email", "first_name", "last_name", "phone_no")
+    required = ("first_name", "last_name", "phone_no")
     results: list[dict[str, Any]] = []
     records: list[NewRecord] = []
     positions: list[int] = []
@@ -202,6 +205,13 @@ def seed(services: Services, account: str, items: list[dict[str, Any]]) -> list[
         missing = [f for f in required if not isinstance(item.get(f), str)]
         if missing:
             results.append({"error": f"item {index}: missing or non-string {', '.join(missing)}"})
+            continue
+        keys = [item.get(f) for f in ("email", "customer_id")]
+        if not any(isinstance(k, str) and k for k in keys) or any(
+            k is not None and not isinstance(k, str) for k in keys
+        ):
+            problem = "needs a string email or customer_id (at least one)"
+            results.append({"error": f"item {index}: {problem}"})
             continue
         devices = item.get("devices") or []
         fields = ("device_type", "device_token")
@@ -215,10 +225,8 @@ def seed(services: Services, account: str, items: list[dict[str, Any]]) -> list[
         records.append(new_customer(item, seeded=True))
         results.append({})
     outcomes = services.state.insert_batch(Scope(API, account), records)
-    for index, outcome in zip(positions, outcomes, strict=True):
+    for index, record, outcome in zip(positions, records, outcomes, strict=True):
         results[index] = (
-            {"created": outcome.record}
-            if outcome.created
-            else {"error": _taken(items[index], outcome)}
+            {"created": outcome.record} if outcome.created else {"error": _taken(record, outcome)}
         )
     return results

@@ -63,7 +63,7 @@ def test_bunce_validation_errors_list_every_violation(client) -> None:
     assert answer.status_code == 422
     body = body_of(answer)
     assert body["success"] is False
-    assert body["message"].startswith("customer_id: is required (and ")
+    assert body["message"].startswith("first_name: is required (and ")
     assert "email: 'x' is not a valid email" in body["errors"]
 
 

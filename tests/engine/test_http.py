@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -388,20 +389,33 @@ fetch(url, options)
 """
 
 
-def test_bunce_js_sample_without_a_customer_id_is_422_naming_the_item(
+ULID = r"[0-9A-HJKMNP-TV-Z]{26}"
+
+
+def assert_created_with_an_assigned_id(mock: Served, first_id: str) -> None:
+    """The sample's two customers exist; the second, sent without customer_id, got a ULID."""
+    listed = requests.get(
+        mock.base_url("bunce") + "/customers", headers={"X-Authorization": BUNCE_KEY}, timeout=10
+    ).json()["data"]["data"]
+    assert [c["email"] for c in listed] == ["johndoe21@example.com", "johndoe22@example.com"]
+    assert listed[0]["customer_id"] == first_id
+    assert re.fullmatch(ULID, listed[1]["customer_id"]), listed[1]["customer_id"]
+    assert (mock.last()["operation_id"], mock.last()["status"]) == ("listCustomers", 200)
+    assert mock.journal()[-2]["status"] == 200
+
+
+def test_bunce_node_fetch_sample_creates_both_customers_without_a_customer_id(
     mock: Served, tmp_path: Path
 ) -> None:
+    """The documented node-fetch sample; node 20's global ``fetch`` stands in for the package."""
     node = needs("node")
     sample = tmp_path / "sample.js"
     body = documented("bunce_bulk_request_js").decode().strip()
     sample.write_text(BUNCE_FETCH.replace("BASE_URL", mock.base_url("bunce")).replace("BODY", body))
     output = run([node, str(sample)])
-    assert "customers[1].customer_id: is required" in output
-    entry = mock.last()
-    assert entry["status"] == 422
-    assert entry["violations"] == [
-        {"location": "body", "field": "customers[1].customer_id", "problem": "is required"}
-    ]
+    assert "message: 'Customers created successfully'" in output
+    assert "success: true" in output
+    assert_created_with_an_assigned_id(mock, "0000")
 
 
 BUNCE_JAVA = r"""
@@ -434,15 +448,58 @@ def test_bunce_java_sample_creates_both_customers(mock: Served, tmp_path: Path) 
     assert mock.last()["status"] == 200
 
 
-# Go and PHP are not installed here: their exact payloads and headers are sent with Python.
-BUNCE_GO_PAYLOAD = json.loads(  # the Go string literal of the sample (Go escapes as JSON does)
-    r"""" {\n \"customers\": [\n {\n \"customer_id\": \"t6yygythh\",\n \"first_name\": """
-    r"""\"John\",\n \"last_name\": \"Doe\",\n \"email\": \"johndoe21@example.com\",\n """
-    r"""\"phone_no\": \"+23481999999999\"\n},\n {\n \"first_name\": \"John\",\n """
-    r"""\"last_name\": \"Doe\",\n \"email\": \"johndoe22@example.com\",\n """
-    r'''\"phone_no\": \"+23481999999999\"\n}\n ]\n }"'''
+BUNCE_GO = r"""package main
+
+import (
+"fmt"
+"strings"
+"net/http"
+"io/ioutil"
 )
-BUNCE_PHP_PAYLOAD = """{
+
+func main() {
+url := "BASE_URL/customers/bulk"
+payload := strings.NewReader(" {\n \"customers\": [\n {\n \"customer_id\": \"t6yygythh\",\n \"first_name\": \"John\",\n \"last_name\": \"Doe\",\n \"email\": \"johndoe21@example.com\",\n \"phone_no\": \"+23481999999999\"\n},\n {\n \"first_name\": \"John\",\n \"last_name\": \"Doe\",\n \"email\": \"johndoe22@example.com\",\n \"phone_no\": \"+23481999999999\"\n}\n ]\n }")
+req, _ := http.NewRequest("POST", url, payload)
+req.Header.Add("X-Authorization", "sk_live_************************")
+req.Header.Add("Content-Type", "application/json")
+res, _ := http.DefaultClient.Do(req)
+defer res.Body.Close()
+body, _ := ioutil.ReadAll(res.Body)
+fmt.Println(res)
+fmt.Println(string(body))
+}
+"""  # noqa: E501 - the sample as documented, inside `package main` and `func main()`
+
+
+def test_bunce_go_sample_creates_both_customers_without_a_customer_id(
+    mock: Served, tmp_path: Path
+) -> None:
+    """The documented Go sample, run with ``go run`` (standard library only)."""
+    go = needs("go")
+    (tmp_path / "main.go").write_text(BUNCE_GO.replace("BASE_URL", mock.base_url("bunce")))
+    env = {
+        **os.environ,
+        "GOCACHE": str(tmp_path / "gocache"),
+        "GOPATH": str(tmp_path / "gopath"),
+        "GO111MODULE": "off",  # one file, standard library only: no module needed
+        "GOFLAGS": "",
+        "GOTOOLCHAIN": "local",
+    }
+    finished = subprocess.run(
+        [go, "run", "main.go"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert finished.returncode == 0, finished.stderr
+    status_line, body_line = finished.stdout.strip().splitlines()[-2:]
+    assert "200 OK" in status_line  # fmt.Println(res) prints the *http.Response
+    body = json.loads(body_line)
+    assert body["message"] == "Customers created successfully"
+    assert body["data"][0]["customer_id"] == "t6yygythh"
+    assert_created_with_an_assigned_id(mock, "t6yygythh")
+
+
+BUNCE_PHP = r"""<?php
+$body = '{
 "customers": [
 {
 "customer_id":"0000",
@@ -459,35 +516,31 @@ BUNCE_PHP_PAYLOAD = """{
 "phone_no": "+23481999999999"
 }
 ]
-}"""
+}';
+$context = stream_context_create(['http' => [
+    'method' => 'POST',
+    'header' => [
+        'X-Authorization: sk_live_************************',
+        'Content-Type: application/json',
+    ],
+    'content' => $body,
+    'ignore_errors' => true,
+]]);
+echo file_get_contents('BASE_URL/customers/bulk', false, $context);
+"""
 
 
-def post_sample(mock: Served, payload: str) -> requests.Response:
-    return requests.post(
-        mock.base_url("bunce") + "/customers/bulk",
-        data=payload.encode(),
-        timeout=10,
-        headers={"X-Authorization": BUNCE_KEY, "Content-Type": "application/json"},
-    )
-
-
-def test_bunce_go_sample_payload_is_422_naming_the_item(mock: Served) -> None:
-    answer = post_sample(mock, BUNCE_GO_PAYLOAD)
-    assert answer.status_code == 422
-    assert answer.json() == {
-        "success": False,
-        "message": "customers[1].customer_id: is required",
-        "errors": ["customers[1].customer_id: is required"],
-    }
-
-
-def test_bunce_php_sample_payload_creates_both_customers(mock: Served) -> None:
-    answer = post_sample(mock, BUNCE_PHP_PAYLOAD)
-    assert answer.status_code == 200
-    assert [c["email"] for c in answer.json()["data"]] == [
-        "johndoe21@example.com",
-        "johndoe22@example.com",
-    ]
+def test_bunce_php_sample_creates_both_customers(mock: Served, tmp_path: Path) -> None:
+    """The documented PHP sample's request (URL, method, headers, body verbatim), sent with PHP's
+    own stream functions: the sample's ``http\\Client`` is the pecl_http extension, which Debian
+    does not package."""
+    php = needs("php")
+    (tmp_path / "sample.php").write_text(BUNCE_PHP.replace("BASE_URL", mock.base_url("bunce")))
+    body = json.loads(run([php, str(tmp_path / "sample.php")]))
+    assert body["success"] is True
+    assert [c["email"] for c in body["data"]] == ["johndoe21@example.com", "johndoe22@example.com"]
+    assert [c["customer_id"] for c in body["data"]] == ["0000", "1111"]
+    assert mock.last()["status"] == 200
 
 
 # -- hostile input at the HTTP level ---------------------------------------------------------------

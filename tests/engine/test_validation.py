@@ -232,29 +232,31 @@ def test_a_violation_names_the_item_and_field_by_its_path(client) -> None:
 
 
 def test_every_violation_is_listed_and_journalled(mock, client) -> None:
-    second = {k: v for k, v in BUNCE_CUSTOMER.items() if k != "customer_id"}
+    second = {k: v for k, v in BUNCE_CUSTOMER.items() if k not in ("customer_id", "email")}
     third = {**BUNCE_CUSTOMER, "email": "nope", "devices": [{"device_type": "ios"}]}
     answer = client.post(BUNCE_BULK, data=bulk(BUNCE_CUSTOMER, second, third), headers=BUNCE_JSON)
     assert answer.status_code == 422
     body = assert_envelope("bunce", answer)
-    assert body["message"] == "customers[1].customer_id: is required (and 2 more errors)"
+    assert body["message"] == "customers[1]: needs email or customer_id (and 2 more errors)"
     assert sorted(body["errors"]) == [
-        "customers[1].customer_id: is required",
+        "customers[1]: needs email or customer_id",
         "customers[2].devices[0].device_token: is required",
         "customers[2].email: 'nope' is not a valid email",
     ]
     violations = mock.requests()[-1]["violations"]
     assert {
         "location": "body",
-        "field": "customers[1].customer_id",
-        "problem": "is required",
+        "field": "customers[1]",
+        "problem": "needs email or customer_id",
     } in violations
 
 
 def test_a_json_null_body_is_a_type_violation(client) -> None:
     answer = client.post(BUNCE_BULK, data=b"null", headers=BUNCE_JSON)
     assert answer.status_code == 422
-    assert assert_envelope("bunce", answer)["message"] == "body: None is not of type object"
+    assert (
+        assert_envelope("bunce", answer)["message"] == "body: None is not of type object or array"
+    )
 
 
 def test_a_refused_bulk_create_creates_nothing(mock, client) -> None:
@@ -284,9 +286,9 @@ def test_a_hundred_thousand_invalid_items_get_a_quick_capped_answer(client) -> N
     assert answer.status_code == 422
     errors = assert_envelope("bunce", answer)["errors"]
     assert len(errors) == 1000  # at most MAX_VIOLATIONS, in item order
-    assert errors[0] == "customers[0].customer_id: is required"
-    assert "customers[0].email: 'x' is not a valid email" in errors[:5]
-    assert errors[-1].startswith("customers[199].")  # five per item, item by item
+    assert errors[0] == "customers[0].first_name: is required"
+    assert "customers[0].email: 'x' is not a valid email" in errors[:4]
+    assert errors[-1].startswith("customers[249].")  # four per item, item by item
     assert elapsed < 10, f"{elapsed:.1f} s (every error used to be built first: 25 s)"
 
 
@@ -298,7 +300,7 @@ def test_a_long_array_reports_the_same_violations_as_a_short_one(
 ) -> None:
     good = TAMIO_CUSTOMER if api == "tamio" else BUNCE_CUSTOMER
     items = [{**good, "email": f"c{i}@example.com"} for i in range(1500)]
-    items[3] = {k: v for k, v in good.items() if k != "email"}
+    items[3] = {k: v for k, v in good.items() if k not in ("email", "customer_id")}
     items[1200] = {**good, "email": "x", "extra": [1, 2]}
     body = {"customers": items, "note": 5}
     validator = mock.engine.by_name[api].compiled[operation].body_validator
@@ -306,4 +308,5 @@ def test_a_long_array_reports_the_same_violations_as_a_short_one(
     monkeypatch.setattr("mockserver.validation.SPLIT_ITEMS", 10**9)
     whole = validator.violations(body)
     assert sorted(map(str, split)) == sorted(map(str, whole))
-    assert {v.field for v in split} >= {"customers[3].email", "customers[1200].email"}
+    missing = "customers[3]" if api == "bunce" else "customers[3].email"
+    assert {v.field for v in split} >= {missing, "customers[1200].email"}

@@ -178,16 +178,17 @@ def test_live_and_test_keys_never_share_data(mockserver: MockServer) -> None:
 
 def test_a_schema_invalid_bulk_creates_nothing(bunce: Bunce, mockserver: MockServer) -> None:
     valid = bunce_customer("1", "valid@example.com")
-    invalid = bunce_customer("2", "not-an-email")
-    del invalid["customer_id"]
+    invalid = bunce_customer("2", "not-an-email", phone_no="")
 
     response = bunce.bulk(valid, invalid)
 
     assert response.status_code == 422
     body = response.json()
     assert body["success"] is False
-    assert "customers[1].customer_id" in body["message"]
-    assert any(e.startswith("customers[1].email") for e in body["errors"]), body["errors"]
+    assert body["errors"] == [
+        "customers[1].email: 'not-an-email' is not a valid email",
+        "customers[1].phone_no: '' is shorter than 1 characters",
+    ]
     assert bunce.get("1").status_code == 404
     assert bunce.emails() == []
     assert mockserver.customers("bunce", "sk_test_stateful") == []
@@ -244,3 +245,98 @@ def test_single_create_shares_the_duplicate_rules_with_bulk(bunce: Bunce) -> Non
     assert same_id.json()["message"] == "1 is already taken"
     assert in_bulk.json()["errors"] == ["Ann@Example.com is already taken"]
     assert bunce.emails() == ["ann@example.com"]
+
+
+# -- B2: email or customer_id, and a bare array body -----------------------------------------------
+ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+def without(item: dict[str, object], *keys: str) -> dict[str, object]:
+    return {k: v for k, v in item.items() if k not in keys}
+
+
+def test_an_item_without_customer_id_gets_a_ulid_it_can_be_fetched_by(bunce: Bunce) -> None:
+    # The documented Go and node-fetch samples: the second customer has no customer_id.
+    response = bunce.bulk(
+        bunce_customer("t6yygythh", "johndoe21@example.com"),
+        without(bunce_customer("-", "johndoe22@example.com"), "customer_id"),
+    )
+
+    assert response.status_code == 200, response.text
+    first, second = response.json()["data"]
+    assert first["customer_id"] == "t6yygythh"
+    assert ULID.match(second["customer_id"]), second["customer_id"]
+    assert bunce.get(second["customer_id"]).json()["data"] == second
+
+
+def test_an_item_without_email_has_a_null_email_and_its_id_stays_unique(bunce: Bunce) -> None:
+    id_only = without(bunce_customer("1001", "-"), "email")
+
+    created = bunce.bulk(id_only, without(bunce_customer("1002", "-"), "email"))
+    again = bunce.bulk(id_only)
+
+    assert created.status_code == 200, created.text
+    assert [c["email"] for c in created.json()["data"]] == [None, None]
+    assert again.status_code == 409
+    assert again.json()["errors"] == ["1001 is already taken"]
+
+
+def test_an_item_with_neither_email_nor_customer_id_is_422(bunce: Bunce) -> None:
+    neither = without(bunce_customer("-", "-"), "email", "customer_id")
+
+    response = bunce.bulk(bunce_customer("1", "a@example.com"), neither)
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "success": False,
+        "message": "customers[1]: needs email or customer_id",
+        "errors": ["customers[1]: needs email or customer_id"],
+    }
+    assert bunce.emails() == []
+
+
+def test_a_bare_array_body_follows_the_same_rules_and_answers(bunce: Bunce) -> None:
+    url = f"{bunce.base_url}/customers/bulk"
+    # The Go SDK's BulkCreate: a bare array, no customer_id.
+    go_sdk_body = [
+        {"first_name": "Ada", "last_name": "Obi", "email": "ada@example.com", "phone_no": "+1"},
+        without(bunce_customer("-", "bo@example.com"), "customer_id"),
+    ]
+
+    created = bunce.session.post(url, json=go_sdk_body)
+    repeated = bunce.session.post(url, json=[bunce_customer("7", "ADA@example.com")])
+    invalid = bunce.session.post(url, json=[bunce_customer("8", "c@example.com", phone_no="")])
+    empty = bunce.session.post(url, json=[])
+
+    assert created.status_code == 200, created.text
+    assert created.json()["message"] == "Customers created successfully"
+    assert [c["email"] for c in created.json()["data"]] == ["ada@example.com", "bo@example.com"]
+    assert (repeated.status_code, repeated.json()) == (
+        409,
+        {
+            "errors": ["ADA@example.com is already taken"],
+            "message": "Errors encountered while creating. 1 out of 1 customers failed",
+            "status": False,
+        },
+    )
+    assert invalid.status_code == 422
+    assert invalid.json()["errors"] == ["[0].phone_no: '' is shorter than 1 characters"]
+    assert empty.status_code == 422
+    assert empty.json()["message"] == "body: has 0 items, at least 1 required"
+    assert sorted(bunce.emails()) == ["ada@example.com", "bo@example.com"]
+
+
+def test_single_create_takes_an_email_or_a_customer_id(bunce: Bunce) -> None:
+    # Bunce's CLI: `customers create --email ...` or `--customer-id ...`.
+    by_email = bunce.create(without(bunce_customer("-", "jane@example.com"), "customer_id"))
+    by_id = bunce.create(without(bunce_customer("1002", "-"), "email"))
+    neither = bunce.create(without(bunce_customer("-", "-"), "customer_id", "email"))
+
+    assert by_email.status_code == 201, by_email.text
+    assert ULID.match(by_email.json()["data"]["customer_id"])
+    assert by_id.status_code == 201, by_id.text
+    assert by_id.json()["data"]["email"] is None
+    assert (neither.status_code, neither.json()["message"]) == (
+        422,
+        "body: needs email or customer_id",
+    )
