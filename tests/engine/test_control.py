@@ -50,7 +50,7 @@ def test_each_request_is_journalled_with_what_a_test_asserts_on(client) -> None:
     )
     assert {
         "location": "body",
-        "field": "customers[0].customer_id",
+        "field": "customers[0].first_name",
         "problem": "is required",
     } in entry["violations"]
     assert isinstance(entry["duration_ms"], float) and entry["duration_ms"] >= 0
