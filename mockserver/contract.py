@@ -96,11 +96,12 @@ ALLOWANCES: tuple[Allowance, ...] = (
                "schema can only say `type: string`; any other string gets the documented 422.",
     ),
     Allowance(
-        "bunce", ("createCustomersBulk",), "allow_header_conformance",
-        reason="`/customers/bulk` also matches the template `/customers/{customer_id}`, so the "
-               "server serves GET there too (getCustomer with customer_id 'bulk') and an honest "
-               "405 `Allow` lists POST and GET; schemathesis only looks at the literal path item "
-               "(POST) and calls GET undocumented.",
+        "bunce", ("createCustomersBulk", "updateCustomersBulk"), "allow_header_conformance",
+        reason="`/customers/bulk` and `/customers/bulk-update` also match the template "
+               "`/customers/{customer_id}`, so the server serves GET and PUT there too "
+               "(getCustomer and updateCustomer with customer_id 'bulk') and an honest 405 "
+               "`Allow` lists them; schemathesis only looks at the literal path item (POST, PUT) "
+               "and calls the others undocumented.",
     ),
     Allowance(
         "tamio", ("bulkCreateCustomers", "createCustomer", "retrieveCustomer", "listCustomers"),

@@ -1,11 +1,12 @@
-"""Bunce (``/bunce/v1``): customers with duplicate-email partial failures.
+"""Bunce (``/bunce/v1``): customers with duplicate-email partial failures, updates and devices.
 
 The documented outcome of a bulk create: every item whose email already exists in the account
 (case-insensitive) or repeats an earlier item of the batch, or whose customer_id is taken, fails
 with ``"<value> is already taken"``; the others ARE created. When any item failed the answer is the
 documented failure body with ``x-mock.conflict-status`` (409); otherwise the documented success
 body. Check and insert happen in one atomic store operation, so racing requests (also across worker
-processes) create an email once.
+processes) create an email once. Updates (a customer's fields, its devices) are store changes
+applied inside one critical section too, so an email is re-checked where it is written.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from mockserver.behaviours.registry import Call, Reply, behaviour, seeder
 from mockserver.envelopes import Failure
 from mockserver.ids import iso_now, iso_times, ulid, uuid7
 from mockserver.services import Services
-from mockserver.store.base import InsertOutcome, NewRecord, Scope
+from mockserver.store.base import (
+    JSON,
+    InsertOutcome,
+    NewRecord,
+    RecordChange,
+    Revision,
+    Scope,
+    UpdateOutcome,
+)
+from mockserver.validation import SchemaValidator
 
 API = "bunce"
 
@@ -37,28 +47,35 @@ def new_customer(
     """
     customer_id = item.get("customer_id") or ulid()
     email = item.get("email")
+    created_at = (seeded and item.get("customer_created_at")) or created_at or iso_now()
     customer: dict[str, Any] = {
         "customer_id": customer_id,
         "first_name": item["first_name"],
         "last_name": item["last_name"],
         "email": email,
         "phone_no": item["phone_no"],
-        "customer_created_at": (
-            (seeded and item.get("customer_created_at")) or created_at or iso_now()
-        ),
+        "customer_created_at": created_at,
     }
     devices = item.get("devices")
     if devices:
-        customer["devices"] = [
-            {
-                "device_id": (seeded and device.get("device_id")) or uuid7(),
-                "device_type": device["device_type"],
-                "device_token": device["device_token"],
-            }
-            for device in devices
-        ]
-    unique = {"email": email.lower()} if email is not None else {}
-    return NewRecord(id=customer_id, data=customer, unique=unique)
+        customer["devices"] = [new_device(d, created_at, seeded=seeded) for d in devices]
+    return NewRecord(id=customer_id, data=customer, unique=unique_keys(customer))
+
+
+def new_device(device: dict[str, Any], created_at: str, *, seeded: bool = False) -> JSON:
+    """A registered device: a fresh UUIDv7 ``device_id`` and the time it was registered (B7)."""
+    return {
+        "device_id": (seeded and device.get("device_id")) or uuid7(),
+        "device_type": device["device_type"],
+        "device_token": device["device_token"],
+        "created_at": (seeded and device.get("created_at")) or created_at,
+    }
+
+
+def unique_keys(customer: JSON) -> dict[str, str]:
+    """The customer's unique keys besides its id: the lower-cased email, when it has one."""
+    email = customer.get("email")
+    return {"email": email.lower()} if isinstance(email, str) else {}
 
 
 def _taken(record: NewRecord, outcome: InsertOutcome) -> str:
@@ -104,10 +121,193 @@ def get_customer(call: Call) -> Reply | Failure:
     customer_id = call.params["customer_id"]
     found = call.services.state.get(Scope(API, call.account), customer_id)
     if found is None:
-        return Failure("not-found", 404, f"Customer {customer_id} not found")
+        return _not_found(customer_id)
     return Reply(200, {"success": True, "message": "Customer fetched successfully", "data": found})
 
 
+# -- updates -------------------------------------------------------------------------------------
+_EMAIL = SchemaValidator({"type": "string", "format": "email"})
+
+
+class _Refusal:
+    """Why a change left its customer as it was (set inside the store's critical section)."""
+
+    __slots__ = ("failure",)
+
+    def __init__(self) -> None:
+        self.failure: Failure | None = None
+
+
+def _register(customer: JSON, devices: list[dict[str, Any]], now: str) -> list[JSON]:
+    """Add the devices whose token the customer does not have yet; returns the ones added."""
+    registered = customer.setdefault("devices", [])
+    tokens = {d["device_token"] for d in registered}
+    added = []
+    for device in devices:
+        if device["device_token"] not in tokens:
+            tokens.add(device["device_token"])
+            added.append(new_device(device, now))
+    registered.extend(added)
+    if not registered:
+        del customer["devices"]
+    return added
+
+
+def _updating(fields: dict[str, Any], now: str, *, email_if_invalid: bool = False) -> Any:
+    """The store change for an update: the fields sent replace the stored ones (B5), devices
+    are registered (B7), ``updated_at`` is set. With ``email_if_invalid`` (bulk update) the email
+    replaces only a missing or invalid one, as the edit-bulk page says."""
+
+    def apply(customer: JSON) -> Revision:
+        for name in ("first_name", "last_name", "phone_no"):
+            if name in fields:
+                customer[name] = fields[name]
+        email = fields.get("email")
+        stored = customer.get("email")
+        if email is not None and not (email_if_invalid and stored and _EMAIL.is_valid(stored)):
+            customer["email"] = email
+        if fields.get("devices"):
+            _register(customer, fields["devices"], now)
+        customer["updated_at"] = now
+        return Revision(customer, unique_keys(customer))
+
+    return apply
+
+
+def _not_found(customer_id: str) -> Failure:
+    return Failure("not-found", 404, f"Customer {customer_id} not found")
+
+
+@behaviour(API, "updateCustomer")
+def update_customer(call: Call) -> Reply | Failure:
+    customer_id = call.params["customer_id"]
+    change = RecordChange(customer_id, _updating(call.body, iso_now()))
+    (outcome,) = call.services.state.update_batch(Scope(API, call.account), [change])
+    if not outcome.found:
+        return _not_found(customer_id)
+    if outcome.conflict is not None:
+        message = f"{call.body['email']} is already taken"
+        return Failure("duplicate", call.spec.settings.conflict_status, message)
+    return Reply(
+        200, {"success": True, "message": "Customer updated successfully", "data": outcome.record}
+    )
+
+
+def _update_error(item: dict[str, Any], outcome: UpdateOutcome) -> str | None:
+    if not outcome.found:
+        return f"{item['customer_id']} not found"
+    if outcome.conflict is not None:
+        return f"{item['email']} is already taken"
+    return None
+
+
+@behaviour(API, "updateCustomersBulk")
+def update_customers_bulk(call: Call) -> Reply:
+    items: list[dict[str, Any]] = call.body["customers"]
+    now = iso_now()
+    changes = [
+        RecordChange(item["customer_id"], _updating(item, now, email_if_invalid=True))
+        for item in items
+    ]
+    outcomes = call.services.state.update_batch(Scope(API, call.account), changes)
+    errors = [e for i, o in zip(items, outcomes, strict=True) if (e := _update_error(i, o))]
+    if errors:
+        message = (
+            f"Errors encountered while updating. {len(errors)} out of {len(items)} customers failed"
+        )
+        failure = {"errors": errors, "message": message, "status": False}
+        return Reply(call.spec.settings.conflict_status, failure)
+    data = [o.record for o in outcomes]
+    return Reply(200, {"success": True, "message": "Customers updated successfully", "data": data})
+
+
+# -- devices -------------------------------------------------------------------------------------
+def _token_taken(customer_id: str, token: str, status: int) -> Failure:
+    message = f"Customer {customer_id} already has a device with device_token {token}"
+    return Failure("duplicate", status, message)
+
+
+@behaviour(API, "createCustomerDevices")
+def create_customer_devices(call: Call) -> Reply | Failure:
+    customer_id = call.params["customer_id"]
+    sent: list[dict[str, Any]] = call.body["devices"]
+    now = iso_now()
+    refusal = _Refusal()
+    added: list[JSON] = []
+
+    def apply(customer: JSON) -> Revision | None:
+        tokens = {d["device_token"] for d in customer.get("devices", [])}
+        for device in sent:
+            if device["device_token"] in tokens:  # stored, or sent twice
+                status = call.spec.settings.conflict_status
+                refusal.failure = _token_taken(customer_id, device["device_token"], status)
+                return None
+            tokens.add(device["device_token"])
+        added[:] = _register(customer, sent, now)
+        customer["updated_at"] = now
+        return Revision(customer, unique_keys(customer))
+
+    (outcome,) = call.services.state.update_batch(
+        Scope(API, call.account), [RecordChange(customer_id, apply)]
+    )
+    if not outcome.found:
+        return _not_found(customer_id)
+    if refusal.failure is not None:
+        return refusal.failure
+    return Reply(201, {"success": True, "message": "Devices created successfully", "data": added})
+
+
+@behaviour(API, "getCustomerDevices")
+def get_customer_devices(call: Call) -> Reply | Failure:
+    customer_id = call.params["customer_id"]
+    found = call.services.state.get(Scope(API, call.account), customer_id)
+    if found is None:
+        return _not_found(customer_id)
+    devices = found.get("devices", [])
+    return Reply(200, {"success": True, "message": "Devices fetched successfully", "data": devices})
+
+
+@behaviour(API, "updateCustomerDevice")
+def update_customer_device(call: Call) -> Reply | Failure:
+    customer_id = call.params["customer_id"]
+    current: str = call.body["current_device_token"]
+    new_type, new_token = call.body.get("device_type"), call.body.get("device_token")
+    now = iso_now()
+    refusal = _Refusal()
+    changed: list[JSON] = []
+
+    def apply(customer: JSON) -> Revision | None:
+        devices = customer.get("devices", [])
+        device = next((d for d in devices if d["device_token"] == current), None)
+        if device is None:
+            message = f"Customer {customer_id} has no device with device_token {current}"
+            refusal.failure = Failure("not-found", 404, message)
+            return None
+        tokens = {d["device_token"] for d in devices}
+        if new_token is not None and new_token != current and new_token in tokens:
+            status = call.spec.settings.conflict_status
+            refusal.failure = _token_taken(customer_id, new_token, status)
+            return None
+        if new_type is not None:
+            device["device_type"] = new_type
+        if new_token is not None:
+            device["device_token"] = new_token
+        customer["updated_at"] = now
+        changed.append(device)
+        return Revision(customer, unique_keys(customer))
+
+    (outcome,) = call.services.state.update_batch(
+        Scope(API, call.account), [RecordChange(customer_id, apply)]
+    )
+    if not outcome.found:
+        return _not_found(customer_id)
+    if refusal.failure is not None:
+        return refusal.failure
+    message = "Device updated successfully"
+    return Reply(200, {"success": True, "message": message, "data": changed[0]})
+
+
+# -- list ----------------------------------------------------------------------------------------
 def encode_cursor(direction: str, seq: int) -> str:
     """An opaque cursor: unpadded base64url of ``{"seq":N,"dir":"next"|"prev"}``.
 

@@ -71,7 +71,9 @@ class Router:
     def match(self, method: str, path: str) -> Match:
         """Find the operation for ``method`` and ``path`` (path without the mount prefix)."""
         method = method.upper()
-        key = path.rstrip("/") or "/"
+        # One trailing slash is forgiven, as the templates forgive it; "/customers//" (an empty
+        # or a decoded "%2F" customer id) is not "/customers".
+        key = (path[:-1] if path.endswith("/") else path) or "/"
         literal = self._literal.get(key)
         if literal is not None and method in literal.methods:
             return Match(literal.methods[method])

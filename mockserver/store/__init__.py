@@ -15,9 +15,12 @@ from mockserver.store.base import (
     NewRecord,
     Notification,
     Page,
+    RecordChange,
+    Revision,
     Scope,
     State,
     StoredRecord,
+    UpdateOutcome,
 )
 from mockserver.store.memory import MemoryState
 from mockserver.store.sqlite import SQLiteState
@@ -53,9 +56,12 @@ __all__ = [
     "NewRecord",
     "Notification",
     "Page",
+    "RecordChange",
+    "Revision",
     "SQLiteState",
     "Scope",
     "State",
     "StoredRecord",
+    "UpdateOutcome",
     "open_state",
 ]

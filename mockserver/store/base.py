@@ -10,6 +10,8 @@ Rules every backend keeps:
 * ``insert_batch`` is atomic: uniqueness is checked and records are written inside one critical
   section (a lock, or one ``BEGIN IMMEDIATE`` transaction), never check-then-insert across two.
   An exception leaves nothing of the batch written.
+* ``update_batch`` likewise: each change reads the stored record, and its unique keys are checked
+  again, inside the one critical section that writes it.
 * Records are plain JSON-compatible dicts. Backends return copies: mutating a returned dict never
   changes what is stored.
 * ``claim_*`` methods hand each due item to exactly one caller, also across processes, with a
@@ -23,7 +25,7 @@ Rules every backend keeps:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -82,6 +84,43 @@ class InsertOutcome(NamedTuple):
 
     @property
     def created(self) -> bool:
+        return self.record is not None
+
+
+class Revision(NamedTuple):
+    """A record's new ``data`` and its *normalised* ``unique`` keys (all of them: a key left out
+    is released), as a change computes them from the stored data."""
+
+    data: JSON
+    unique: Mapping[str, str] = _NO_KEYS
+
+
+class RecordChange(NamedTuple):
+    """A change to the record with ``id``.
+
+    ``apply`` receives the stored data (a copy it may modify) inside the critical section and
+    returns the :class:`Revision` to write, or None to leave the record as it is (a change that
+    finds nothing to do, or refuses: it can keep its reason in a closure).
+    """
+
+    id: str
+    apply: Callable[[JSON], Revision | None]
+
+
+class UpdateOutcome(NamedTuple):
+    """What happened to one change of a batch, in input order.
+
+    ``record`` is the stored data after the change (also when ``apply`` returned None and
+    nothing was written); None when no record has the id (``found`` False) or when a new unique
+    value belongs to another record (``conflict`` names the key; nothing written).
+    """
+
+    record: JSON | None = None
+    conflict: str | None = None
+    found: bool = True
+
+    @property
+    def updated(self) -> bool:
         return self.record is not None
 
 
@@ -223,6 +262,15 @@ class State(Protocol):
         worker process's reset) must not bring the old job's records back. The outcomes are
         recorded with the job in that critical section: a later call for the same job (a re-run
         after its worker died) writes nothing and returns the recorded outcomes.
+        """
+        ...
+
+    def update_batch(self, scope: Scope, changes: Sequence[RecordChange]) -> list[UpdateOutcome]:
+        """Apply the changes in order, atomically: each reads its record, and its new unique
+        values are checked against every other record, inside one critical section, so two
+        racing updates never both take one email. A later change sees the earlier ones. A
+        record keeps its id and its place (``seq``) in the insertion order. An exception
+        (an unserialisable revision) leaves nothing of the batch written.
         """
         ...
 

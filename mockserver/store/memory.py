@@ -51,8 +51,10 @@ from mockserver.store.base import (
     NewRecord,
     Notification,
     Page,
+    RecordChange,
     Scope,
     StoredRecord,
+    UpdateOutcome,
 )
 
 
@@ -285,6 +287,66 @@ class MemoryState:
             if job_id is not None:
                 self._progress[job_id] = encode_outcomes(outcomes)
         return outcomes
+
+    def update_batch(self, scope: Scope, changes: Sequence[RecordChange]) -> list[UpdateOutcome]:
+        """Apply the changes in order, atomically (see :class:`State`)."""
+        outcomes: list[UpdateOutcome] = []
+        with self._lock:
+            scope_data = self._scopes.get(scope)
+            if scope_data is None:
+                return [UpdateOutcome(found=False) for _ in changes]
+            # (seq, blob before, unique before) of each write, to undo them should one raise.
+            undo: list[tuple[int, bytes, Mapping[str, str]]] = []
+            try:
+                for change in changes:
+                    seq = scope_data.ids.get(change.id)
+                    if seq is None:
+                        outcomes.append(UpdateOutcome(found=False))
+                        continue
+                    before = scope_data.rows[seq]
+                    record_id, unique_before, data = orjson.loads(before)
+                    revision = change.apply(data)
+                    if revision is None:
+                        outcomes.append(UpdateOutcome(record=_data(before)))
+                        continue
+                    unique = dict(revision.unique)
+                    indexes = scope_data.unique
+                    conflict = next(
+                        (k for k, v in unique.items() if indexes.get(k, {}).get(v, seq) != seq),
+                        None,
+                    )
+                    if conflict is not None:
+                        outcomes.append(UpdateOutcome(conflict=conflict))
+                        continue
+                    blob = compact_json((record_id, unique, revision.data))
+                    self._rewrite(scope_data, seq, record_id, unique_before, unique, blob)
+                    undo.append((seq, before, unique_before))
+                    outcomes.append(UpdateOutcome(record=_data(blob)))
+            except BaseException:
+                for seq, before, unique_before in reversed(undo):
+                    record_id, unique_now, _ = orjson.loads(scope_data.rows[seq])
+                    self._rewrite(scope_data, seq, record_id, unique_now, unique_before, before)
+                raise
+        return outcomes
+
+    @staticmethod
+    def _rewrite(
+        scope_data: _ScopeData,
+        seq: int,
+        record_id: str,
+        unique_before: Mapping[str, str],
+        unique: Mapping[str, str],
+        blob: bytes,
+    ) -> None:
+        """Store ``blob`` for ``seq``; move its unique keys from ``unique_before`` (lock held)."""
+        for key, value in unique_before.items():
+            index = scope_data.unique.get(key)
+            if index is not None and index.get(value) == seq:
+                del index[value]
+        for key, value in unique.items():
+            scope_data.unique.setdefault(key, {})[value] = seq
+        scope_data.rows[seq] = blob
+        scope_data.ids[record_id] = seq
 
     def get(self, scope: Scope, record_id: str) -> JSON | None:
         """The record with this id, or None."""

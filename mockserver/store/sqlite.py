@@ -57,8 +57,10 @@ from mockserver.store.base import (
     NewRecord,
     Notification,
     Page,
+    RecordChange,
     Scope,
     StoredRecord,
+    UpdateOutcome,
 )
 from mockserver.store.memory import (
     check_page_args,
@@ -822,6 +824,58 @@ class SQLiteState:
                     "UPDATE jobs SET progress = ? WHERE id = ?", (encode_outcomes(outcomes), job_id)
                 )
         self._scope_ids[scope] = scope_id  # committed now
+        return outcomes
+
+    def update_batch(self, scope: Scope, changes: Sequence[RecordChange]) -> list[UpdateOutcome]:
+        """Apply the changes in order in one ``BEGIN IMMEDIATE`` transaction (see :class:`State`):
+        each reads its row and checks its new unique values after taking the write lock."""
+        outcomes: list[UpdateOutcome] = []
+        if not changes:
+            return outcomes
+        with self._write() as db:
+            scope_id = self._scope_id(db, scope)
+            for change in changes:
+                row = db.execute(
+                    "SELECT seq, data, uniq FROM records WHERE scope_id = ? AND id = ?",
+                    (scope_id, change.id),
+                ).fetchone()
+                if row is None:
+                    outcomes.append(UpdateOutcome(found=False))
+                    continue
+                seq, before, flat_before = row
+                revision = change.apply(orjson.loads(before))
+                if revision is None:
+                    outcomes.append(UpdateOutcome(record=orjson.loads(before)))
+                    continue
+                unique = dict(revision.unique)
+                conflict = None
+                for key, value in unique.items():
+                    holder = db.execute(
+                        "SELECT seq FROM unique_keys WHERE scope_id = ? AND key = ? AND value = ?",
+                        (scope_id, key, value),
+                    ).fetchone()
+                    if holder is not None and holder[0] != seq:
+                        conflict = key
+                        break
+                if conflict is not None:
+                    outcomes.append(UpdateOutcome(conflict=conflict))
+                    continue
+                blob = orjson.dumps(revision.data)
+                flat = [x for pair in unique.items() for x in pair]
+                db.execute(
+                    "UPDATE records SET data = ?, uniq = ? WHERE seq = ?",
+                    (blob, orjson.dumps(flat) if flat else None, seq),
+                )
+                gone = orjson.loads(flat_before) if flat_before is not None else []
+                db.executemany(  # by primary key, as `delete` does (no index on seq)
+                    "DELETE FROM unique_keys WHERE scope_id = ? AND key = ? AND value = ?",
+                    [(scope_id, gone[i], gone[i + 1]) for i in range(0, len(gone), 2)],
+                )
+                db.executemany(
+                    "INSERT INTO unique_keys (scope_id, key, value, seq) VALUES (?, ?, ?, ?)",
+                    [(scope_id, key, value, seq) for key, value in unique.items()],
+                )
+                outcomes.append(UpdateOutcome(record=orjson.loads(blob)))
         return outcomes
 
     def get(self, scope: Scope, record_id: str) -> JSON | None:

@@ -64,6 +64,8 @@ class Op:
     headers: dict[str, str]
     body: Any = None
     query: dict[str, str] = field(default_factory=dict)
+    # Every field of the body is optional: any JSON object is valid (an update).
+    open_body: bool = False
 
     @property
     def id(self) -> str:
@@ -112,6 +114,55 @@ OPERATIONS = [
     Op("bunce", "createCustomer", "POST", "/bunce/v1/customers", BUNCE_JSON, BUNCE_CUSTOMER),
     Op("bunce", "getCustomer", "GET", "/bunce/v1/customers/0000", BUNCE_AUTH),
     Op("bunce", "listCustomers", "GET", "/bunce/v1/customers", BUNCE_AUTH),
+    Op(
+        "bunce",
+        "updateCustomer",
+        "PUT",
+        "/bunce/v1/customers/0000",
+        BUNCE_JSON,
+        {"first_name": "Jane"},
+        open_body=True,
+    ),
+    Op(
+        "bunce",
+        "updateCustomersBulk",
+        "PUT",
+        "/bunce/v1/customers/bulk-update",
+        BUNCE_JSON,
+        {"customers": [{"customer_id": "0000", "first_name": "Jane"}]},
+    ),
+    Op(
+        "bunce",
+        "createCustomerDevices",
+        "POST",
+        "/bunce/v1/customers/0000/devices",
+        BUNCE_JSON,
+        {"devices": [{"device_type": "ios", "device_token": "123456"}]},
+    ),
+    Op("bunce", "getCustomerDevices", "GET", "/bunce/v1/customers/0000/devices", BUNCE_AUTH),
+    Op(
+        "bunce",
+        "updateCustomerDevice",
+        "PATCH",
+        "/bunce/v1/customers/0000/devices",
+        BUNCE_JSON,
+        {"current_device_token": "123456", "device_token": "654321"},
+    ),
+]
+# Operations on the customer "0000", which the tests' empty store does not have: 404.
+ON_A_CUSTOMER = {
+    "retrieveCustomer",
+    "getCustomer",
+    "updateCustomer",
+    "updateCustomersBulk",  # 409: the one item is unknown
+    "createCustomerDevices",
+    "getCustomerDevices",
+    "updateCustomerDevice",
+}
+CREATE_OPERATIONS = [
+    op
+    for op in OPERATIONS
+    if op.operation_id in ("bulkCreateCustomers", "createCustomer", "createCustomersBulk")
 ]
 BODY_OPERATIONS = [op for op in OPERATIONS if op.has_body]
 VALIDATION_STATUS = {"tamio": 400, "bunce": 422}

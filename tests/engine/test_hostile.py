@@ -18,7 +18,9 @@ from mockserver.testing import MockServer
 
 from .support import (
     BODY_OPERATIONS,
+    CREATE_OPERATIONS,
     MIB,
+    ON_A_CUSTOMER,
     OPERATIONS,
     VALIDATION_STATUS,
     Op,
@@ -55,7 +57,10 @@ def assert_sane(mock: MockServer, op: Op, answer: Any) -> dict[str, Any]:
     """Not a 5xx, JSON in the API's envelope, and documented by the operation it reached."""
     assert answer.status_code < 500, answer.get_data(as_text=True)[:500]
     body = body_of(answer)
-    if answer.status_code >= 400:
+    # Bunce's bulk partial failure has its own documented body (`status`, not `success`); the
+    # response check below holds it to that.
+    bulk_failure = op.api == "bunce" and isinstance(body, dict) and body.get("status") is False
+    if answer.status_code >= 400 and not bulk_failure:
         assert_envelope(op.api, answer)
     entry = mock.requests()[-1]
     if entry["operation_id"] is not None:
@@ -85,8 +90,10 @@ def test_the_battery_covers_every_operation(mock) -> None:
 def test_the_well_formed_request_is_accepted(mock, client, op) -> None:
     answer = send(client, op)
     body = assert_sane(mock, op, answer)
-    if op.operation_id != "retrieveCustomer" and op.operation_id != "getCustomer":
+    if op.operation_id not in ON_A_CUSTOMER:
         assert answer.status_code in (200, 201), body
+    else:  # the store is empty: the customer is unknown, and the answer says so
+        assert answer.status_code in (400, 404, 409), body
 
 
 # -- bodies ----------------------------------------------------------------------------------------
@@ -126,8 +133,11 @@ BODIES: dict[str, tuple[Callable[[Op], bytes], int | str]] = {
 @pytest.mark.parametrize(("make_body", "expected"), BODIES.values(), ids=BODIES.keys())
 @pytest.mark.parametrize("op", BODY_OPERATIONS, ids=lambda op: op.id)
 def test_a_hostile_body_is_refused_in_the_envelope(mock, client, op, make_body, expected) -> None:
-    answer = send(client, op, body=make_body(op))
+    body = make_body(op)
+    answer = send(client, op, body=body)
     assert_sane(mock, op, answer)
+    if expected == "validation" and op.open_body and body.startswith(b"{\"customers\""):
+        expected = 404  # an unknown field is ignored: a valid update of an unknown customer
     assert answer.status_code == (
         VALIDATION_STATUS[op.api] if expected == "validation" else expected
     )
@@ -150,7 +160,7 @@ SNEAKY_FIELDS = {
 
 
 @pytest.mark.parametrize("fields", SNEAKY_FIELDS.values(), ids=SNEAKY_FIELDS.keys())
-@pytest.mark.parametrize("op", BODY_OPERATIONS, ids=lambda op: op.id)
+@pytest.mark.parametrize("op", CREATE_OPERATIONS, ids=lambda op: op.id)
 def test_fields_the_mock_sets_itself_cannot_be_smuggled_in(mock, client, op, fields) -> None:
     item = {**(op.body["customers"][0] if "customers" in op.body else op.body), **fields}
     body = {"customers": [item]} if "customers" in op.body else item
@@ -195,9 +205,9 @@ def test_a_wrong_or_missing_credential_is_401(mock, client, op, credential, refu
 def test_any_method_is_answered_in_json(mock, client, op, method) -> None:
     answer = send(client, op, method=method)
     assert_sane(mock, op, answer)
-    other_operation = (op.path.endswith("/customers") and method in ("GET", "POST")) or (
-        op.path == "/bunce/v1/customers/bulk" and method == "GET"  # getCustomer of customer "bulk"
-    )
+    # Another operation of the path (getCustomer of the customer "bulk", say) answers for itself.
+    api = mock.engine.by_name[op.api]
+    other_operation = api.router.match(method, op.path[len(api.mount) :]).found
     if method != op.method and not other_operation:
         assert answer.status_code == 405 and answer.headers["Allow"]
 

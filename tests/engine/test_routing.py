@@ -48,6 +48,13 @@ def test_a_trailing_slash_reaches_the_same_operation(mock, client) -> None:
     assert last_operation(mock) == "listCustomers"
 
 
+def test_only_one_trailing_slash_is_forgiven(mock, client) -> None:
+    # "/customers/%2F" arrives decoded as "/customers//": a customer id, never the list.
+    answer = client.get("/bunce/v1/customers//", headers=BUNCE_AUTH)
+    assert answer.status_code == 404
+    assert last_operation(mock) is None
+
+
 def test_path_parameters_are_typed_by_their_schema(client) -> None:
     assert body_of(client.get("/widgets/v1/widgets/12", headers=WIDGETS_AUTH))["name"] == "Sprocket"
     wrong = client.get("/widgets/v1/widgets/twelve", headers=WIDGETS_AUTH)
@@ -96,7 +103,8 @@ def test_an_unknown_path_inside_an_api_is_404_in_its_envelope(client, api, path,
             "GET",
         ),
         ("bunce", "PUT", "/bunce/v1/customers", "GET, POST"),
-        ("bunce", "PATCH", "/bunce/v1/customers/0000", "GET"),
+        ("bunce", "PATCH", "/bunce/v1/customers/0000", "GET, PUT"),
+        ("bunce", "DELETE", "/bunce/v1/customers/0000/devices", "GET, POST, PATCH"),
         ("widgets", "PUT", "/widgets/v1/widgets/3", "GET, DELETE"),
     ],
 )

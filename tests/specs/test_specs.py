@@ -141,6 +141,11 @@ FIXED_OPERATION_IDS = {
         ("/customers", "post"): "createCustomer",
         ("/customers/{customer_id}", "get"): "getCustomer",
         ("/customers", "get"): "listCustomers",
+        ("/customers/{customer_id}", "put"): "updateCustomer",
+        ("/customers/bulk-update", "put"): "updateCustomersBulk",
+        ("/customers/{customer_id}/devices", "post"): "createCustomerDevices",
+        ("/customers/{customer_id}/devices", "get"): "getCustomerDevices",
+        ("/customers/{customer_id}/devices", "patch"): "updateCustomerDevice",
     },
 }
 
@@ -158,6 +163,19 @@ REQUIRED_STATUSES = {
     ("bunce", "createCustomer"): {"201", "400", "401", "409", "413", "415", "422", "429", "5XX"},
     ("bunce", "getCustomer"): {"200", "401", "404", "422", "429", "5XX"},
     ("bunce", "listCustomers"): {"200", "401", "422", "429", "5XX"},
+    ("bunce", "updateCustomer"): {
+        *("200", "400", "401", "404", "409", "413", "415", "422", "429", "5XX"),
+    },
+    ("bunce", "updateCustomersBulk"): {
+        *("200", "400", "401", "409", "413", "415", "422", "429", "5XX"),
+    },
+    ("bunce", "createCustomerDevices"): {
+        *("201", "400", "401", "404", "409", "413", "415", "422", "429", "5XX"),
+    },
+    ("bunce", "getCustomerDevices"): {"200", "401", "404", "422", "429", "5XX"},
+    ("bunce", "updateCustomerDevice"): {
+        *("200", "400", "401", "404", "409", "413", "415", "422", "429", "5XX"),
+    },
 }
 OPTIONAL_STATUSES = {"413", "415"}
 
@@ -251,10 +269,15 @@ class Example:
         return f"{self.spec}#{self.location}"
 
 
-def iter_examples(spec: Spec, node: Any = None, location: str = "") -> Iterator[Example]:
+_WHOLE_DOCUMENT = object()
+
+
+def iter_examples(
+    spec: Spec, node: Any = _WHOLE_DOCUMENT, location: str = ""
+) -> Iterator[Example]:
     """Every example in the document: media type, parameter and header ``example``/``examples``
     (named Example Objects, ``$ref`` resolved) and schema ``examples`` lists."""
-    node = spec.document if node is None else node
+    node = spec.document if node is _WHOLE_DOCUMENT else node  # None is a value (`enum: [null]`)
     if isinstance(node, list):
         for i, child in enumerate(node):
             yield from iter_examples(spec, child, f"{location}/{i}")

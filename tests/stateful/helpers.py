@@ -62,6 +62,25 @@ class Bunce:
     def list(self, **params: Any) -> requests.Response:
         return self.session.get(f"{self.base_url}/customers", params=params)
 
+    def update(self, customer_id: str, fields: dict[str, Any]) -> requests.Response:
+        return self.session.put(f"{self.base_url}/customers/{customer_id}", json=fields)
+
+    def bulk_update(self, *customers: dict[str, Any]) -> requests.Response:
+        return self.session.put(
+            f"{self.base_url}/customers/bulk-update", json={"customers": list(customers)}
+        )
+
+    def add_devices(self, customer_id: str, *devices: dict[str, Any]) -> requests.Response:
+        return self.session.post(
+            f"{self.base_url}/customers/{customer_id}/devices", json={"devices": list(devices)}
+        )
+
+    def devices(self, customer_id: str) -> requests.Response:
+        return self.session.get(f"{self.base_url}/customers/{customer_id}/devices")
+
+    def update_device(self, customer_id: str, change: dict[str, Any]) -> requests.Response:
+        return self.session.patch(f"{self.base_url}/customers/{customer_id}/devices", json=change)
+
     def emails(self) -> list[str]:
         """Every stored email of the account, through ``GET /customers`` (all pages)."""
         emails: list[str] = []

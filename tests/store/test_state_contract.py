@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import gc
 import itertools
+import sys
+import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,8 @@ from mockserver.store import (
     MemoryState,
     NewRecord,
     Notification,
+    RecordChange,
+    Revision,
     Scope,
     State,
 )
@@ -388,6 +393,138 @@ def test_page_matches_the_rules_for_every_combination(state: State) -> None:
         got = ([r.seq for r in page.records], page.has_before, page.has_after)
         assert got == (want, has_before, has_after), (limit, offset, after, before)
         assert page.total == len(seqs)
+
+
+# -- update_batch ------------------------------------------------------------------------------
+
+
+def set_email(email: str) -> Any:
+    """A change that gives a customer another email (its unique key too)."""
+
+    def apply(data: dict[str, Any]) -> Revision:
+        data["email"] = email
+        return Revision(data, {"email": email})
+
+    return apply
+
+
+def test_an_update_rewrites_data_and_moves_the_unique_key(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(1), customer(2)])
+
+    [outcome] = state.update_batch(
+        BUNCE, [RecordChange("cus_00000001", set_email("new@example.com"))]
+    )
+
+    assert outcome.updated and outcome.found and outcome.conflict is None
+    assert outcome.record == state.get(BUNCE, "cus_00000001")
+    assert state.get(BUNCE, "cus_00000001")["email"] == "new@example.com"  # type: ignore[index]
+    assert state.find(BUNCE, "email", "new@example.com") == outcome.record
+    assert state.find(BUNCE, "email", "user1@example.com") is None  # released: free to take
+    assert created(state.insert_batch(BUNCE, [customer(3, "user1@example.com")])) == [True]
+    assert [r.id for r in state.all(BUNCE)] == ["cus_00000001", "cus_00000002", "cus_00000003"]
+
+
+def test_an_update_to_a_value_another_record_holds_is_a_conflict(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(1), customer(2)])
+    before = state.all(BUNCE)
+
+    outcomes = state.update_batch(
+        BUNCE,
+        [
+            RecordChange("cus_00000001", set_email("user2@example.com")),
+            RecordChange("cus_00000002", set_email("user2@example.com")),  # its own: no conflict
+        ],
+    )
+
+    assert [(o.updated, o.conflict) for o in outcomes] == [(False, "email"), (True, None)]
+    assert state.all(BUNCE) == before
+
+
+def test_a_later_change_sees_the_earlier_ones_and_unknown_ids_are_not_found(
+    state: State,
+) -> None:
+    state.insert_batch(BUNCE, [customer(1), customer(2)])
+    seen: list[str] = []
+
+    def record_email(data: dict[str, Any]) -> None:
+        seen.append(data["email"])
+        return None
+
+    outcomes = state.update_batch(
+        BUNCE,
+        [
+            RecordChange("cus_00000001", set_email("a@example.com")),
+            RecordChange("cus_00000002", set_email("user1@example.com")),  # released just now
+            RecordChange("cus_00000001", record_email),
+            RecordChange("nobody", set_email("b@example.com")),
+        ],
+    )
+
+    assert [o.updated for o in outcomes] == [True, True, True, False]
+    assert seen == ["a@example.com"]
+    assert outcomes[2].record == state.get(BUNCE, "cus_00000001")  # unchanged, as stored
+    assert (outcomes[3].found, outcomes[3].record) == (False, None)
+    assert state.update_batch(OTHER_ACCOUNT, [RecordChange("cus_00000001", record_email)]) == [
+        outcomes[3]
+    ]
+    assert state.find(BUNCE, "email", "user1@example.com")["customer_id"] == "cus_00000002"  # type: ignore[index]
+
+
+def test_an_update_can_release_a_key_and_returned_data_are_copies(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(1)])
+
+    def drop_email(data: dict[str, Any]) -> Revision:
+        data["email"] = None
+        return Revision(data)
+
+    [outcome] = state.update_batch(BUNCE, [RecordChange("cus_00000001", drop_email)])
+    assert outcome.record is not None
+    outcome.record["first_name"] = "changed"
+
+    assert state.find(BUNCE, "email", "user1@example.com") is None
+    assert state.get(BUNCE, "cus_00000001")["first_name"] == "Ada"  # type: ignore[index]
+
+
+def test_an_unserialisable_revision_rolls_the_whole_update_back(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(1), customer(2)])
+    before = state.all(BUNCE)
+
+    def unserialisable(data: dict[str, Any]) -> Revision:
+        return Revision({**data, "bad": object()}, {"email": data["email"]})
+
+    with pytest.raises(TypeError):
+        state.update_batch(
+            BUNCE,
+            [
+                RecordChange("cus_00000001", set_email("moved@example.com")),
+                RecordChange("cus_00000002", unserialisable),
+            ],
+        )
+
+    assert state.all(BUNCE) == before
+    assert state.find(BUNCE, "email", "moved@example.com") is None
+    assert state.find(BUNCE, "email", "user1@example.com") == before[0].data
+
+
+def test_threads_racing_to_take_one_email_by_update_take_it_once(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(n) for n in range(8)])
+    barrier = threading.Barrier(8)
+
+    def work(n: int) -> bool:
+        barrier.wait()
+        change = RecordChange(f"cus_{n:08d}", set_email("wanted@example.com"))
+        return state.update_batch(BUNCE, [change])[0].updated
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so an unguarded check-then-write shows
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            won = list(pool.map(work, range(8)))
+    finally:
+        sys.setswitchinterval(interval)
+
+    assert won.count(True) == 1
+    assert [r.data["email"] for r in state.all(BUNCE)].count("wanted@example.com") == 1
 
 
 # -- jobs --------------------------------------------------------------------------------------
