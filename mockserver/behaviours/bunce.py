@@ -29,7 +29,7 @@ from mockserver.store.base import (
     Scope,
     UpdateOutcome,
 )
-from mockserver.validation import SchemaValidator
+from mockserver.validation import SchemaValidator, Violation
 
 API = "bunce"
 
@@ -348,11 +348,10 @@ def list_customers(call: Call) -> Reply | Failure:
     if call.params.get("cursor"):
         decoded = decode_cursor(str(call.params["cursor"]))
         if decoded is None:
-            return Failure(
-                "validation",
-                call.spec.settings.validation_status,
-                "cursor: not a cursor this API issued; use meta.next_page_cursor",
-            )
+            problem = "not a cursor this API issued; use data.meta.next_page_cursor"
+            violation = Violation("query", ("cursor",), problem)
+            status = call.spec.settings.validation_status
+            return Failure.from_violations("validation", status, [violation])
         direction, seq = decoded
         after, before = (seq, None) if direction == "next" else (None, seq)
     ids = _split(call.params.get("customer_ids"))
