@@ -6,12 +6,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from click.testing import CliRunner
 
 from mockserver.cli import main
 from mockserver.config import Settings
+from mockserver.openapi.loader import bundled_spec_paths, read_document
 
 from .support import ROOT, WIDGETS
 
@@ -130,6 +132,24 @@ def test_routes_lists_every_operation_and_the_control_api() -> None:
         line.split() == ["GET", "/widgets/v1/widgets/{widget_id}", "getWidget"] for line in lines
     )
     assert lines[-1].startswith("control  /__mock")
+
+
+def test_routes_match_the_operation_list_of_every_bundled_spec() -> None:
+    result = CliRunner().invoke(main, ["routes"], env={})
+    assert result.exit_code == 0, result.output
+    served = {
+        tuple(line.split()) for line in result.output.splitlines() if line.startswith("  ")
+    }
+    documented = set()
+    for path in bundled_spec_paths():
+        document = read_document(path)
+        mount = "/" + document["x-mock"]["name"] + urlparse(document["servers"][0]["url"]).path
+        for route, item in document["paths"].items():
+            for method, op in item.items():
+                if isinstance(op, dict) and "operationId" in op:
+                    documented.add((method.upper(), mount + route, op["operationId"]))
+    assert ("PATCH", "/bunce/v1/customers/{customer_id}/devices", "updateCustomerDevice") in served
+    assert served == documented
 
 
 def test_routes_with_a_broken_spec_exits_with_the_spec_error(tmp_path: Path) -> None:
