@@ -1,4 +1,5 @@
-"""Racing bulk creates of one email create it exactly once, in one process and across processes."""
+"""Racing writes of one email (bulk creates, updates) take it exactly once, in one process and
+across processes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +125,36 @@ def test_racing_requests_create_an_email_once_across_gunicorn_workers(
     assert two_workers.bunce("sk_test_race").emails() == ["race@example.com"]
     health = requests.get(f"{two_workers.url}/__mock/health", timeout=5).json()
     assert health["store"] == "SQLiteState"
+
+
+@pytest.mark.slow
+def test_racing_updates_give_an_email_to_one_customer_across_gunicorn_workers(
+    two_workers: ServedMock,
+) -> None:
+    # Bunce's PUT /customers/{customer_id}: each racer moves its own customer to one email; the
+    # uniqueness check is made again inside the write, in whichever process answers.
+    key = "sk_test_update_race"
+    bunce = two_workers.bunce(key)
+    created = bunce.bulk(*(bunce_customer(f"u{i}", f"u{i}@example.com") for i in range(RACERS)))
+    assert created.status_code == 200, created.text
+    sessions, _ = open_connections(two_workers.url, RACERS, processes=2)
+    barrier = threading.Barrier(RACERS)
+
+    def racer(index: int) -> int:
+        barrier.wait(timeout=10)
+        with sessions[index] as session:
+            return session.put(
+                f"{two_workers.url}/bunce/v1/customers/u{index}",
+                json={"email": "taken@example.com"},
+                headers={"X-Authorization": key},
+                timeout=30,
+            ).status_code
+
+    with ThreadPoolExecutor(RACERS) as pool:
+        statuses = Counter(pool.map(racer, range(RACERS)))
+
+    assert statuses == {200: 1, 409: RACERS - 1}, two_workers.log_tail()
+    assert bunce.emails().count("taken@example.com") == 1
 
 
 @pytest.mark.slow
