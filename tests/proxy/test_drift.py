@@ -30,7 +30,7 @@ def bulk(mock, customers: list[dict]) -> int:
 def test_the_report_groups_by_operation_and_path_with_counts_and_a_sample(proxy) -> None:
     for case in ("missing", "missing", "wrong-type", "fine", "slow"):
         get(proxy, case)
-    bulk(proxy, [{"first_name": "A"}, {"first_name": "B"}])  # customer_id missing twice
+    bulk(proxy, [{"first_name": "A"}, {"first_name": "B"}])  # last_name missing twice
 
     report = proxy.drift()
 
@@ -39,14 +39,14 @@ def test_the_report_groups_by_operation_and_path_with_counts_and_a_sample(proxy)
     counts = {(i.operation_id, i.side, i.field): i.count for i in report.items}
     assert counts[("getCustomer", "response", "data.customer_created_at")] == 2
     assert counts[("getCustomer", "response", "data.phone_no")] == 1
-    assert counts[("createCustomersBulk", "request", "customers[*].customer_id")] == 2
+    assert counts[("createCustomersBulk", "request", "customers[*].last_name")] == 2
     assert counts[("createCustomersBulk", "response", "status")] == 1
     [missing] = [i for i in report.items if i.field == "data.customer_created_at"]
     assert missing.sample["problem"] == "is required"
     assert (missing.sample["method"], missing.sample["path"], missing.sample["status"]) == (
         "GET", "/bunce/v1/customers/missing", 200)
-    [index] = [i for i in report.items if i.field == "customers[*].customer_id"]
-    assert index.sample["field"] == "customers[0].customer_id"  # the sample keeps the real path
+    [index] = [i for i in report.items if i.field == "customers[*].last_name"]
+    assert index.sample["field"] == "customers[0].last_name"  # the sample keeps the real path
 
     served = requests.get(proxy.url + "/__mock/drift", timeout=10).json()
     assert served == json.loads(json.dumps(report.as_dict()))

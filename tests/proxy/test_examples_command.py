@@ -55,7 +55,7 @@ def test_recordings_become_named_examples_under_their_operation_and_status(
     bulk = proposal["paths"]["/customers/bulk"]["post"]
     sent = bulk["requestBody"]["content"]["application/json"]["examples"]["recorded_0001"]
     assert sent["value"] == {"customers": [{"first_name": "Ada"}]}
-    assert "customers[0].customer_id: is required" in sent["x-mock-violations"]
+    assert "customers[0].last_name: is required" in sent["x-mock-violations"]
     assert "207" in bulk["responses"]
 
     # an example without violations, copied into the spec, passes the spec's own checks
