@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import functools
 import logging
 import mmap
 import os
@@ -207,13 +208,35 @@ _DELIVERY_COLUMNS = (
 _NOTIFICATION_COLUMNS = "id, api, account, job_id, time, data"
 _FAULT_COLUMNS = "id, api, operation_id, method, path, status, latency_ms, drop_, remaining"
 
-_SQL_TAKEN_IDS = (
-    "SELECT id FROM records WHERE scope_id = ? AND id IN (SELECT value FROM json_each(?))"
-)
-_SQL_TAKEN_VALUES = (
-    "SELECT value FROM unique_keys WHERE scope_id = ? AND key = ?"
-    " AND value IN (SELECT value FROM json_each(?))"
-)
+# The taken-key lookups bind every value as a parameter. (A JSON array read with json_each
+# was tried first: SQLite's JSON functions cut a string at an escaped NUL, so an id holding
+# one was never found taken and its insert broke the unique index.) The lists are sent in
+# chunks whose lengths are powers of two, padded with NULL (which matches nothing), so a
+# handful of prepared statements serve every batch size.
+_TAKEN_CHUNK = 256
+
+
+@functools.cache
+def _sql_taken(table: str, column: str, by_key: bool, size: int) -> str:
+    marks = ",".join("?" * size)
+    key = " AND key = ?" if by_key else ""
+    return f"SELECT {column} FROM {table} WHERE scope_id = ?{key} AND {column} IN ({marks})"
+
+
+def _taken(
+    db: sqlite3.Connection, scope_id: int, values: Sequence[str], key: str | None = None
+) -> set[str]:
+    """Which of ``values`` are taken in the scope: record ids, or the values of unique ``key``."""
+    table, column = ("records", "id") if key is None else ("unique_keys", "value")
+    head: tuple[Any, ...] = (scope_id,) if key is None else (scope_id, key)
+    found: set[str] = set()
+    for start in range(0, len(values), _TAKEN_CHUNK):
+        chunk = list(values[start : start + _TAKEN_CHUNK])
+        size = 1 << max(len(chunk) - 1, 0).bit_length()
+        sql = _sql_taken(table, column, key is not None, size)
+        padded = (*head, *chunk, *([None] * (size - len(chunk))))
+        found.update(row[0] for row in db.execute(sql, padded))
+    return found
 _SQL_LAST_SEQ = (
     "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'records'), 0),"
     " coalesce((SELECT max(seq) FROM records), 0))"
@@ -775,17 +798,8 @@ class SQLiteState:
             if new_scope:  # a new account (a fresh test's) has nothing to collide with
                 taken_ids, taken = set(), {key: set() for key in values}
             else:
-                ids_json = orjson.dumps([r.id for r in records])
-                taken_ids = {row[0] for row in db.execute(_SQL_TAKEN_IDS, (scope_id, ids_json))}
-                taken = {
-                    key: {
-                        row[0]
-                        for row in db.execute(
-                            _SQL_TAKEN_VALUES, (scope_id, key, orjson.dumps(vals))
-                        )
-                    }
-                    for key, vals in values.items()
-                }
+                taken_ids = _taken(db, scope_id, [r.id for r in records])
+                taken = {key: _taken(db, scope_id, vals, key) for key, vals in values.items()}
             seq = db.execute(_SQL_LAST_SEQ).fetchone()[0]
             record_rows: list[tuple[int, int, str, bytes, bytes | None]] = []
             key_rows: list[tuple[int, str, str, int]] = []

@@ -164,6 +164,33 @@ def test_values_are_compared_exactly_the_caller_normalises_case(state: State) ->
     assert again.conflict == "email"
 
 
+@pytest.mark.parametrize("odd", ["a\x00b", "\x00", "a\u2028b", "ü\U0001f44d", "x" * 300])
+def test_ids_and_keys_with_any_characters_collide_like_any_other(state: State, odd: str) -> None:
+    # A stored id or key holding a NUL was once missed by the SQLite lookup of taken values,
+    # and the insert then broke the unique index (a 500 for a client sending such an id).
+    state.insert_batch(BUNCE, [NewRecord(odd, {"n": 1}, {"email": odd})])
+
+    outcomes = state.insert_batch(
+        BUNCE,
+        [
+            NewRecord(odd, {"n": 2}, {"email": "fresh@example.com"}),
+            NewRecord("other", {"n": 3}, {"email": odd}),
+        ],
+    )
+
+    assert [o.conflict for o in outcomes] == ["id", "email"]
+    assert state.get(BUNCE, odd) == {"n": 1}
+    assert state.find(BUNCE, "email", odd) == {"n": 1}
+
+
+def test_a_batch_larger_than_one_lookup_chunk_finds_every_taken_value(state: State) -> None:
+    state.insert_batch(BUNCE, [customer(n) for n in range(0, 700, 7)])
+
+    outcomes = state.insert_batch(BUNCE, [customer(n) for n in range(700)])
+
+    assert [o.created for o in outcomes] == [n % 7 != 0 for n in range(700)]
+
+
 def test_scopes_are_isolated_by_account_and_by_api(state: State) -> None:
     for scope in (BUNCE, OTHER_ACCOUNT, TAMIO):
         assert created(state.insert_batch(scope, [customer(1, "same@example.com")])) == [True]
