@@ -196,7 +196,9 @@ _MAX_SEQ = 2**63 - 1
 _JOURNAL_TRIM_EVERY = 100  # trim when a journal seq is a multiple of this
 _CHECKPOINT_EVERY_S = 0.1  # a writer checkpoints the WAL when the last checkpoint is this old
 _WAL_LIMIT_BYTES = 64 * 1024 * 1024  # a WAL file larger than this is checkpointed and truncated
-_WAL_CHECK_EVERY_S = 0.25  # how often a writer looks at the WAL file's size
+_WAL_CHECK_EVERY_S = 0.25  # a writer looks at the WAL file's size at least this often,
+_WAL_CHECK_EVERY_COMMITS = 8  # and after this many commits of its process (a fast stream of
+# large batches can write megabytes in a quarter of a second)
 
 _JOB_COLUMNS = (
     "id, kind, api, account, payload, due_at, status, result, created_at, finished_at,"
@@ -363,6 +365,7 @@ class _WriterQueue:
         self.wal_path = path + "-wal"
         self.wal_limit_bytes = wal_limit_bytes
         self._last_size_check = 0.0
+        self._commits_unchecked = 0
         self._pid = -1
         self._lock = threading.RLock()
         self._fd = -1
@@ -418,7 +421,8 @@ class _WriterQueue:
 
     def bound_wal(self, db: sqlite3.Connection) -> None:
         """Inside the turn, after a commit: a TRUNCATE checkpoint when the WAL file has grown
-        past ``wal_limit_bytes`` (its size is looked at every 0.25 s at most).
+        past ``wal_limit_bytes`` (its size is looked at after every 8th commit, and at least
+        every 0.25 s).
 
         PASSIVE checkpoints copy the WAL into the database but never shrink the file, and the
         WAL only starts over from its beginning at a moment no reader uses it: with readers of
@@ -427,9 +431,13 @@ class _WriterQueue:
         writers wait their turn meanwhile, on the turn's lock rather than SQLite's busy polls.
         """
         now = time.monotonic()
-        if now - self._last_size_check < _WAL_CHECK_EVERY_S:
+        self._commits_unchecked += 1
+        if (
+            self._commits_unchecked < _WAL_CHECK_EVERY_COMMITS
+            and now - self._last_size_check < _WAL_CHECK_EVERY_S
+        ):
             return
-        self._last_size_check = now
+        self._last_size_check, self._commits_unchecked = now, 0
         try:
             size = os.stat(self.wal_path).st_size
         except OSError:
