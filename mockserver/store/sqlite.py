@@ -788,6 +788,8 @@ class SQLiteState:
         values: dict[str, list[str]] = {}
         for r in records:
             for key, value in r.unique.items():
+                if not isinstance(value, str):  # as the memory state, before anything is written
+                    raise TypeError(f"unique key {key!r} of {r.id!r} is not a string: {value!r}")
                 values.setdefault(key, []).append(value)
         outcomes: list[InsertOutcome] = []
         with self._write() as db:
