@@ -106,10 +106,11 @@ ALLOWANCES: tuple[Allowance, ...] = (
     Allowance(
         "tamio", ("bulkCreateCustomers", "createCustomer", "retrieveCustomer", "listCustomers"),
         "ignored_auth", mock_only=True,
-        reason="the mock accepts any non-empty bearer token as its own account (decisions.md, "
-               "Tamio auth), so a made-up token cannot be refused; a missing or malformed "
-               "Authorization header still gets 401 (the coverage phase sends those). Against a "
-               "real deployment, unknown tokens must be refused, so the check stays on there.",
+        reason="the mock accepts any non-empty bearer token as its own account (the spec's "
+               "x-mock decision on Tamio auth), so a made-up token cannot be refused; a "
+               "missing or malformed Authorization header still gets 401 (the coverage phase "
+               "sends those). Against a real deployment, unknown tokens must be refused, so the "
+               "check stays on there.",
     ),
 )
 

@@ -177,7 +177,7 @@ def body_of(response: Any) -> Any:
 
 
 def assert_envelope(api: str, response: Any) -> dict[str, Any]:
-    """The error body is in ``api``'s documented envelope (decisions.md); returns it."""
+    """The error body is in ``api``'s documented envelope (README: How the mock answers)."""
     body = body_of(response)
     status = response.status_code
     if api == "tamio":
