@@ -23,6 +23,8 @@ from mockserver.behaviours.registry import BEHAVIOURS, Call, Reply
 from mockserver.bodies import BodyError, is_json_media, media_type, parse_json
 from mockserver.envelopes import Failure, generic, render
 from mockserver.formats import preload as preload_formats
+from mockserver.media import decode, is_checked, kind_of
+from mockserver.negotiation import request_media
 from mockserver.openapi.routing import Router
 from mockserver.openapi.spec import Operation, Spec
 from mockserver.proxy import Relay
@@ -100,6 +102,7 @@ class CompiledOperation:
     body_validator: SchemaValidator | None
     body_media: tuple[str, ...]
     response_validators: dict[tuple[int, str], SchemaValidator | None] = field(default_factory=dict)
+    media_validators: dict[str, SchemaValidator | None] = field(default_factory=dict)
 
 
 class MountedApi:
@@ -123,6 +126,17 @@ class MountedApi:
                 body_validator=compile_schema(json_schema, spec.document, (spec.file, body_at)),
                 body_media=tuple(op.body_content),
             )
+
+    def media_validator(self, compiled: CompiledOperation, media: str) -> SchemaValidator | None:
+        """The validator of a non-JSON request body type (form, multipart, text), compiled on
+        first use."""
+        if media not in compiled.media_validators:
+            schema = compiled.operation.body_content[media].schema
+            at = f"{compiled.operation.pointer}/requestBody/content/{_escape(media)}/schema"
+            compiled.media_validators[media] = compile_schema(
+                schema, self.spec.document, (self.spec.file, at)
+            )
+        return compiled.media_validators[media]
 
     def response_validator(
         self, compiled: CompiledOperation, status: int, media: str
@@ -314,7 +328,7 @@ class Engine:
             return self._fail(api, limited, entry)
 
         body: Any = None
-        if op.body_content and method not in ("GET", "HEAD", "DELETE"):
+        if op.body_content and method not in ("GET", "HEAD"):
             parsed = self._read_body(api, compiled, request, entry)
             if isinstance(parsed, Failure):
                 return self._refuse(api, compiled, request, parsed, entry)
@@ -323,8 +337,12 @@ class Engine:
         params, violations = read_parameters(
             compiled.parameters, match.path_params, request.query, request.headers, request.cookies
         )
-        if compiled.body_validator is not None and body is not _NO_BODY:
-            violations.extend(compiled.body_validator.violations(body))
+        body_validator = compiled.body_validator
+        if isinstance(body, _Decoded):  # a form, multipart, text, XML or binary body
+            body_validator = api.media_validator(compiled, body.media) if body.checked else None
+            body = body.value
+        if body_validator is not None and body is not _NO_BODY:
+            violations.extend(body_validator.violations(body))
         if body is _NO_BODY:
             body = None
         if violations:
@@ -509,7 +527,10 @@ class Engine:
     ) -> Any:
         settings = api.spec.settings
         declared, params = media_type(request.headers.get("Content-Type"))
-        accepts_json = any(is_json_media(m) for m in compiled.body_media)
+        matched = request_media(declared, compiled.body_media) if declared else None
+        kind = kind_of(declared if matched and matched.endswith("*") else matched or "")
+        if kind != "json" and matched is not None:
+            return self._read_other(api, compiled, request, entry, matched, kind, params)
         if not settings.lenient_content_type:
             if not declared:
                 length = request.content_length or 0
@@ -520,9 +541,7 @@ class Engine:
                     415,
                     f"Missing Content-Type; send 'Content-Type: {compiled.body_media[0]}'",
                 )
-            if declared not in compiled.body_media and not (
-                accepts_json and is_json_media(declared)
-            ):
+            if matched is None:
                 return Failure(
                     "unsupported-media-type",
                     415,
@@ -538,6 +557,29 @@ class Engine:
                 )
         elif declared and not is_json_media(declared):
             entry["notes"].append(f"body parsed as JSON although Content-Type is {declared!r}")
+        raw = self._read_raw(request)
+        if isinstance(raw, Failure):
+            return raw
+        if not raw.strip():
+            if compiled.operation.body_required:
+                return Failure(
+                    "validation",
+                    settings.validation_status,
+                    "body: a JSON request body is required",
+                )
+            return _NO_BODY
+        try:
+            body = parse_json(raw)
+        except BodyError as exc:
+            return Failure("malformed", 400, f"body: {exc.problem}")
+        if self.settings.journal_bodies and len(raw) <= JOURNAL_BODY_LIMIT:
+            entry["body"] = body
+        else:
+            entry["body_bytes"] = len(raw)
+        return body
+
+    def _read_raw(self, request: RequestData) -> bytes | Failure:
+        """The body's bytes within the size limit (413), or why they could not be read (400)."""
         limit = self.settings.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
             return Failure(
@@ -563,23 +605,47 @@ class Engine:
                 f"The body is larger than the limit of {limit} bytes",
                 headers={"Connection": "close"},
             )
-        if not raw.strip():
+        return raw
+
+    def _read_other(
+        self,
+        api: MountedApi,
+        compiled: CompiledOperation,
+        request: RequestData,
+        entry: dict[str, Any],
+        media: str,
+        kind: str,
+        params: dict[str, str],
+    ) -> Any:
+        """A body of a documented non-JSON type (form, multipart, text, XML, binary)."""
+        raw = self._read_raw(request)
+        if isinstance(raw, Failure):
+            return raw
+        if not raw and kind not in ("form", "multipart"):
             if compiled.operation.body_required:
                 return Failure(
                     "validation",
-                    settings.validation_status,
-                    "body: a JSON request body is required",
+                    api.spec.settings.validation_status,
+                    f"body: a {media} request body is required",
                 )
             return _NO_BODY
         try:
-            body = parse_json(raw)
+            value = decode(
+                kind,
+                raw,
+                request.headers.get("Content-Type") or media,
+                params.get("charset"),
+                compiled.operation.body_content[media],
+                api.spec.document,
+            )
         except BodyError as exc:
             return Failure("malformed", 400, f"body: {exc.problem}")
-        if self.settings.journal_bodies and len(raw) <= JOURNAL_BODY_LIMIT:
-            entry["body"] = body
-        else:
+        if kind == "binary" or not self.settings.journal_bodies or len(raw) > JOURNAL_BODY_LIMIT:
             entry["body_bytes"] = len(raw)
-        return body
+        else:
+            entry["body"] = value
+        entry["notes"].append(f"body read as {media}")
+        return _Decoded(value, media, is_checked(kind))
 
     def _reply(self, reply: Reply) -> ResponseData:
         return ResponseData(
@@ -710,6 +776,15 @@ _FAULT_KINDS = {
     422: "validation",
     429: "rate-limited",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    """A body of a non-JSON media type, with the documented type it was read as."""
+
+    value: Any
+    media: str
+    checked: bool
 
 
 class _NoBody:

@@ -173,8 +173,7 @@ def load_spec(path: str | Path, *, name: str | None = None) -> Spec:
     if not version.startswith("3."):
         raise SpecError(file, "/openapi", f"expected an OpenAPI 3.x document, found {version!r}")
     document = _Bundler(path, document).bundle(document)
-    if version.startswith("3.0"):
-        document = _upgrade_30_schemas(document)
+    document = _upgrade_schemas(document, from_30=version.startswith("3.0"))
     settings = _settings(document, file, name or mount_name(path.stem))
     base_path = _base_path(document)
     schemes = _security_schemes(document, file)
@@ -334,8 +333,12 @@ def _file_of(uri: str) -> str:
     return url2pathname(urlparse(uri).path)
 
 
-def _upgrade_30_schemas(document: JSON) -> JSON:
-    """Rewrite OpenAPI 3.0 schema keywords into their JSON Schema 2020-12 form."""
+INTEGER_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+
+
+def _upgrade_schemas(document: JSON, *, from_30: bool) -> JSON:
+    """Rewrite OpenAPI 3.0 schema keywords into their JSON Schema 2020-12 form (``from_30``),
+    and give ``format: int32``/``int64`` integers the bounds of their format."""
     document = copy.deepcopy(document)
 
     def fix(node: Any) -> None:
@@ -344,6 +347,17 @@ def _upgrade_30_schemas(document: JSON) -> JSON:
                 fix(item)
             return
         if not isinstance(node, dict):
+            return
+        bounds = INTEGER_BOUNDS.get(node["format"]) if isinstance(node.get("format"), str) else None
+        if bounds is not None and node.get("type") in ("integer", ["integer", "null"]):
+            low, high = bounds
+            if not isinstance(node.get("minimum"), int | float) or node["minimum"] < low:
+                node["minimum"] = low
+            if not isinstance(node.get("maximum"), int | float) or node["maximum"] > high:
+                node["maximum"] = high
+        if not from_30:
+            for value in node.values():
+                fix(value)
             return
         if node.pop("nullable", False) is True:
             kind = node.get("type")
@@ -488,7 +502,17 @@ def _media(raw: Any, document: JSON, file: str, at: str) -> dict[str, MediaType]
                 examples[ex_name] = example["value"]
         if "example" in media:
             examples.setdefault("default", media["example"])
-        content[media_name] = MediaType(schema=media.get("schema"), examples=examples)
+        encoding = media.get("encoding") or {}
+        content[media_name] = MediaType(
+            schema=media.get("schema"),
+            examples=examples,
+            encoding={
+                prop: resolve(value, document, file, f"{at}/{media_name}/encoding/{prop}")
+                for prop, value in encoding.items()
+            }
+            if isinstance(encoding, dict)
+            else {},
+        )
     return content
 
 

@@ -62,6 +62,8 @@ class MediaType:
 
     schema: JSON | None
     examples: dict[str, Any]
+    # Form and multipart bodies: per property, how it is written (style, explode, contentType).
+    encoding: dict[str, JSON] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

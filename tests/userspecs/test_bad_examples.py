@@ -48,8 +48,9 @@ def test_a_bad_example_is_never_sent_a_valid_generated_body_answers(server: Serv
 def test_the_valid_example_beside_a_bad_one_is_still_served(server: Served) -> None:
     answer = requests.get(server.url + "/badexamples/things", timeout=10)
     assert answer.json() == [{"id": 2, "name": "Gear"}]
-    named = requests.get(server.url + "/badexamples/things", headers={"Prefer": "example=broken"},
-                         timeout=10)  # fmt: skip
+    named = requests.get(
+        server.url + "/badexamples/things", headers={"Prefer": "example=broken"}, timeout=10
+    )
     assert named.status_code == 400 and "documented examples: fine" in named.json()["detail"]
 
 

@@ -20,14 +20,21 @@ pytestmark = pytest.mark.slow
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     served = serve(
         tmp_path_factory.mktemp("loader"),
-        "--spec", str(SPECS / "emoji.json"),
-        "--spec", str(SPECS / "tree" / "openapi.yaml"),
-        "--spec", str(SPECS / "webhook-example-3.1.yaml"),
-        "--spec", str(SPECS / "acme" / "openapi.yaml"),
-        "--spec", str(SPECS / "globex" / "openapi.yaml"),
-        "--spec", f"named={SPECS / 'globex' / 'openapi.yaml'}",
-        "--spec", str(SPECS / "schemes.yaml"),
-    )  # fmt: skip
+        "--spec",
+        str(SPECS / "emoji.json"),
+        "--spec",
+        str(SPECS / "tree" / "openapi.yaml"),
+        "--spec",
+        str(SPECS / "webhook-example-3.1.yaml"),
+        "--spec",
+        str(SPECS / "acme" / "openapi.yaml"),
+        "--spec",
+        str(SPECS / "globex" / "openapi.yaml"),
+        "--spec",
+        f"named={SPECS / 'globex' / 'openapi.yaml'}",
+        "--spec",
+        str(SPECS / "schemes.yaml"),
+    )
     yield served
     served.stop()
 
@@ -76,9 +83,14 @@ def test_two_files_named_openapi_yaml_are_served_together(server: Served) -> Non
 def test_start_up_output_lists_every_mount(server: Served) -> None:
     output = server.output()
     for mount in (
-        "emoji", "openapi", "webhook-example-3-1", "acme-openapi", "globex-openapi", "named",
+        "emoji",
+        "openapi",
+        "webhook-example-3-1",
+        "acme-openapi",
+        "globex-openapi",
+        "named",
         "schemes",
-    ):  # fmt: skip
+    ):
         assert f"  {mount}: {server.url}/{mount} (" in output, output
     assert f"control API: {server.url}/__mock" in output
 
@@ -95,28 +107,33 @@ def test_start_up_output_lists_every_mount(server: Served) -> None:
         ("/oauth", {"Authorization": "Bearer t0k"}, {}),
         ("/mtls", {}, {}),
     ],
-)  # fmt: skip
+)
 def test_every_security_scheme_accepts_present_credentials(
     server: Served, path: str, headers: dict[str, str], cookies: dict[str, str]
 ) -> None:
-    answer = requests.get(server.url + "/schemes" + path, headers=headers, cookies=cookies,
-                          timeout=10)  # fmt: skip
+    answer = requests.get(
+        server.url + "/schemes" + path, headers=headers, cookies=cookies, timeout=10
+    )
     assert answer.status_code == 200, answer.text
 
 
 @pytest.mark.parametrize(
     ("path", "challenge"),
-    [("/digest", 'Digest realm="schemes"'), ("/basic", 'Basic realm="schemes"'),
-     ("/bearer", 'Bearer realm="schemes"')],
-)  # fmt: skip
+    [
+        ("/digest", 'Digest realm="schemes"'),
+        ("/basic", 'Basic realm="schemes"'),
+        ("/bearer", 'Bearer realm="schemes"'),
+    ],
+)
 def test_missing_http_credentials_answer_401_with_a_challenge(
     server: Served, path: str, challenge: str
 ) -> None:
     answer = requests.get(server.url + "/schemes" + path, timeout=10)
     assert answer.status_code == 401
     assert answer.headers["WWW-Authenticate"] == challenge
-    wrong = requests.get(server.url + "/schemes" + path,
-                         headers={"Authorization": "Other x"}, timeout=10)  # fmt: skip
+    wrong = requests.get(
+        server.url + "/schemes" + path, headers={"Authorization": "Other x"}, timeout=10
+    )
     assert wrong.status_code == 401
 
 
@@ -159,3 +176,10 @@ def test_a_mount_name_given_on_the_command_line_must_be_valid(tmp_path: Path) ->
     finished = run_serve("--spec", f"Bad Name={SPECS / 'emoji.json'}")
     assert finished.returncode == 2
     assert "mount name 'Bad Name' must be lower case" in finished.stderr
+
+
+def test_int32_bounds_are_enforced(server: Served) -> None:
+    assert requests.get(server.url + "/emoji/reactions/2147483647", timeout=10).status_code == 200
+    refused = requests.get(server.url + "/emoji/reactions/2147483648", timeout=10)
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == ("id: 2147483648 is greater than the maximum of 2147483647")
