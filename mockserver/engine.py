@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -22,8 +22,10 @@ import orjson
 from mockserver.behaviours.registry import BEHAVIOURS, Call, Reply
 from mockserver.bodies import BodyError, is_json_media, media_type, parse_json
 from mockserver.envelopes import Failure, generic, render
+from mockserver.errorshapes import shape
 from mockserver.formats import preload as preload_formats
 from mockserver.media import decode, is_checked, kind_of
+from mockserver.media.answers import checked_as_json, encode
 from mockserver.negotiation import request_media
 from mockserver.openapi.routing import Router
 from mockserver.openapi.spec import Operation, Spec
@@ -160,6 +162,14 @@ def _challenge_word(kind: str, param: str) -> str:
     return {"bearer": "Bearer", "basic": "Basic"}.get(kind, param)
 
 
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
+def printable(path: str) -> str:
+    """A path for one log line: control characters and spaces percent-encoded (``%0A``)."""
+    return _CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", path)
+
+
 def mask(credential: str) -> str:
     """Credentials are never journalled in full: keep the first characters only."""
     keep = 8 if len(credential) > 12 else max(0, len(credential) // 3)
@@ -200,7 +210,9 @@ class Engine:
             )
             body, content_type = generic(failure)
             if self.settings.log_requests:  # a client with a wrong base URL should see why
-                log.info("- %s %s -> 404 (outside every API)", request.method, request.path)
+                log.info(
+                    "- %s %s -> 404 (outside every API)", request.method, printable(request.path)
+                )
             return ResponseData(404, orjson.dumps(body), content_type)
         entry: dict[str, Any] = {
             "time": time.time(),
@@ -232,7 +244,7 @@ class Engine:
                 "%s %s %s -> %d (%s, %.1f ms)",
                 api.spec.name,
                 request.method,
-                request.path,
+                printable(request.path),
                 response.status,
                 entry.get("operation_id") or "-",
                 entry["duration_ms"],
@@ -247,11 +259,16 @@ class Engine:
         return None
 
     def _fail(self, api: MountedApi, failure: Failure, entry: dict[str, Any]) -> ResponseData:
-        body, content_type = render(api.spec.settings, failure)
         if failure.violations:
             entry["violations"] = [v.as_dict() for v in failure.violations]
         entry["error"] = failure.message
         headers = dict(failure.headers)
+        compiled = api.compiled.get(entry.get("operation_id") or "")
+        if api.spec.settings.envelope == "problem" and compiled is not None:
+            documented = self._documented_failure(api, compiled, failure, headers)
+            if documented is not None:
+                return documented
+        body, content_type = render(api.spec.settings, failure)
         return ResponseData(failure.status, orjson.dumps(body), content_type, headers)
 
     def _refuse(
@@ -269,6 +286,36 @@ class Engine:
             if relayed is not None:
                 return relayed
         return self._fail(api, failure, entry)
+
+    def _documented_failure(
+        self,
+        api: MountedApi,
+        compiled: CompiledOperation,
+        failure: Failure,
+        headers: dict[str, str],
+    ) -> ResponseData | None:
+        """``failure`` answered as the operation documents it (see :mod:`errorshapes`)."""
+        document = api.spec.document
+        shaped = shape(compiled.operation, failure, document, self._generator, None)
+        if shaped is None:
+            return None
+        headers.update(required_headers(shaped.definition, self._generator, document))
+        if shaped.media is None:
+            return ResponseData(shaped.status, b"", None, headers)
+        body = shaped.body
+        if checked_as_json(shaped.media):
+            validator = api.response_validator(compiled, shaped.status, shaped.media)
+            problem, _ = render(api.spec.settings, replace(failure, status=shaped.status))
+            if shaped.media == "application/problem+json" and (
+                validator is None or validator.is_valid(problem)
+            ):
+                body = problem  # documented as a problem: the mock's own, with every violation
+            elif validator is not None and not validator.is_valid(body):
+                body = shaped.plain  # the message fits no field: the documented body as it is
+        schema = shaped.definition.content[shaped.media].schema
+        payload = encode(shaped.media, body, schema, document)
+        value = body if kind_of(shaped.media) == "json" else None  # payload: JSON written
+        return ResponseData(shaped.status, payload, shaped.media, headers, payload=value)
 
     # -- the pipeline ------------------------------------------------------------------------
     def _handle(self, api: MountedApi, request: RequestData, entry: dict[str, Any]) -> ResponseData:
@@ -378,15 +425,24 @@ class Engine:
             return self._checked(api, compiled, self._reply(outcome), entry)
 
         try:
-            chosen = choose(op, preference, api.spec.document, self._generator)
+            chosen = choose(
+                op, preference, api.spec.document, self._generator, request.headers.get("Accept")
+            )
         except PreferenceError as exc:
             return self._fail(
                 api, Failure("validation", settings.validation_status, str(exc)), entry
             )
         entry["notes"].append(f"answered from the spec ({chosen.status})")
         headers = required_headers(chosen.definition, self._generator, api.spec.document)
-        payload = b"" if chosen.media is None else orjson.dumps(chosen.body)
-        response = ResponseData(chosen.status, payload, chosen.media, headers, payload=chosen.body)
+        if chosen.media is None:
+            payload = b""
+        else:
+            schema = chosen.definition.content[chosen.media].schema
+            payload = encode(chosen.media, chosen.body, schema, api.spec.document)
+        # ``payload`` is the value of a JSON answer (the check and the journal use it as is);
+        # the response check reads a text answer from its bytes.
+        value = chosen.body if chosen.media and kind_of(chosen.media) == "json" else None
+        response = ResponseData(chosen.status, payload, chosen.media, headers, payload=value)
         return self._checked(api, compiled, response, entry)
 
     # -- steps ---------------------------------------------------------------------------------
@@ -710,11 +766,13 @@ class Engine:
                 problems.append(
                     f"content type {response.content_type} is not documented for {response.status}"
                 )
-            else:
+            elif checked_as_json(response.content_type):
                 validator = api.response_validator(compiled, response.status, response.content_type)
                 if validator is not None:
                     if response.payload is not None:
                         body = response.payload
+                    elif kind_of(response.content_type) == "text":
+                        body = response.body.decode("utf-8")
                     else:
                         body = orjson.loads(response.body) if response.body else None
                     problems.extend(v.message for v in validator.violations(body, "response"))

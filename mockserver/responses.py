@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mockserver.negotiation import negotiate
 from mockserver.openapi.spec import JSON, Operation, ResponseDef
 
 if TYPE_CHECKING:
@@ -78,8 +79,10 @@ def choose(
     preference: Preference,
     document: JSON,
     generator: Callable[[], DataGenerator],
+    accept: str | None = None,
 ) -> Chosen:
-    """Pick the documented response for ``preference`` (see the module docstring).
+    """Pick the documented response for ``preference`` (see the module docstring), in the
+    documented media type ``accept`` prefers (the first documented one without it).
 
     ``generator`` is called only when a body has to be generated, so answering from examples
     never imports faker.
@@ -95,16 +98,19 @@ def choose(
         status = preference.code
     elif preference.example is not None:
         for key, candidate in operation.responses.items():
-            media = candidate.json_media()
-            if media and preference.example in media[1].examples:
+            holders = [m for m, t in candidate.content.items() if preference.example in t.examples]
+            if holders:
                 definition, status = candidate, _status_of(key, operation.success_status())
+                accept = accept if negotiate(accept, holders) else None
                 break
         else:
             names = sorted(
-                name
-                for r in operation.responses.values()
-                if (m := r.json_media())
-                for name in m[1].examples
+                {
+                    name
+                    for r in operation.responses.values()
+                    for m in r.content.values()
+                    for name in m.examples
+                }
             )
             raise PreferenceError(
                 f"Prefer: example={preference.example} is not an example of "
@@ -116,10 +122,10 @@ def choose(
         if found is None:
             found = next(iter(operation.responses.values()))
         definition = found
-    media = definition.json_media()
-    if media is None:
+    media_name = negotiate(accept, list(definition.content))
+    if media_name is None:
         return Chosen(status, None, None, definition)
-    media_name, media_type = media
+    media_type = definition.content[media_name]
     if preference.example is not None and preference.example in media_type.examples:
         return Chosen(status, media_name, media_type.examples[preference.example], definition)
     if not preference.dynamic and media_type.examples:

@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from mockserver import paramstyles
 from mockserver.errors import SpecError
 from mockserver.formats import DESCRIPTIONS, FORMATS
 from mockserver.openapi.spec import Parameter
@@ -393,6 +394,11 @@ class CompiledParameter:
     validator: SchemaValidator | None
     item_schema: Mapping[str, Any]
     is_array: bool
+    # Objects and the styles the fast path does not read (deepObject, matrix, label, delimited,
+    # path and header arrays) are read by :mod:`mockserver.paramstyles`, with the document.
+    styled: bool = False
+    kinds: tuple[str, ...] = ()
+    document: JSON | None = None
 
 
 def compile_parameters(
@@ -408,7 +414,13 @@ def compile_parameters(
             validator = compile_schema(p.schema, document, at)
         except SpecError as exc:
             raise SpecError(exc.file, exc.pointer, f"parameter {p.name!r}: {exc.problem}") from None
-        compiled.append(CompiledParameter(p, validator, items, is_array))
+        kinds = paramstyles.kinds_of(p, document)
+        styled = not paramstyles.is_plain(p, kinds)
+        compiled.append(
+            CompiledParameter(
+                p, validator, items, is_array, styled, tuple(kinds), document if styled else None
+            )
+        )
     return compiled
 
 
@@ -427,6 +439,9 @@ def read_parameters(
     violations: list[Violation] = []
     for cp in compiled:
         p = cp.parameter
+        if cp.styled:
+            _read_styled(cp, path_params, query, headers, cookies, values, violations)
+            continue
         raw_values: list[str]
         if p.location == "path":
             raw_values = [path_params[p.name]] if p.name in path_params else []
@@ -462,6 +477,39 @@ def read_parameters(
         if cp.validator is not None:
             violations.extend(cp.validator.violations(value, p.location, (p.name,)))
     return values, violations
+
+
+def _read_styled(
+    cp: CompiledParameter,
+    path_params: Mapping[str, str],
+    query: Any,
+    headers: Any,
+    cookies: Mapping[str, str],
+    values: JSON,
+    violations: list[Violation],
+) -> None:
+    """Read one parameter by its style and explode (see :mod:`mockserver.paramstyles`)."""
+    p = cp.parameter
+    document = cp.document or {}
+    raw = paramstyles.read(
+        p,
+        list(cp.kinds),
+        document,
+        path_params.get(p.name),
+        query,
+        headers.get(p.name) if p.location == "header" else None,
+        cookies.get(p.name) if p.location == "cookie" else None,
+    )
+    if raw is paramstyles.MISSING:
+        if p.required:
+            violations.append(
+                Violation(p.location, (p.name,), f"required {p.location} parameter is missing")
+            )
+        return
+    value = paramstyles.coerce_value(raw, p.schema, document)
+    values[p.name] = value
+    if cp.validator is not None:
+        violations.extend(cp.validator.violations(value, p.location, (p.name,)))
 
 
 def _readings(raw: str) -> list[Any]:

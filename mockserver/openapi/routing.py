@@ -47,7 +47,7 @@ def _compile(path: str) -> tuple[re.Pattern[str], list[str]]:
             pattern += "([^/]+)"
         else:
             pattern += re.escape(piece)
-    return re.compile(f"^{pattern}/?$"), names
+    return re.compile(f"{pattern}/?"), names
 
 
 class Router:
@@ -77,20 +77,22 @@ class Router:
         literal = self._literal.get(key)
         if literal is not None and method in literal.methods:
             return Match(literal.methods[method])
-        allowed: list[str] = []
+        if literal is not None:  # a concrete path owns its URL: other methods are 405
+            return Match(allowed=tuple(literal.methods))
         for template in self._templates:
-            found = template.regex.match(path)
+            found = template.regex.fullmatch(path)
             if found is None:
                 continue
             operation = template.methods.get(method)
-            if operation is not None:
-                params = {
-                    n: unquote(v) for n, v in zip(template.names, found.groups(), strict=True)
-                }
-                return Match(operation, params)
-            allowed.extend(m for m in template.methods if m not in allowed)
-        return Match(allowed=tuple(allowed))
+            if operation is None:  # the most concrete matching path owns the URL
+                return Match(allowed=tuple(template.methods))
+            params = {n: unquote(v) for n, v in zip(template.names, found.groups(), strict=True)}
+            return Match(operation, params)
+        return Match()
 
     def methods(self, path: str) -> list[str]:
         """Every method documented for the templates matching ``path`` (for CORS preflight)."""
-        return [m for t in self._templates if t.regex.match(path) for m in t.methods]
+        for template in self._templates:
+            if template.regex.fullmatch(path):
+                return list(template.methods)
+        return []

@@ -114,9 +114,15 @@ class Operation:
         return list(self.responses)
 
     def success_status(self) -> int:
-        """The lowest documented 2xx status (200 when only ranges or default exist)."""
+        """The lowest documented 2xx status; 200 for a ``2XX`` range or ``default``; else the
+        lowest status the operation documents (an operation may document only a 302)."""
         codes = sorted(int(s) for s in self.responses if s.isdigit() and s.startswith("2"))
-        return codes[0] if codes else 200
+        if codes:
+            return codes[0]
+        if "2XX" in self.responses or "default" in self.responses:
+            return 200
+        documented = sorted(int(s) for s in self.responses if s.isdigit())
+        return documented[0] if documented else 200
 
 
 @dataclass(slots=True)

@@ -75,14 +75,15 @@ def test_bunce_unknown_customer_is_404_in_its_envelope(client) -> None:
     )
 
 
-def test_a_user_spec_answers_problem_json(client) -> None:
+def test_a_user_spec_answers_problem_json_with_its_documented_status(client) -> None:
+    # createWidget documents its invalid input as 422 application/problem+json.
     answer = client.post("/widgets/v1/widgets", headers=WIDGETS_AUTH, json={"colour": None})
-    assert answer.status_code == 400
+    assert answer.status_code == 422
     assert answer.headers["Content-Type"] == "application/problem+json"
     assert body_of(answer) == {
         "type": "about:blank",
         "title": "validation",
-        "status": 400,
+        "status": 422,
         "detail": "name: is required",
         "errors": [{"location": "body", "field": "name", "problem": "is required"}],
     }
