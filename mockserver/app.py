@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -49,7 +50,7 @@ def load_specs(settings: Settings) -> list[Spec]:
     ]
     specs: list[Spec] = []
     for entry in entries:
-        spec = load_spec(entry.path, name=entry.name)
+        spec = _load_reporting(entry)
         taken = {s.name for s in specs}
         if spec.name in taken:
             if chose_name(spec, entry):
@@ -75,6 +76,30 @@ def load_specs(settings: Settings) -> list[Spec]:
         raise ConfigError("no spec to serve; pass --spec PATH or keep the bundled specs")
     check_relay_settings(settings, specs)  # --proxy, --record, --replay
     return specs
+
+
+BIG_FILE_BYTES = 1024 * 1024
+
+
+def _load_reporting(entry: SpecEntry) -> Spec:
+    """Load one spec; a big file says it is loading and, once loaded, how long it took."""
+    try:
+        size = entry.path.stat().st_size
+    except OSError:
+        size = 0  # load_spec names the problem
+    if size < BIG_FILE_BYTES:
+        return load_spec(entry.path, name=entry.name)
+    log.info("loading %s (%.1f MB) ...", entry.path, size / BIG_FILE_BYTES)
+    started = time.perf_counter()
+    spec = load_spec(entry.path, name=entry.name)
+    log.info(
+        "loaded %s: %d operations in %.1f s%s",
+        entry.path,
+        len(spec.operations),
+        time.perf_counter() - started,
+        " (validators compiled on first use)" if spec.big else "",
+    )
+    return spec
 
 
 def create_app(

@@ -22,6 +22,7 @@ import orjson
 from mockserver.behaviours.registry import BEHAVIOURS, Call, Reply
 from mockserver.bodies import BodyError, is_json_media, media_type, parse_json
 from mockserver.envelopes import Failure, generic, render
+from mockserver.errors import SpecError
 from mockserver.errorshapes import shape
 from mockserver.formats import preload as preload_formats
 from mockserver.media import decode, is_checked, kind_of
@@ -107,6 +108,25 @@ class CompiledOperation:
     media_validators: dict[str, SchemaValidator | None] = field(default_factory=dict)
 
 
+class CompiledOperations(dict[str, CompiledOperation]):
+    """Operations by operationId, compiled on first access (``[]`` and ``get``)."""
+
+    def __init__(self, compile_one: Callable[[Operation], CompiledOperation], ops: list[Operation]):
+        super().__init__()
+        self._compile = compile_one
+        self._operations = {op.operation_id: op for op in ops}
+
+    def __missing__(self, operation_id: str) -> CompiledOperation:
+        compiled = self._compile(self._operations[operation_id])
+        self[operation_id] = compiled
+        return compiled
+
+    def get(self, operation_id: str, default: Any = None) -> Any:
+        if operation_id in self or operation_id in self._operations:
+            return self[operation_id]
+        return default
+
+
 class MountedApi:
     """One spec served at its mount point, with its router and compiled operations."""
 
@@ -115,19 +135,26 @@ class MountedApi:
         self.mount = spec.mount
         self.router = Router(spec.operations)
         self.credential_re = re.compile(spec.settings.credential_pattern)
-        self.compiled: dict[str, CompiledOperation] = {}
-        for op in spec.operations:
-            json_media = next((name for name in op.body_content if is_json_media(name)), None)
-            json_schema = op.body_content[json_media].schema if json_media else None
-            body_at = f"{op.pointer}/requestBody/content/{_escape(json_media or '')}/schema"
-            self.compiled[op.operation_id] = CompiledOperation(
-                operation=op,
-                parameters=compile_parameters(
-                    op.parameters, spec.document, (spec.file, op.pointer)
-                ),
-                body_validator=compile_schema(json_schema, spec.document, (spec.file, body_at)),
-                body_media=tuple(op.body_content),
-            )
+        self.compiled = CompiledOperations(self._compile, spec.operations)
+        if not spec.big:
+            for op in spec.operations:
+                self.compiled[op.operation_id] = self._compile(op)
+
+    def _compile(self, op: Operation) -> CompiledOperation:
+        spec = self.spec
+        json_media = next((name for name in op.body_content if is_json_media(name)), None)
+        json_schema = op.body_content[json_media].schema if json_media else None
+        body_at = f"{op.pointer}/requestBody/content/{_escape(json_media or '')}/schema"
+        return CompiledOperation(
+            operation=op,
+            parameters=compile_parameters(
+                op.parameters, spec.document, (spec.file, op.pointer), spec.validators
+            ),
+            body_validator=compile_schema(
+                json_schema, spec.document, (spec.file, body_at), spec.validators
+            ),
+            body_media=tuple(op.body_content),
+        )
 
     def media_validator(self, compiled: CompiledOperation, media: str) -> SchemaValidator | None:
         """The validator of a non-JSON request body type (form, multipart, text), compiled on
@@ -136,7 +163,7 @@ class MountedApi:
             schema = compiled.operation.body_content[media].schema
             at = f"{compiled.operation.pointer}/requestBody/content/{_escape(media)}/schema"
             compiled.media_validators[media] = compile_schema(
-                schema, self.spec.document, (self.spec.file, at)
+                schema, self.spec.document, (self.spec.file, at), self.spec.validators
             )
         return compiled.media_validators[media]
 
@@ -149,7 +176,9 @@ class MountedApi:
             schema = None
             if definition is not None and media in definition.content:
                 schema = definition.content[media].schema
-            compiled.response_validators[key] = compile_schema(schema, self.spec.document)
+            compiled.response_validators[key] = compile_schema(
+                schema, self.spec.document, cache=self.spec.validators
+            )
         return compiled.response_validators[key]
 
 
@@ -225,6 +254,10 @@ class Engine:
         }
         try:
             response = self._handle(api, request, entry)
+        except SpecError as exc:  # a schema of a big spec, compiled on first use, is unusable
+            log.error("%s", exc)
+            entry["error"] = str(exc)
+            response = ResponseData(500, orjson.dumps({"error": f"the spec cannot be used: {exc}"}))
         except ResponseValidationError as exc:
             self.services.server_errors.append(exc)
             response = ResponseData(500, orjson.dumps({"error": str(exc)}))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema_rs
+import orjson
 
 from mockserver import paramstyles
 from mockserver.errors import SpecError
@@ -338,21 +339,65 @@ def _follow_refs(node: Any, root: JSON) -> Any:
 
 
 def compile_schema(
-    schema: JSON | None, document: JSON, where: tuple[str, str] | None = None
+    schema: JSON | None,
+    document: JSON,
+    where: tuple[str, str] | None = None,
+    cache: dict[bytes, SchemaValidator] | None = None,
 ) -> SchemaValidator | None:
     """Compile ``schema`` against ``document``'s components, or None when there is no schema.
+
+    Only the components the schema reaches are compiled in; with ``cache`` (by schema text),
+    every use of one schema shares one validator (a big spec uses a component in many places).
 
     A schema that cannot be compiled raises :class:`SpecError` naming ``where`` (file, JSON
     pointer of the schema), or :class:`SchemaCompileError` when ``where`` is not given.
     """
     if schema is None:
         return None
+    components = document.get("components")
+    key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS) if cache is not None else b""
+    if cache is not None and key in cache:
+        return cache[key]  # one compiled validator for every use of the same schema
     try:
-        return SchemaValidator(schema, document.get("components"))
+        validator = SchemaValidator(schema, reachable_components(schema, components))
     except SchemaCompileError as exc:
         if where is None:
             raise
         raise SpecError(where[0], where[1], f"the schema cannot be used: {exc}") from None
+    if cache is not None:
+        cache[key] = validator
+    return validator
+
+
+def reachable_components(schema: Any, components: JSON | None) -> JSON | None:
+    """The part of ``components`` that ``schema`` reaches through ``#/components/...`` refs.
+
+    A validator carries its components; on a big spec (hundreds of schemas) each one compiled
+    with all of them took seconds and hundreds of MB for every operation.
+    """
+    if not components:
+        return components
+    kept: JSON = {}
+    seen: set[tuple[str, str]] = set()
+    stack: list[Any] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/"):
+            parts = [p.replace("~1", "/").replace("~0", "~") for p in ref[13:].split("/")]
+            if len(parts) >= 2 and (parts[0], parts[1]) not in seen:
+                seen.add((parts[0], parts[1]))
+                section = components.get(parts[0])
+                if isinstance(section, dict) and parts[1] in section:
+                    kept.setdefault(parts[0], {})[parts[1]] = section[parts[1]]
+                    stack.append(section[parts[1]])
+        stack.extend(node.values())
+    return kept
 
 
 # -- parameters ----------------------------------------------------------------------------
@@ -402,7 +447,10 @@ class CompiledParameter:
 
 
 def compile_parameters(
-    parameters: Iterable[Parameter], document: JSON, where: tuple[str, str] | None = None
+    parameters: Iterable[Parameter],
+    document: JSON,
+    where: tuple[str, str] | None = None,
+    cache: dict[bytes, SchemaValidator] | None = None,
 ) -> list[CompiledParameter]:
     """Compile each parameter's schema; ``where`` (file, operation pointer) names a broken one."""
     compiled = []
@@ -411,7 +459,7 @@ def compile_parameters(
         items = p.schema.get("items", {}) if is_array else p.schema
         at = None if where is None else (where[0], f"{where[1]}/parameters")
         try:
-            validator = compile_schema(p.schema, document, at)
+            validator = compile_schema(p.schema, document, at, cache)
         except SpecError as exc:
             raise SpecError(exc.file, exc.pointer, f"parameter {p.name!r}: {exc.problem}") from None
         kinds = paramstyles.kinds_of(p, document)

@@ -172,7 +172,8 @@ def load_spec(path: str | Path, *, name: str | None = None) -> Spec:
     version = str(document.get("openapi", ""))
     if not version.startswith("3."):
         raise SpecError(file, "/openapi", f"expected an OpenAPI 3.x document, found {version!r}")
-    document = _Bundler(path, document).bundle(document)
+    if _has_external_refs(document):
+        document = _Bundler(path, document).bundle(document)
     document = _upgrade_schemas(document, from_30=version.startswith("3.0"))
     settings = _settings(document, file, name or mount_name(path.stem))
     base_path = _base_path(document)
@@ -222,6 +223,7 @@ def resolve(node: Any, document: JSON, file: str, at: str) -> Any:
 
 
 BUNDLED = "x-mock-bundled"
+_EXTERNAL_REF = re.compile(rb'"\$ref":"[^#]')
 
 
 class _Bundler:
@@ -329,6 +331,14 @@ class _Bundler:
         return name
 
 
+def _has_external_refs(document: JSON) -> bool:
+    """Whether a ``$ref`` points outside the document (a C-speed scan: most specs are one file)."""
+    try:
+        return _EXTERNAL_REF.search(orjson.dumps(document)) is not None
+    except orjson.JSONEncodeError:
+        return True
+
+
 def _file_of(uri: str) -> str:
     return url2pathname(urlparse(uri).path)
 
@@ -339,7 +349,10 @@ INTEGER_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)
 def _upgrade_schemas(document: JSON, *, from_30: bool) -> JSON:
     """Rewrite OpenAPI 3.0 schema keywords into their JSON Schema 2020-12 form (``from_30``),
     and give ``format: int32``/``int64`` integers the bounds of their format."""
-    document = copy.deepcopy(document)
+    try:
+        document = orjson.loads(orjson.dumps(document))  # a deep copy, 10x faster than copy's
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits
+        document = copy.deepcopy(document)
 
     def fix(node: Any) -> None:
         if isinstance(node, list):

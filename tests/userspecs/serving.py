@@ -60,7 +60,7 @@ def serve(tmp: Path, *args: str, timeout: float = 60) -> Served:
         try:
             if requests.get(url + "/__mock/health", timeout=2).status_code == 200:
                 return Served(url, process, log)
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or busy starting
             time.sleep(0.05)
     process.kill()
     raise AssertionError(f"no answer from {url} within {timeout} s")

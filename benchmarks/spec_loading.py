@@ -1,0 +1,145 @@
+"""Start-up on a big spec: time to the first answer and peak memory, mockserver and Prism side
+by side in one run (Prism when Node is present; installed into benchmarks/.prism like run.py).
+
+    .venv/bin/python benchmarks/spec_loading.py [--operations 1000] [--schemas 400] [--runs 3]
+
+The spec (benchmarks/bigspec.py, about 1.4 MB of JSON at the defaults) is generated into a
+temporary folder: many operations over hundreds of component schemas that refer to each other,
+like Discord's. Peak memory is the sum of the high-water RSS (VmHWM) of the server's processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bigspec import write_big_spec
+from run import ensure_prism, free_port
+
+MOCKSERVER = str(Path(sys.executable).with_name("mockserver"))
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    found = [pid]
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        found.extend(tree(int(child)))
+    return found
+
+
+def high_water_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def first_answer(command: list[str], url: str, headers: dict[str, str]) -> tuple[float, float]:
+    """Start ``command``; seconds until ``url`` answers 200, and the peak RSS (MB) by then."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0.0
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{command[0]} exited with {process.returncode}")
+            try:
+                request = urllib.request.Request(url, headers=headers)
+                with urllib.request.urlopen(request, timeout=5) as answer:
+                    if answer.status == 200:
+                        elapsed = time.perf_counter() - started
+                        peak = max(peak, high_water_mb(tree(process.pid)))
+                        return elapsed, peak
+            except (urllib.error.URLError, OSError):
+                peak = max(peak, high_water_mb(tree(process.pid)))
+                time.sleep(0.02)
+            if time.perf_counter() - started > 300:
+                raise RuntimeError(f"no answer from {url} in 300 s")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--operations", type=int, default=1000)
+    parser.add_argument("--schemas", type=int, default=400)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-prism", action="store_true")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="spec-loading-"))
+    try:
+        spec = write_big_spec(folder / "big.json", args.operations, args.schemas)
+        print(f"spec: {spec.stat().st_size / 1e6:.2f} MB, {args.operations} operations")
+        path = "/guilds/1/resource0s"  # op0, a GET
+        headers = {"Authorization": "Bot x"}
+        results: dict[str, list[tuple[float, float]]] = {"mockserver": [], "prism": []}
+        prism = None if args.no_prism or not shutil.which("node") else ensure_prism()
+        for _ in range(args.runs):
+            port = free_port()
+            results["mockserver"].append(
+                first_answer(
+                    [
+                        MOCKSERVER,
+                        "serve",
+                        "--no-bundled",
+                        "--quiet",
+                        "--port",
+                        str(port),
+                        "--spec",
+                        f"big={spec}",
+                    ],
+                    f"http://127.0.0.1:{port}/big/api/v10{path}",
+                    headers,
+                )
+            )
+            if prism:
+                port = free_port()
+                results["prism"].append(
+                    first_answer(
+                        [prism, "mock", "-p", str(port), "-h", "127.0.0.1", str(spec)],
+                        f"http://127.0.0.1:{port}{path}",  # Prism ignores the server path
+                        headers,
+                    )
+                )
+        print(f"{'server':<12} {'first answer s':>15} {'peak RSS MB':>12}")
+        medians = {}
+        for name, runs in results.items():
+            if runs:
+                medians[name] = (
+                    statistics.median(r[0] for r in runs),
+                    statistics.median(r[1] for r in runs),
+                )
+                print(f"{name:<12} {medians[name][0]:>15.2f} {medians[name][1]:>12.0f}")
+        if "prism" in medians:
+            mine, theirs = medians["mockserver"], medians["prism"]
+            print(
+                f"time to first answer: {mine[0] / theirs[0]:.2f}x Prism's (target <= 0.5); "
+                f"peak memory: {mine[1] / theirs[1]:.2f}x Prism's (target <= 1.0); "
+                f"machine load {os.getloadavg()[0]:.1f}"
+            )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
