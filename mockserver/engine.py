@@ -710,7 +710,7 @@ class Engine:
         raw = self._read_raw(request)
         if isinstance(raw, Failure):
             return raw
-        if not raw and kind not in ("form", "multipart"):
+        if not raw and kind not in ("form", "multipart", "text"):  # empty text is text
             if compiled.operation.body_required:
                 return Failure(
                     "validation",

@@ -77,7 +77,7 @@ def read(
             if explode:
                 return values
             delimiter = _DELIMITERS.get(style, ",")
-            return [part for value in values for part in value.split(delimiter)]
+            return [part for value in values if value for part in value.split(delimiter)]
         return values[0]
     raw = (
         path_value
@@ -154,6 +154,8 @@ def _object_keys(schema: Any, document: JSON) -> list[str]:
 
 
 def _pairs(text: str, delimiter: str) -> Any:
+    if not text:
+        return {}  # "filter=": the empty object
     parts = text.split(delimiter)
     if len(parts) % 2:
         return text  # not key,value pairs: the validator says it is not an object

@@ -179,3 +179,11 @@ def test_a_delete_body_is_read_and_validated(server: Served) -> None:
         server.url + "/bodies/library", json={"ids": ["a", "b", "c"]}, timeout=10
     )
     assert refused.status_code == 400 and "ids: has 3 items, at most 2" in refused.text
+
+
+def test_an_empty_text_body_is_the_empty_text(server: Served) -> None:
+    saved = requests.put(
+        server.url + "/bodies/notes", data=b"", headers={"Content-Type": "text/plain"}, timeout=10
+    )
+    assert saved.status_code == 204, saved.text
+    assert last_body(server) == ""

@@ -64,3 +64,9 @@ def test_a_styled_parameter_is_typed_and_its_field_named(
     answer = requests.get(server.url + "/params" + path, headers=headers, timeout=10)
     assert answer.status_code == 400
     assert answer.json()["detail"].startswith(problem), answer.json()
+
+
+@pytest.mark.parametrize("path", ["/delimited?ids=", "/form-flat?filter="])
+def test_an_empty_value_is_the_empty_array_or_object(server: Served, path: str) -> None:
+    answer = requests.get(server.url + "/params" + path, timeout=10)
+    assert answer.status_code == 200, answer.text
