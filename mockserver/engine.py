@@ -333,8 +333,11 @@ class Engine:
         if shaped is None:
             return None
         headers.update(required_headers(shaped.definition, self._generator, document))
-        if shaped.media is None:
-            return ResponseData(shaped.status, b"", None, headers)
+        if shaped.media is None:  # documented without a body: the problem, for the message
+            problem, content_type = render(
+                api.spec.settings, replace(failure, status=shaped.status)
+            )
+            return ResponseData(shaped.status, orjson.dumps(problem), content_type, headers)
         body = shaped.body
         if checked_as_json(shaped.media):
             validator = api.response_validator(compiled, shaped.status, shaped.media)
