@@ -29,7 +29,6 @@ from mockserver.errors import ConfigError
 from mockserver.openapi.loader import bundled_spec_paths, load_spec
 from mockserver.openapi.mounts import SpecEntry, chose_name, parse_entry, renamed, unique_name
 from mockserver.openapi.spec import Spec
-from mockserver.proxy import check_settings as check_relay_settings
 from mockserver.services import Services
 from mockserver.specchecks import check_examples, drop_invalid_examples
 
@@ -45,7 +44,10 @@ def load_specs(settings: Settings) -> list[Spec]:
     generated from the schema answers instead; with ``strict_examples`` it stops start-up.
     """
     entries = [
-        *(SpecEntry(path) for path in (bundled_spec_paths() if settings.bundled else [])),
+        *(
+            SpecEntry(path, bundled=True)
+            for path in (bundled_spec_paths() if settings.bundled else [])
+        ),
         *map(parse_entry, settings.specs),
     ]
     specs: list[Spec] = []
@@ -61,7 +63,9 @@ def load_specs(settings: Settings) -> list[Spec]:
             spec = renamed(spec, unique_name(spec, entry, taken))
         if settings.apis is not None and spec.name not in settings.apis:
             continue
-        if settings.strict_examples:
+        if entry.bundled:
+            pass  # the package's own specs: every example is checked by its test suite
+        elif settings.strict_examples:
             check_examples(spec)
         else:
             for problem in drop_invalid_examples(spec):
@@ -74,7 +78,10 @@ def load_specs(settings: Settings) -> list[Spec]:
             raise ConfigError(f"--api {', '.join(sorted(missing))}: no such API; loaded: {known}")
     if not specs:
         raise ConfigError("no spec to serve; pass --spec PATH or keep the bundled specs")
-    check_relay_settings(settings, specs)  # --proxy, --record, --replay
+    if settings.proxy or settings.replay_dir or settings.record_dir:
+        from mockserver.proxy import check_settings as check_relay_settings  # see Engine.relay
+
+        check_relay_settings(settings, specs)  # --proxy, --record, --replay
     return specs
 
 

@@ -30,7 +30,6 @@ from mockserver.media.answers import checked_as_json, encode
 from mockserver.negotiation import request_media
 from mockserver.openapi.routing import Router
 from mockserver.openapi.spec import Operation, Spec
-from mockserver.proxy import Relay
 from mockserver.responses import (
     Preference,
     PreferenceError,
@@ -49,6 +48,7 @@ from mockserver.validation import (
 
 if TYPE_CHECKING:
     from mockserver.generate import DataGenerator
+    from mockserver.proxy import Relay
 
 log = logging.getLogger("mockserver.requests")
 JOURNAL_BODY_LIMIT = 64 * 1024  # request and response bodies up to this size are journalled
@@ -221,7 +221,12 @@ class Engine:
                 services.item_validators[api.spec.name] = create.body_validator
         self._local = threading.local()
         # Proxy and replay (docs/proxy.md): a step after validation, None when not configured.
-        self.relay = Relay.build(self.settings, specs, services.state)
+        self.relay: Relay | None = None
+        if self.settings.proxy or self.settings.replay_dir:
+            # Imported only here: the HTTP client behind it costs `serve` ~50 ms of start-up.
+            from mockserver.proxy import Relay
+
+            self.relay = Relay.build(self.settings, specs, services.state)
         # The country and language code lists take ~0.25 s to load: off the first request's path.
         preload_formats()
 

@@ -19,10 +19,15 @@ from mockserver.openapi.spec import Spec
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SpecEntry:
-    """One ``--spec`` value: the file and the mount name asked for (None: the spec decides)."""
+    """One ``--spec`` value: the file and the mount name asked for (None: the spec decides).
+
+    ``bundled`` marks the package's own specs, whose examples the test suite checks (start-up
+    skips that check for them: it cost 80 ms of the first answer's half second).
+    """
 
     path: Path
     name: str | None = None
+    bundled: bool = False
 
 
 def parse_entry(entry: str) -> SpecEntry:
