@@ -95,6 +95,13 @@ class SpecPath(click.ParamType[str]):
     envvar="MOCKSERVER_CONTROL_TOKEN",
     help="Token the /__mock/ control API requires (mandatory off loopback).",
 )
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    help="A host name the /__mock/ control API answers to, besides localhost and the bound "
+    "address (repeatable).",
+)
 @click.option("--max-body-size", type=float, default=None, help="Body limit in MiB (default 10).")
 @click.option("--validate-responses", type=click.Choice(["off", "warn", "strict"]), default=None)
 @click.option("--no-cors", is_flag=True, help="Do not answer CORS preflight requests.")
@@ -176,6 +183,7 @@ def serve(**options: Any) -> None:
         request_timeout_s=options["request_timeout"],
         state_path=options["state_path"],
         control_token=options["control_token"],
+        allowed_hosts=list(options["allowed_hosts"]) or None,
         max_body_bytes=int(options["max_body_size"] * MIB) if options["max_body_size"] else None,
         validate_responses=options["validate_responses"],
         strict_examples=True if options["strict_examples"] else None,

@@ -38,6 +38,9 @@ class Settings:
     strict_examples: bool = False
     cors: bool = True
     control_token: str | None = None
+    # Host names (besides loopback names and the bound address) the control API answers to
+    # (mockserver/guard.py); ``MOCKSERVER_ALLOWED_HOSTS`` takes them comma-separated.
+    allowed_hosts: list[str] = field(default_factory=list)
     state_path: str | None = None
     # False for a state file that is thrown away at exit (``serve --workers N`` without
     # ``--state``): SQLite then skips its fsyncs (``synchronous = OFF``), which only an OS crash

@@ -25,7 +25,8 @@ from mockserver import dashboard
 from mockserver.app import problem
 from mockserver.engine import mask
 from mockserver.faults import build_fault
-from mockserver.store.base import Notification, Scope
+from mockserver.guard import ControlGuard, unsupported_body
+from mockserver.store.base import Endpoint, Job, Notification, Scope
 
 if TYPE_CHECKING:
     from mockserver.engine import Engine
@@ -68,6 +69,22 @@ def notification_json(notification: Notification) -> dict[str, Any]:
         **notification.data,
         "time": notification.time,
     }
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    """A background job as the control API shows it: the account masked."""
+    return {**_asdict(job), "account": mask(job.account)}
+
+
+def endpoint_json(endpoint: Endpoint, *, secret: bool = False) -> dict[str, Any]:
+    """A webhook endpoint as the control API shows it: account and signing secret masked (the
+    secret is shown in full only in the answer that registers the endpoint, ``secret=True``)."""
+    shown = _asdict(endpoint)
+    if endpoint.account is not None:
+        shown["account"] = mask(endpoint.account)
+    if not secret:
+        shown["secret"] = mask(endpoint.secret)
+    return shown
 
 
 def _int_arg(name: str) -> int | None:
@@ -118,24 +135,38 @@ def control_blueprint(engine: Engine) -> Blueprint:
     def bad_request(exc: _BadRequest) -> Response:
         return _problem(400, str(exc))
 
+    origin_guard = ControlGuard(settings.host, settings.port, settings.allowed_hosts)
+
     @bp.before_request
     def guard() -> Response | None:
+        listening = str(request.environ.get("SERVER_PORT", ""))
+        port = settings.port or (int(listening) if listening.isdigit() else 0)
+        refused = origin_guard.refusal(
+            request.headers.get("Host"), request.headers.get("Origin"), request.scheme, port
+        )
+        if refused:
+            return _problem(403, refused)
         token = settings.control_token
-        if not token:
-            return None
+        if token and not admitted():
+            return _problem(
+                401,
+                "the control API needs its token: send 'X-Mock-Token: <token>' (in a browser, "
+                "open /__mock/ui?token=<token> once)",
+            )
+        has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
+        unsupported = unsupported_body(request.method, request.content_type, has_body)
+        return _problem(415, unsupported) if unsupported else None
+
+    def admitted() -> bool:
+        token = settings.control_token
+        assert token
         given = request.headers.get("X-Mock-Token", "")
         auth = request.headers.get("Authorization", "")
         if auth.lower().startswith("bearer "):
             given = given or auth[7:].strip()
         if hmac.compare_digest(given.encode(), token.encode()):
-            return None
-        if dashboard.admitted(request, token):  # the dashboard's cookie, or its token exchange
-            return None
-        return _problem(
-            401,
-            "the control API needs its token: send 'X-Mock-Token: <token>' (in a browser, open "
-            "/__mock/ui?token=<token> once)",
-        )
+            return True
+        return dashboard.admitted(request, token)  # the dashboard's cookie, or its exchange
 
     @bp.after_request
     def conditional(response: Response) -> Response:
@@ -235,7 +266,7 @@ def control_blueprint(engine: Engine) -> Blueprint:
     @bp.get("/accounts")
     def accounts() -> Response:
         api = api_name(request.args.get("api"))
-        return _json({"api": api, "accounts": state.accounts(api)})
+        return _json({"api": api, "accounts": [mask(a) for a in state.accounts(api)]})
 
     @bp.get("/customers")
     def customers() -> Response:
@@ -271,7 +302,10 @@ def control_blueprint(engine: Engine) -> Blueprint:
         found = state.jobs(
             api=request.args.get("api") or None, status=request.args.get("status") or None
         )
-        return _json({"jobs": [_asdict(j) for j in found]})
+        account = request.args.get("account") or None
+        if account is not None:  # the credential itself, or its masked form as listed
+            found = [j for j in found if account in (j.account, mask(j.account))]
+        return _json({"jobs": [job_json(j) for j in found]})
 
     @bp.post("/jobs/flush")
     def flush() -> Response:
@@ -314,12 +348,16 @@ def control_blueprint(engine: Engine) -> Blueprint:
             )
         except ValueError as exc:
             raise _BadRequest(str(exc)) from None
-        return _json(_asdict(endpoint), 201)
+        return _json(endpoint_json(endpoint, secret=True), 201)
 
     @bp.get("/webhooks/endpoints")
     def list_endpoints() -> Response:
         return _json(
-            {"endpoints": [_asdict(e) for e in state.endpoints(request.args.get("api") or None)]}
+            {
+                "endpoints": [
+                    endpoint_json(e) for e in state.endpoints(request.args.get("api") or None)
+                ]
+            }
         )
 
     @bp.delete("/webhooks/endpoints/<endpoint_id>")

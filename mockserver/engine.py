@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote
 
 import orjson
 
@@ -199,10 +200,25 @@ def printable(path: str) -> str:
     return _CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", path)
 
 
+_KIND = re.compile(r"[A-Za-z]{1,8}_(?:[A-Za-z]{1,8}_)?")  # sk_test_, pk_, whsec_, tok_
+
+
 def mask(credential: str) -> str:
-    """Credentials are never journalled in full: keep the first characters only."""
-    keep = 8 if len(credential) > 12 else max(0, len(credential) // 3)
-    return credential[:keep] + "***"
+    """A credential as the journal, the control API and logs show it, never in full: its kind
+    prefix (``sk_test_``) and, for a secret of 12 characters or more after it, its last 4, which
+    tell accounts apart: ``sk_test_***p7dc``. ``sk_test_1`` is ``sk_test_***``, ``notify`` is
+    ``***``.
+    """
+    found = _KIND.match(credential)
+    prefix = found.group(0) if found and found.end() < len(credential) else ""
+    secret = credential[len(prefix) :]
+    return f"{prefix}***{secret[-4:] if len(secret) >= 12 else ''}"
+
+
+def _masked_query(query: str, credential: str) -> str:
+    """A query string with a credential sent in it (an ``in: query`` API key) masked."""
+    shown = mask(credential)
+    return query.replace(quote(credential, safe=""), shown).replace(credential, shown)
 
 
 class Engine:
@@ -410,6 +426,8 @@ class Engine:
             return self._refuse(api, compiled, request, refused, entry)
         assert account is not None
         entry["account"] = mask(account)
+        if account in entry["query"] or quote(account, safe="") in entry["query"]:
+            entry["query"] = _masked_query(entry["query"], account)
 
         limited = self._rate_limit(api, account, request)
         if limited is not None:

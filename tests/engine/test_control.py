@@ -130,7 +130,7 @@ def test_an_unknown_control_endpoint_is_a_json_404_and_a_wrong_method_405(client
     ],
 )
 def test_bad_control_requests_are_400_problems(client, path, body, problem) -> None:
-    answer = client.post(path, data=body)
+    answer = client.post(path, data=body, content_type="application/json")
     assert answer.status_code == 400
     assert problem in body_of(answer)["detail"]
 

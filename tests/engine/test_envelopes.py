@@ -48,7 +48,7 @@ def test_tamio_errors_carry_status_error_and_error_code(client) -> None:
         ({}, "Missing API key; send it in the X-Authorization header"),
         (
             {"X-Authorization": "pk_test_1"},
-            "Invalid API key 'pk_***'; expected a key matching ^sk_(test|live)_\\S+$",
+            "Invalid API key 'pk_test_***'; expected a key matching ^sk_(test|live)_\\S+$",
         ),
     ],
 )

@@ -100,10 +100,12 @@ def start_server(
     workers: int | None = 2,
     timeout: float = 30.0,
     env: dict[str, str] | None = None,
+    quiet: bool = True,
 ) -> LiveServer:
     """Start ``mockserver serve`` on a free loopback port and wait until it is healthy.
 
-    ``workers=None`` leaves the worker count to the default; ``env`` adds variables.
+    ``workers=None`` leaves the worker count to the default; ``env`` adds variables;
+    ``quiet=False`` logs a line per request (at level info).
     """
     for _attempt in range(3):
         port = free_port()
@@ -119,8 +121,8 @@ def start_server(
             str(port),
             *(["--workers", str(workers)] if workers is not None else []),
             "--log-level",
-            "warning",
-            "--quiet",
+            "warning" if quiet else "info",
+            *(["--quiet"] if quiet else []),
             "--validate-responses",
             "strict",
             *args,

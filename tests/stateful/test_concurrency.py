@@ -228,7 +228,7 @@ def pids_of_simultaneous_connections(root: str, count: int) -> Counter[int]:
     pids: Counter[int] = Counter()
     try:
         for sock in socks:
-            sock.sendall(b"GET /__mock/health HTTP/1.1\r\nHost: mock\r\n\r\n")
+            sock.sendall(f"GET /__mock/health HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
         for sock in socks:
             with sock.makefile("rb") as answer:
                 length = 0
