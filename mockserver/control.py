@@ -139,8 +139,9 @@ def control_blueprint(engine: Engine) -> Blueprint:
 
     @bp.before_request
     def guard() -> Response | None:
+        # The port the request came in on (gunicorn and werkzeug take it from the socket).
         listening = str(request.environ.get("SERVER_PORT", ""))
-        port = settings.port or (int(listening) if listening.isdigit() else 0)
+        port = int(listening) if listening.isdigit() else settings.port
         refused = origin_guard.refusal(
             request.headers.get("Host"), request.headers.get("Origin"), request.scheme, port
         )
