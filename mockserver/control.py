@@ -4,7 +4,9 @@ webhooks, faults, limits.
 It is described by its own OpenAPI document (``control.yaml``), served at
 ``GET /__mock/openapi.json``. When the server is bound to a non-loopback address the control API
 requires a token (``X-Mock-Token`` header or ``Authorization: Bearer``), since it reads and resets
-every account's data.
+every account's data. Whatever the token, ``mockserver.guard`` first refuses a request that may
+come from a web page (403: a foreign ``Host`` or ``Origin``; 415: a write whose body is not JSON),
+and every answer shows credentials masked (:func:`mockserver.engine.mask`).
 """
 
 from __future__ import annotations

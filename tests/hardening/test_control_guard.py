@@ -194,6 +194,15 @@ def test_only_the_allowed_host_is_admitted(clean: LiveServer) -> None:
 def test_no_control_answer_or_log_line_shows_a_credential(clean: LiveServer) -> None:
     url = clean.url
     tamio = {"Authorization": f"Bearer {TAMIO_TOKEN}"}
+    # An endpoint for the Tamio account's events (its import's customer gets a delivery).
+    registered = requests.post(
+        f"{url}/__mock/webhooks/endpoints",
+        json={"api": "tamio", "url": "http://127.0.0.1:9/h", "account": TAMIO_TOKEN,
+              "secret": SIGNING_SECRET},
+        timeout=10,
+    )
+    assert registered.status_code == 201
+    assert registered.json()["secret"] == SIGNING_SECRET  # shown once, to whoever registers it
     create_bunce_customer(clean, 2)
     answer = requests.post(
         f"{url}{TAMIO}/customers/bulk/create",
@@ -203,14 +212,6 @@ def test_no_control_answer_or_log_line_shows_a_credential(clean: LiveServer) -> 
     )
     assert answer.status_code == 200, answer.text
     assert requests.get(f"{url}/schemes/keys?api_key={QUERY_KEY}&page=2", timeout=10).ok
-    registered = requests.post(
-        f"{url}/__mock/webhooks/endpoints",
-        json={"api": "bunce", "url": "http://127.0.0.1:9/h", "account": BUNCE_KEY,
-              "secret": SIGNING_SECRET},
-        timeout=10,
-    )
-    assert registered.status_code == 201
-    assert registered.json()["secret"] == SIGNING_SECRET  # shown once, to whoever registers it
     assert requests.post(f"{url}/__mock/jobs/flush", timeout=30).status_code == 200
 
     answers = {
@@ -240,7 +241,8 @@ def test_no_control_answer_or_log_line_shows_a_credential(clean: LiveServer) -> 
     [job] = answers["jobs"].json()["jobs"]
     assert job["account"] == "tok_***oken" and job["status"] == "done"
     [endpoint] = answers["webhooks/endpoints"].json()["endpoints"]
-    assert (endpoint["account"], endpoint["secret"]) == ("sk_test_***dkey", "whsec_***cret")
+    assert (endpoint["account"], endpoint["secret"]) == ("tok_***oken", "whsec_***cret")
+    assert len(answers["webhooks/deliveries"].json()["deliveries"]) == 1
     by_path = {e["path"]: e for e in journal}
     assert by_path["/schemes/keys"]["query"] == "api_key=qk_live_***ykey&page=2"
     assert by_path["/schemes/keys"]["account"] == "qk_live_***ykey"
