@@ -158,6 +158,30 @@ class _Framing:
         return bool(_EXPECT_CONTINUE.search(head))
 
 
+class SingleChunk:
+    """The source a thread's parser reads a buffered request from: the request's bytes, once.
+
+    It lets go of them as it hands them out. The connection keeps its parser for keep-alive,
+    and ``iter((data,))`` held the bytes until the parser asked for more, which it never does
+    after a body of known length: a kept-alive connection held its last request (9 MiB after
+    a large create) until the next one.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: bytes) -> None:
+        self._data: bytes | None = data
+
+    def __iter__(self) -> SingleChunk:
+        return self
+
+    def __next__(self) -> bytes:
+        data, self._data = self._data, None
+        if data is None:
+            raise StopIteration
+        return data
+
+
 class _Conn(TConn):  # type: ignore[misc]
     """A connection and what has been read of its next request."""
 
@@ -275,7 +299,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         conn.inbox = bytearray()
         conn.overflow = conn.framing.overflow
         # The parser reads from these bytes alone: a thread can never wait for the client.
-        conn.parser = http.get_parser(self.cfg, iter((data,)), conn.client)
+        conn.parser = http.get_parser(self.cfg, SingleChunk(data), conn.client)
         conn.initialized = True
         conn.data_ready = True
         super().enqueue_req(conn)

@@ -5,14 +5,18 @@ over it is refused with 400 and leaves nothing behind.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from pathlib import Path
 
 import orjson
 import pytest
 import requests
+from gunicorn import http
+from gunicorn.config import Config
 
 from mockserver.bodies import MAX_DEPTH
+from mockserver.httpworker import SingleChunk
 
 from .support import (
     BUNCE,
@@ -160,3 +164,15 @@ def test_a_reset_forgets_the_journal_entries_another_worker_has_not_written_yet(
                 assert journal == [], f"trial {trial}: the journal outlived the reset: {journal}"
     finally:
         live.stop()
+
+
+def test_a_buffered_request_is_not_kept_by_its_parser_once_read() -> None:
+    body = b'{"customers": []}' + b" " * (1024 * 1024)
+    data = b"POST /bunce/v1/customers/bulk HTTP/1.1\r\nHost: x\r\n"
+    data += f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+    parser = http.get_parser(Config(), SingleChunk(data), ("127.0.0.1", 1))
+    request = next(parser)
+    assert request.body.read() == body
+    # What the connection keeps for keep-alive (its parser, the request it read) no longer
+    # refers to the request's bytes: only ``data`` here and getrefcount's argument do.
+    assert sys.getrefcount(data) == 2
