@@ -12,6 +12,7 @@ applied inside one critical section too, so an email is re-checked where it is w
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -138,6 +139,18 @@ class _Refusal:
         self.failure: Failure | None = None
 
 
+def _change_devices(
+    call: Call, customer_id: str, apply: Callable[[JSON], Revision | None], refusal: _Refusal
+) -> Failure | None:
+    """Run ``apply`` on the stored customer atomically; the failure to answer, or None."""
+    (outcome,) = call.services.state.update_batch(
+        Scope(API, call.account), [RecordChange(customer_id, apply)]
+    )
+    if not outcome.found:
+        return _not_found(customer_id)
+    return refusal.failure
+
+
 def _register(customer: JSON, devices: list[dict[str, Any]], now: str) -> list[JSON]:
     """Add the devices whose token the customer does not have yet; returns the ones added."""
     registered = customer.setdefault("devices", [])
@@ -247,13 +260,9 @@ def create_customer_devices(call: Call) -> Reply | Failure:
         customer["updated_at"] = now
         return Revision(customer, unique_keys(customer))
 
-    (outcome,) = call.services.state.update_batch(
-        Scope(API, call.account), [RecordChange(customer_id, apply)]
-    )
-    if not outcome.found:
-        return _not_found(customer_id)
-    if refusal.failure is not None:
-        return refusal.failure
+    failure = _change_devices(call, customer_id, apply, refusal)
+    if failure is not None:
+        return failure
     return Reply(201, {"success": True, "message": "Devices created successfully", "data": added})
 
 
@@ -296,13 +305,9 @@ def update_customer_device(call: Call) -> Reply | Failure:
         changed.append(device)
         return Revision(customer, unique_keys(customer))
 
-    (outcome,) = call.services.state.update_batch(
-        Scope(API, call.account), [RecordChange(customer_id, apply)]
-    )
-    if not outcome.found:
-        return _not_found(customer_id)
-    if refusal.failure is not None:
-        return refusal.failure
+    failure = _change_devices(call, customer_id, apply, refusal)
+    if failure is not None:
+        return failure
     message = "Device updated successfully"
     return Reply(200, {"success": True, "message": message, "data": changed[0]})
 
