@@ -96,11 +96,7 @@ def create_customers_bulk(call: Call) -> Reply:
     outcomes = call.services.state.insert_batch(scope, records)
     errors = [_taken(r, o) for r, o in zip(records, outcomes, strict=True) if not o.created]
     if errors:
-        message = (
-            f"Errors encountered while creating. {len(errors)} out of {len(items)} customers failed"
-        )
-        failure = {"errors": errors, "message": message, "status": False}
-        return Reply(call.spec.settings.conflict_status, failure)
+        return _some_failed(call, "creating", errors, len(items))
     data = [o.record for o in outcomes]
     return Reply(200, {"data": data, "message": "Customers created successfully", "success": True})
 
@@ -128,6 +124,13 @@ def get_customer(call: Call) -> Reply | Failure:
 
 # -- updates -------------------------------------------------------------------------------------
 _EMAIL = SchemaValidator({"type": "string", "format": "email"})
+
+
+def _some_failed(call: Call, doing: str, errors: list[str], total: int) -> Reply:
+    """The documented partial-failure answer of a batch (the others were written)."""
+    message = f"Errors encountered while {doing}. {len(errors)} out of {total} customers failed"
+    failure = {"errors": errors, "message": message, "status": False}
+    return Reply(call.spec.settings.conflict_status, failure)
 
 
 class _Refusal:
@@ -225,11 +228,7 @@ def update_customers_bulk(call: Call) -> Reply:
     outcomes = call.services.state.update_batch(Scope(API, call.account), changes)
     errors = [e for i, o in zip(items, outcomes, strict=True) if (e := _update_error(i, o))]
     if errors:
-        message = (
-            f"Errors encountered while updating. {len(errors)} out of {len(items)} customers failed"
-        )
-        failure = {"errors": errors, "message": message, "status": False}
-        return Reply(call.spec.settings.conflict_status, failure)
+        return _some_failed(call, "updating", errors, len(items))
     data = [o.record for o in outcomes]
     return Reply(200, {"success": True, "message": "Customers updated successfully", "data": data})
 
