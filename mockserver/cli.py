@@ -47,6 +47,13 @@ class SpecPath(click.ParamType[str]):
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8000; 0 picks a free one).")
 @click.option(
+    "--port-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Once the port is bound, write its number to this file (how a script learns the port "
+    "--port 0 picked).",
+)
+@click.option(
     "--spec",
     "specs",
     multiple=True,
@@ -211,7 +218,7 @@ def serve(**options: Any) -> None:
             settings, files = tls.resolve(settings)
             if files is not None and files.ca_bundle:
                 click.echo(tls.trust_hint(files.ca_bundle), err=True)
-        serve_forever(settings)
+        serve_forever(settings, port_file=options["port_file"])
     except MockServerError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)

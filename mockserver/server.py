@@ -69,16 +69,47 @@ def _write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> Non
 def balances_connections(settings: Settings) -> bool:
     """Whether the workers get a listening socket each (``SO_REUSEPORT``).
 
-    Only with several workers on a fixed port (with ``--port 0`` each worker would pick a port of
-    its own), and only on Linux, whose kernel spreads connections over such sockets; macOS lets
-    them bind too but hands every connection to one of them.
+    Only with several workers, and only on Linux, whose kernel spreads connections over such
+    sockets; macOS lets them bind too but hands every connection to one of them. (``--port 0`` is
+    resolved to a port first, by :func:`bind_free_port`, so the workers all bind the same one.)
     """
     return (
         settings.worker_count > 1
-        and settings.port != 0
         and sys.platform.startswith("linux")
         and hasattr(socket, "SO_REUSEPORT")
     )
+
+
+def bind_free_port(host: str, reuse_port: bool) -> socket.socket:
+    """For ``--port 0``: a socket bound to a free port of ``host``, before gunicorn starts, so
+    the start-up lines, the control API's ``Host`` check and ``--port-file`` name the real port.
+
+    With ``reuse_port`` (a socket per worker) it is bound with ``SO_REUSEPORT`` and never
+    listens: it only holds the port while every worker binds its own socket to it (the kernel
+    hands connections to listening sockets only). Otherwise it listens, and gunicorn serves it.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, 0))
+        if not reuse_port:
+            sock.listen(2048)  # gunicorn's default backlog
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}: {exc.strerror or exc}") from exc
+    return sock
+
+
+def write_port_file(path: str, port: int) -> None:
+    """Write ``port`` and a newline to ``path`` in one step (a reader never sees half a file)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".port-", dir=folder)
+    with os.fdopen(handle, "w") as out:
+        out.write(f"{port}\n")
+    os.replace(temporary, path)
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -131,8 +162,12 @@ def stop_worker(arbiter: Any, worker: Any) -> None:
             log.exception("stopping the background work of worker %s failed", os.getpid())
 
 
-def serve_forever(settings: Settings) -> None:
-    """Serve until interrupted (the ``mockserver serve`` command)."""
+def serve_forever(settings: Settings, port_file: str | None = None) -> None:
+    """Serve until interrupted (the ``mockserver serve`` command).
+
+    ``port_file``: once the port is bound, write its number there (``--port-file``), which is
+    how a script or :func:`mockserver.testing.serve` learns the port ``--port 0`` picked.
+    """
     from gunicorn import util
     from gunicorn.app.base import BaseApplication
 
@@ -149,8 +184,19 @@ def serve_forever(settings: Settings) -> None:
         request_timeout=settings.request_timeout_s, max_body=settings.max_body_bytes
     )
     reuse_port = balances_connections(settings)
-    if reuse_port:
+    held: socket.socket | None = None  # the free port picked for --port 0
+    if settings.port == 0:
+        held = bind_free_port(settings.host, reuse_port)
+        settings = replace(settings, port=held.getsockname()[1])
+    elif reuse_port:
         check_port_free(settings.host, settings.port)
+    address = (
+        f"[{settings.host}]:{settings.port}"
+        if ":" in settings.host
+        else f"{settings.host}:{settings.port}"
+    )
+    if held is not None and not reuse_port:
+        address = f"fd://{held.detach()}"  # gunicorn takes over (and closes) the listening socket
     temp_dir = None
     if settings.worker_count > 1 and not settings.state_path:
         temp_dir = tempfile.mkdtemp(prefix="mockserver-")
@@ -174,9 +220,7 @@ def serve_forever(settings: Settings) -> None:
     class Application(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             options: dict[str, Any] = {
-                "bind": f"[{settings.host}]:{settings.port}"
-                if ":" in settings.host
-                else f"{settings.host}:{settings.port}",
+                "bind": address,
                 "workers": settings.worker_count,
                 "threads": settings.threads,
                 "worker_class": WORKER_CLASS,
@@ -198,6 +242,10 @@ def serve_forever(settings: Settings) -> None:
                 "control_socket_disable": True,
                 "worker_exit": stop_worker,
             }
+            if port_file:
+                # In the master, once gunicorn holds its listening socket (or, with a socket
+                # per worker, once the port is known: the workers bind as they boot).
+                options["when_ready"] = lambda arbiter: write_port_file(port_file, settings.port)
             if settings.tls_cert:  # resolved by mockserver.tls before the server starts
                 options["certfile"] = settings.tls_cert
                 options["keyfile"] = settings.tls_key
@@ -221,6 +269,8 @@ def serve_forever(settings: Settings) -> None:
     try:
         Application().run()
     finally:
+        if held is not None and reuse_port:
+            held.close()
         if temp_dir:
             shutil.rmtree(temp_dir, ignore_errors=True)
         elif settings.state_path and os.path.exists(settings.state_path):

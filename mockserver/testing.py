@@ -1,8 +1,11 @@
-"""Helpers for tests that use the mock: the object the pytest fixture hands out, and a webhook
-receiver that verifies signatures.
+"""Helpers for tests that use the mock: the object the pytest fixture hands out, a webhook
+receiver that verifies signatures, and :func:`serve`, which runs ``mockserver serve`` as a
+subprocess.
 
 ``MockServer`` talks to the app's services directly (same process), so resetting, seeding and
 reading the journal cost no HTTP round trip; clients under test use :meth:`MockServer.base_url`.
+``serve`` starts the production server (gunicorn) on a free port, waits until it is healthy and
+stops its whole process group (see :mod:`mockserver.launcher`).
 """
 
 from __future__ import annotations
@@ -23,10 +26,21 @@ from mockserver.control import notification_json
 from mockserver.drift import DriftReport, summarise
 from mockserver.engine import Engine
 from mockserver.faults import build_fault
+from mockserver.launcher import ServeProcess, StartError, serve
 from mockserver.server import ThreadedServer
 from mockserver.services import Services
 from mockserver.store.base import Fault, Scope
 from mockserver.webhooks import SignatureError, verify_signature
+
+__all__ = [
+    "MockServer",
+    "ReceivedEvent",
+    "ServeProcess",
+    "ServerError",
+    "StartError",
+    "WebhookReceiver",
+    "serve",
+]
 
 
 class ServerError(AssertionError):

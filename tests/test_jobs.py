@@ -3,47 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from shared import FakeClock
 
 from mockserver.jobs import JobRunner
 from mockserver.store.base import JSON, Job, NewRecord, Scope, State
-
-T0 = 1_700_000_000.0
-
-
-class FakeClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
-    if request.param == "memory":
-        from mockserver.store.memory import MemoryState
-
-        st: State = MemoryState()
-    else:
-        from mockserver.store.sqlite import SQLiteState
-
-        st = SQLiteState(str(tmp_path / "state.db"))
-    yield st
-    st.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def test_schedule_stores_a_pending_job_due_after_the_delay(state: State, clock: FakeClock) -> None:
@@ -52,7 +17,7 @@ def test_schedule_stores_a_pending_job_due_after_the_delay(state: State, clock: 
     job = runner.schedule("import", "tamio", "acct", {"customers": [1, 2]}, delay_s=5)
 
     assert job.id.startswith("job_")
-    assert (job.status, job.due_at, job.created_at) == ("pending", T0 + 5, T0)
+    assert (job.status, job.due_at, job.created_at) == ("pending", clock.start + 5, clock.start)
     [stored] = state.jobs()
     assert (stored.id, stored.kind, stored.api, stored.account) == (
         job.id,
@@ -62,7 +27,7 @@ def test_schedule_stores_a_pending_job_due_after_the_delay(state: State, clock: 
     )
     assert stored.payload == {"customers": [1, 2]}
     assert stored.status == "pending"
-    assert state.next_job_due() == T0 + 5
+    assert state.next_job_due() == clock.start + 5
 
 
 def test_a_job_does_not_run_before_it_is_due_and_runs_after(state: State, clock: FakeClock) -> None:
@@ -96,8 +61,8 @@ def test_a_job_does_not_run_before_it_is_due_and_runs_after(state: State, clock:
 def test_run_due_accepts_an_explicit_now(state: State, clock: FakeClock) -> None:
     runner = JobRunner(state, {"k": lambda job: {"ok": True}}, clock=clock)
     runner.schedule("k", "tamio", "a", {}, delay_s=10)
-    assert runner.run_due(now=T0 + 9) == []
-    assert [j.status for j in runner.run_due(now=T0 + 10)] == ["done"]
+    assert runner.run_due(now=clock.start + 9) == []
+    assert [j.status for j in runner.run_due(now=clock.start + 10)] == ["done"]
 
 
 def test_flush_runs_every_pending_job_now_including_ones_handlers_schedule(
@@ -125,7 +90,7 @@ def test_flush_runs_every_pending_job_now_including_ones_handlers_schedule(
     assert len(ran) == 3 and all(j.status == "done" for j in ran)
     assert state.jobs(status="pending") == []
     assert state.next_job_due() is None
-    assert clock.now == T0  # flush ignored due times; it did not need the clock to move
+    assert clock.now == clock.start  # flush ignored due times; it did not need the clock to move
 
 
 def test_a_failing_handler_fails_its_job_with_the_error_text_and_others_still_run(

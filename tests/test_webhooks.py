@@ -9,10 +9,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import orjson
 import pytest
+from shared import FakeClock
 
 from mockserver.errors import MockServerError
 from mockserver.store.base import Delivery, State
@@ -99,38 +99,6 @@ def receiver() -> Iterator[Receiver]:
     server.shutdown()
     server.server_close()
     thread.join(5)
-
-
-class FakeClock:
-    """Starts at the real time (so receivers accept signatures); moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
-    if request.param == "memory":
-        from mockserver.store.memory import MemoryState
-
-        st: State = MemoryState()
-    else:
-        from mockserver.store.sqlite import SQLiteState
-
-        st = SQLiteState(str(tmp_path / "state.db"))
-    yield st
-    st.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def closed_port() -> int:

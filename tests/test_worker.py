@@ -6,7 +6,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,20 +61,6 @@ def receiver() -> Iterator[Receiver]:
     rec = Receiver()
     yield rec
     rec.close()
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
-    if request.param == "memory":
-        from mockserver.store.memory import MemoryState
-
-        st: State = MemoryState()
-    else:
-        from mockserver.store.sqlite import SQLiteState
-
-        st = SQLiteState(str(tmp_path / "state.db"))
-    yield st
-    st.close()
 
 
 Handlers = dict[str, Callable[[Job], JSON]]

@@ -22,7 +22,9 @@ from .support import ROOT, WIDGETS
 def served(monkeypatch) -> list[Settings]:
     """Run ``serve`` without a server: capture the settings it would serve with."""
     captured: list[Settings] = []
-    monkeypatch.setattr("mockserver.server.serve_forever", captured.append)
+    monkeypatch.setattr(
+        "mockserver.server.serve_forever", lambda settings, port_file: captured.append(settings)
+    )
     return captured
 
 

@@ -2,22 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from mockserver.store import MemoryState, NewRecord, SQLiteState, State, open_state
-
-BACKENDS = ["memory", "sqlite"]
-
-
-def make_state(kind: str, tmp_path: Path, journal_limit: int = 1000) -> State:
-    """A fresh state of one backend (``"memory"`` or ``"sqlite"``, in a file under tmp_path)."""
-    if kind == "memory":
-        state = open_state(None, journal_limit=journal_limit)
-        assert isinstance(state, MemoryState)
-    else:
-        state = open_state(tmp_path / "state.db", journal_limit=journal_limit)
-        assert isinstance(state, SQLiteState)
-    return state
+from mockserver.store import NewRecord
 
 
 def customer(n: int, email: str | None = None, customer_id: str | None = None) -> NewRecord:

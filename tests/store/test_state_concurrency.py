@@ -18,18 +18,11 @@ import pytest
 
 from mockserver.store import Delivery, Job, NewRecord, Scope, SQLiteState, State
 
-from . import BACKENDS, customer, make_state
+from . import customer
 
 SCOPE = Scope("bunce", "sk_test_race")
 T0 = 1_700_000_000.0
 PROCESSES = 4
-
-
-@pytest.fixture(params=BACKENDS)
-def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
-    st = make_state(request.param, tmp_path)
-    yield st
-    st.close()
 
 
 def race(workers: int, work: Callable[[int], Any]) -> list[Any]:

@@ -8,9 +8,8 @@ import sys
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,10 +28,11 @@ from mockserver.store import (
     RecordChange,
     Revision,
     Scope,
+    SQLiteState,
     State,
 )
 
-from . import BACKENDS, customer, make_state
+from . import customer
 
 BUNCE = Scope("bunce", "sk_test_alpha")
 OTHER_ACCOUNT = Scope("bunce", "sk_test_beta")
@@ -40,11 +40,10 @@ TAMIO = Scope("tamio", "sk_test_alpha")
 T0 = 1_700_000_000.0
 
 
-@pytest.fixture(params=BACKENDS)
-def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[State]:
-    st = make_state(request.param, tmp_path, journal_limit=5)
-    yield st
-    st.close()
+@pytest.fixture
+def state(make_state: Callable[..., State]) -> State:
+    """The shared ``state`` fixture (each backend), with a journal of 5 entries."""
+    return make_state(journal_limit=5)
 
 
 def created(outcomes: list[InsertOutcome]) -> list[bool]:
@@ -57,6 +56,10 @@ def emails(state: State, scope: Scope) -> list[str]:
 
 def test_both_backends_implement_the_protocol(state: State) -> None:
     assert isinstance(state, State)
+
+
+def test_open_state_opens_the_backend_its_target_names(backend: str, state: State) -> None:
+    assert type(state) is {"memory": MemoryState, "sqlite": SQLiteState}[backend]
 
 
 # -- insert_batch ------------------------------------------------------------------------------

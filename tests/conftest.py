@@ -1,0 +1,76 @@
+"""Fixtures every test package shares: the state on each backend, the fake clock, and
+``mockserver serve`` as a subprocess (:func:`mockserver.testing.serve`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from shared import BACKENDS, FakeClock, state_target
+
+from mockserver.store import State, open_state
+from mockserver.testing import ServeProcess, serve
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The name of the state backend this run of the test uses."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def make_state(backend: str, tmp_path: Path) -> Iterator[Callable[..., State]]:
+    """Open a fresh state of the test's backend: ``make_state(journal_limit=5)`` passes its
+    options to :func:`~mockserver.store.open_state`. Each is closed after the test."""
+    opened: list[State] = []
+
+    def make(**options: Any) -> State:
+        target = state_target(backend, tmp_path, f"state-{len(opened)}")
+        opened.append(open_state(target, **options))
+        return opened[-1]
+
+    yield make
+    for state in opened:
+        state.close()
+
+
+@pytest.fixture
+def state(make_state: Callable[..., State]) -> State:
+    """A fresh, empty state; the test runs once on each backend."""
+    return make_state()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock that moves only when told (``clock.advance(5)``), starting at ``clock.start``."""
+    return FakeClock()
+
+
+@pytest.fixture
+def launch(request: pytest.FixtureRequest) -> Iterator[Callable[..., ServeProcess]]:
+    """``launch(ARGS..., **options)``: :func:`mockserver.testing.serve` for this test. Every
+    server it started is stopped (its whole process group) after the test, and a failing
+    test's report shows each one's output."""
+    started: list[ServeProcess] = []
+
+    def start(*args: str, **options: Any) -> ServeProcess:
+        started.append(serve(*args, **options))
+        return started[-1]
+
+    request.node.mockserver_processes = started
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failing test that started servers with ``launch`` gets their output in its report."""
+    report = yield
+    if report.failed and call.when != "setup":
+        for n, server in enumerate(getattr(item, "mockserver_processes", [])):
+            report.sections.append((f"mockserver serve #{n + 1} output", server.log_tail(8000)))
+    return report
