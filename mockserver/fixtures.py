@@ -13,7 +13,10 @@ Two kinds of output, both JSON:
 
 Output depends only on the arguments (and the installed faker version): the same seed gives
 byte-identical JSON. Every value comes from one ``random.Random`` and one faker instance per
-locale, both seeded from ``seed``. Emails use the reserved ``example.com/.org/.net`` domains.
+locale, both seeded from ``seed``; each faker instance carries the providers of
+:mod:`mockserver.generate.providers` (E.164 mobile numbers of the locale's country, emails on the
+reserved ``example.com/.org/.net`` domains, ULIDs, VAT numbers), the ones the response generator
+uses.
 
 No Flask here: ``mockserver fixtures generate`` (cli.py) is a thin wrapper around
 :func:`generate`.
@@ -22,7 +25,6 @@ No Flask here: ``mockserver fixtures generate`` (cli.py) is a thin wrapper aroun
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +35,13 @@ from faker import Faker
 from faker.config import AVAILABLE_LOCALES
 
 from mockserver.errors import ConfigError
-from mockserver.formats import is_country, is_language
+from mockserver.generate.providers import (
+    COUNTRIES,
+    Providers,
+    locale_country,
+    locale_language,
+    register,
+)
 
 KINDS = ("bulk", "dataset")
 # The operations whose request schemas the generated data must satisfy.
@@ -43,45 +51,9 @@ OPERATIONS = {
 }
 # Account (credential) a data set stores customers under when none is given.
 DEFAULT_ACCOUNTS = {"tamio": "tamio_demo_token", "bunce": "sk_test_demo"}
-SAFE_DOMAINS = ("example.com", "example.org", "example.net")
-
-
-@dataclass(frozen=True, slots=True)
-class _Country:
-    calling_code: str
-    mobile_prefixes: tuple[str, ...]
-    subscriber_digits: int
-    utc_offset: str
-
-
-# Phone numbers are E.164 built from a real mobile prefix of the locale's country, so a German
-# data set has +49 15x numbers; unknown territories fall back to faker's own phone format.
-_COUNTRIES: dict[str, _Country] = {
-    "us": _Country("1", ("201", "212", "305", "415", "512", "617", "702", "917"), 7, "-05:00"),
-    "ca": _Country("1", ("416", "514", "604", "647"), 7, "-05:00"),
-    "gb": _Country("44", ("7400", "7700", "7800", "7900"), 6, "+00:00"),
-    "ie": _Country("353", ("83", "85", "86", "87"), 7, "+00:00"),
-    "de": _Country("49", ("151", "160", "170", "171", "176"), 8, "+01:00"),
-    "at": _Country("43", ("650", "660", "664", "676"), 7, "+01:00"),
-    "ch": _Country("41", ("76", "77", "78", "79"), 7, "+01:00"),
-    "fr": _Country("33", ("6", "7"), 8, "+01:00"),
-    "it": _Country("39", ("320", "328", "333", "347"), 7, "+01:00"),
-    "es": _Country("34", ("6", "7"), 8, "+01:00"),
-    "nl": _Country("31", ("6",), 8, "+01:00"),
-    "pl": _Country("48", ("50", "51", "53", "60", "66", "69"), 7, "+01:00"),
-    "pt": _Country("351", ("91", "92", "93", "96"), 7, "+00:00"),
-    "se": _Country("46", ("70", "72", "73", "76"), 7, "+01:00"),
-    "dk": _Country("45", ("20", "30", "40", "50"), 6, "+01:00"),
-    "br": _Country("55", ("11", "21", "31"), 9, "-03:00"),
-    "ng": _Country("234", ("803", "806", "813", "816"), 7, "+01:00"),
-    "in": _Country("91", ("98", "99", "70"), 8, "+05:30"),
-    "jp": _Country("81", ("70", "80", "90"), 8, "+09:00"),
-    "au": _Country("61", ("4",), 8, "+10:00"),
-}
 _PRIORITIES = ("low", "normal", "normal", "normal", "medium", "high")
-# Letters NFKD does not decompose to ASCII (the dotless i is written as an escape for linters).
-_TRANSLITERATE = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "Ae", "ø": "o", "Ø": "O", "ł": "l",
-                                "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "œ": "oe", "\u0131": "i"})
+# ULIDs of customer n are n minutes apart from 2024-01-01T00:00:00Z, like a client database's.
+_ULID_EPOCH_MS = 1_704_067_200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,12 +95,6 @@ class FixtureOptions:
 # -- people --------------------------------------------------------------------------------
 
 
-def _ascii(text: str) -> str:
-    """Lower-case ASCII letters and digits of ``text`` (``Jürgen`` -> ``jurgen``)."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
-    return "".join(c for c in decomposed if c.isascii() and c.isalnum()).lower()
-
-
 class _People:
     """Deterministic customers in one or more locales, with emails unique within the batch."""
 
@@ -136,68 +102,45 @@ class _People:
         self.rng = Random(seed)
         self.locales = list(locales)
         self.fakers: list[Faker] = []
+        self.registered: list[Providers] = []
         for index, locale in enumerate(self.locales):
             fake = Faker(locale)
             fake.seed_instance(seed * 1009 + index)
             self.fakers.append(fake)
+            self.registered.append(register(fake))
+        self.providers = self.registered[0]
         self.emails: set[str] = set()
         self.serial = 0
 
     def next(self) -> tuple[Faker, str, dict[str, str]]:
-        """A fresh person: their faker, locale and the fields every API needs."""
+        """A fresh person: their faker, locale and the fields every API needs (then
+        :attr:`providers` are the ones registered on that faker)."""
         index = self.serial % len(self.locales)
         self.serial += 1
         fake, locale = self.fakers[index], self.locales[index]
+        self.providers = self.registered[index]
         first, last = str(fake.first_name()), str(fake.last_name())
         return fake, locale, {"first": first, "last": last, "email": self._email(first, last)}
 
     def _email(self, first: str, last: str) -> str:
-        a, b = _ascii(first), _ascii(last)
-        styles = [f"{a}.{b}", f"{a[:1]}{b}", f"{a}{b[:1]}", f"{a}_{b}"]
         # Names in a non-Latin script have no ASCII spelling: number the customer instead.
-        if a and b:
-            local = self.rng.choice([s.strip("._") for s in styles])
-        else:
-            local = f"customer{self.serial}"
-        domain = self.rng.choice(SAFE_DOMAINS)
-        email = f"{local}@{domain}"
+        email = self.providers.contact.person_email(first, last, f"customer{self.serial}")
+        local, _, domain = email.partition("@")
         while email.lower() in self.emails:
             email = f"{local}{self.rng.randint(2, 999)}@{domain}"
         self.emails.add(email.lower())
         return email
 
-    def phone(self, fake: Faker, country: str) -> str:
-        info = _COUNTRIES.get(country)
-        if info is None:
-            # A few faker locales (en_PH, fil_PH, tl_PH) have no phone provider.
-            number = fake.phone_number() if hasattr(fake, "phone_number") else ""
-            digits = "".join(c for c in str(number) if c.isdigit())
-            return "+" + (digits or "15550100")
-        prefix = self.rng.choice(info.mobile_prefixes)
-        subscriber = "".join(str(self.rng.randint(0, 9)) for _ in range(info.subscriber_digits))
-        return f"+{info.calling_code}{prefix}{subscriber}"
-
-
-def _country(locale: str) -> str:
-    """The locale's territory when it is a real ISO 3166-1 code (not ``AA`` of ``ar_AA``, not
-    ``QC`` of ``fr_QC``), else ``us``."""
-    territory = locale.rpartition("_")[2]
-    return territory.lower() if "_" in locale and is_country(territory) else "us"
-
-
-def _language(locale: str) -> str:
-    """The locale's language when it is a real ISO 639-1 code (not ``dk`` of ``dk_DK``: Danish
-    is ``da``), else ``en``."""
-    language = locale.partition("_")[0]
-    return language.lower() if len(language) == 2 and is_language(language) else "en"
+    def phone(self, country: str) -> str:
+        """A mobile number of ``country`` in E.164 (from the current person's faker)."""
+        return self.providers.contact.mobile_e164(country)
 
 
 def _tamio_customer(people: _People) -> dict[str, Any]:
     """A Tamio CustomerInput: required name/email/country, most optional fields some of the time."""
     fake, locale, person = people.next()
     rng = people.rng
-    country = _country(locale)
-    info = _COUNTRIES.get(country)
+    country = locale_country(locale)
     customer: dict[str, Any] = {
         "name": person["first"],
         "last_name": person["last"],
@@ -208,9 +151,10 @@ def _tamio_customer(people: _People) -> dict[str, Any]:
     if company:
         customer["company"] = company
     if rng.random() < 0.7:
-        customer["phone"] = people.phone(fake, country)
-    customer["locale"] = _language(locale)
-    customer["timezone_offset"] = info.utc_offset if info else "+00:00"
+        customer["phone"] = people.phone(country)
+    customer["locale"] = locale_language(locale)
+    info = COUNTRIES.get(country)
+    customer["timezone_offset"] = info.utc_offsets[0] if info else "+00:00"
     customer["priority"] = rng.choice(_PRIORITIES)
     customer["category"] = "lead" if rng.random() < 0.15 else "customer"
     if rng.random() < 0.5:
@@ -225,36 +169,27 @@ def _tamio_customer(people: _People) -> dict[str, Any]:
         }
         if company:
             billing["representative"] = f"{person['first']} {person['last']}"
-            billing["vat"] = country.upper() + "".join(str(rng.randint(0, 9)) for _ in range(9))
+            billing["vat"] = people.providers.contact.vat_number(country)
         customer["billing_information"] = billing
         customer["same_shipping_address"] = rng.random() < 0.6
     return customer
 
 
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_ULID_EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z: ids look like a client database's ULIDs
-
-
-def _ulid(rng: Random, serial: int) -> str:
-    value = (_ULID_EPOCH_MS + serial * 61_000) << 80 | rng.getrandbits(80)
-    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
-
-
 def _bunce_customer(people: _People) -> dict[str, Any]:
     """A Bunce CustomerInput: customer_id (a ULID), names, email, E.164 phone, sometimes devices."""
-    fake, locale, person = people.next()
+    _, locale, person = people.next()
     rng = people.rng
     customer: dict[str, Any] = {
-        "customer_id": _ulid(rng, people.serial),
+        "customer_id": people.providers.ids.ulid(_ULID_EPOCH_MS + people.serial * 61_000),
         "first_name": person["first"],
         "last_name": person["last"],
         "email": person["email"],
-        "phone_no": people.phone(fake, _country(locale)),
+        "phone_no": people.phone(locale_country(locale)),
     }
     if rng.random() < 0.4:
         customer["devices"] = [
             {"device_type": rng.choice(("ios", "android")),
-             "device_token": f"{rng.getrandbits(256):064x}"}
+             "device_token": people.providers.ids.hex_token(64)}
             for _ in range(rng.choice((1, 1, 2)))
         ]
     return customer

@@ -691,8 +691,10 @@ def test_phone_country_locale_timezone(customers: list[dict[str, Any]]) -> None:
 
 
 def test_the_persona_is_coherent(customers: list[dict[str, Any]]) -> None:
-    calling = {"de": "+49", "us": "+1", "gb": "+44", "fr": "+33", "at": "+43", "ch": "+41",
-               "es": "+34", "it": "+39", "nl": "+31"}
+    calling = {"de": "+49", "us": "+1", "ca": "+1", "gb": "+44", "ie": "+353", "fr": "+33",
+               "at": "+43", "ch": "+41", "es": "+34", "it": "+39", "nl": "+31", "pl": "+48",
+               "pt": "+351", "se": "+46", "dk": "+45", "br": "+55", "ng": "+234", "in": "+91",
+               "jp": "+81", "au": "+61"}
     for customer in customers:
         assert customer["phone_no"].startswith(calling[customer["country"]])
         first, last = customer["first_name"].lower(), customer["last_name"].lower()

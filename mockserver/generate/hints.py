@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import string
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from mockserver.generate.names import ascii_slug
-from mockserver.generate.persona import EU_VAT, Persona
+from mockserver.generate.persona import Persona
+from mockserver.generate.providers import country_name
 from mockserver.generate.regex import ALNUM
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def _h_datetime(g: DataGenerator, p: Persona, n: str) -> list[str]:
 
 
 def _h_id(g: DataGenerator, p: Persona, n: str) -> list[str]:
-    return [g._ulid(), str(g._rng.randint(10_000_000, 99_999_999)), g._uuid()]
+    return [g._fake.ids.ulid(), str(g._rng.randint(10_000_000, 99_999_999)), g._uuid()]
 
 
 def _h_phone(g: DataGenerator, p: Persona, n: str) -> list[str]:
@@ -64,22 +64,16 @@ def _h_locale(g: DataGenerator, p: Persona, n: str) -> list[str]:
 
 
 def _h_timezone_offset(g: DataGenerator, p: Persona, n: str) -> list[str]:
-    offset = g._rng.choice(p.country.offsets)
+    offset = g._fake.contact.utc_offset(p.country.code)
     return [offset, offset.replace(":", "")]
 
 
 def _h_vat(g: DataGenerator, p: Persona, n: str) -> list[str]:
-    prefix = p.country.code.upper() if p.country.code in EU_VAT else "DE"
-    return [prefix + g._digits(9)]
+    return [g._fake.contact.vat_number(p.country.code)]
 
 
 def _h_password(g: DataGenerator, p: Persona, n: str) -> list[str]:
-    rng = g._rng
-    chars = [rng.choice(string.ascii_uppercase), rng.choice(string.digits),
-             rng.choice("!#$%&*+-?@")]
-    chars += [rng.choice(ALNUM) for _ in range(9)]
-    rng.shuffle(chars)
-    return ["".join(chars)]
+    return [g._fake.ids.strong_password()]
 
 
 def _h_secondary(g: DataGenerator, p: Persona, n: str) -> list[str]:
@@ -102,7 +96,7 @@ def _pool_hint(method: str) -> StringHint:
 
 
 def _h_image_url(g: DataGenerator, p: Persona, n: str) -> list[str]:
-    return [f"https://images.example.com/{g._hex(16)}.jpg"]
+    return [f"https://images.example.com/{g._fake.ids.hex_token(16)}.jpg"]
 
 
 def _h_birth_date(g: DataGenerator, p: Persona, n: str) -> list[str]:
@@ -114,12 +108,10 @@ STRING_HINTS: Final[dict[str, StringHint]] = {
     "first_name": lambda g, p, n: [p.first],
     "last_name": lambda g, p, n: [p.last],
     "full_name": lambda g, p, n: [f"{p.first} {p.last}"],
-    "username": lambda g, p, n: [
-        f"{ascii_slug(p.first)}{ascii_slug(p.last)[:1]}{g._rng.randint(1, 99)}"
-    ],
+    "username": lambda g, p, n: [g._fake.contact.person_username(p.first, p.last)],
     "phone": _h_phone,
     "country": _h_country,
-    "country_name": _pool_hint("country"),
+    "country_name": lambda g, p, n: [country_name(p.country.code)],
     "locale": _h_locale,
     "timezone_offset": _h_timezone_offset,
     "timezone": lambda g, p, n: [p.country.timezone],
@@ -145,23 +137,21 @@ STRING_HINTS: Final[dict[str, StringHint]] = {
     "date": lambda g, p, n: [_date(p.timestamp(n))],
     "birth_date": _h_birth_date,
     "device_type": lambda g, p, n: g._shuffled(["ios", "android"]),
-    "device_token": lambda g, p, n: [g._hex(64)],
-    "token": lambda g, p, n: [g._hex(32)],
+    "device_token": lambda g, p, n: [g._fake.ids.hex_token(64)],
+    "token": lambda g, p, n: [g._fake.ids.hex_token(32)],
     "password": _h_password,
     "sentence": _pool_hint("sentence"),
     "title": _h_title,
     "word": _pool_hint("word"),
     "slug": lambda g, p, n: [f"{ascii_slug(g._pick('word'))}-{ascii_slug(g._pick('word'))}"],
-    "color": lambda g, p, n: ["#" + g._hex(6)],
+    "color": lambda g, p, n: ["#" + g._fake.ids.hex_token(6)],
     "iban": _pool_hint("iban"),
     "bic": _pool_hint("swift"),
     "user_agent": _pool_hint("user_agent"),
     "mime_type": _pool_hint("mime_type"),
     "file_name": _pool_hint("file_name"),
     "job": _pool_hint("job"),
-    "version": lambda g, p, n: [
-        f"{g._rng.randint(1, 5)}.{g._rng.randint(0, 20)}.{g._rng.randint(0, 9)}"
-    ],
+    "version": lambda g, p, n: [g._fake.ids.semver()],
     "status": lambda g, p, n: [g._rng.choice(("active", "inactive", "pending"))],
 }
 
@@ -203,7 +193,7 @@ FORMAT_GENERATORS: Final[dict[str, StringHint]] = {
     "regex": lambda g, p, n: ["^[a-z]+$", r"^\d{3}$"],
     "uuid": lambda g, p, n: [g._uuid()],
     "byte": _f_byte,
-    "binary": lambda g, p, n: [g._hex(32)],
+    "binary": lambda g, p, n: [g._fake.ids.hex_token(32)],
     "password": _h_password,
 }
 

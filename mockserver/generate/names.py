@@ -237,7 +237,14 @@ def time_role(name: str) -> str | None:
     return None
 
 
+# Letters NFKD does not decompose to ASCII (the dotless i is written as an escape for linters).
+_TRANSLITERATE: Final = str.maketrans({
+    "ß": "ss", "æ": "ae", "Æ": "Ae", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D",
+    "þ": "th", "œ": "oe", "\u0131": "i",
+})
+
+
 def ascii_slug(text: str) -> str:
-    """Lower-case ASCII letters and digits of ``text`` (``Jürgen`` -> ``jurgen``)."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "", folded.lower())
+    """Lower-case ASCII letters and digits of ``text`` (``Jürgen Groß`` -> ``jurgengross``)."""
+    folded = unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
+    return "".join(c for c in folded if c.isascii() and c.isalnum()).lower()

@@ -16,9 +16,11 @@ import string
 import uuid
 from collections.abc import Hashable, Mapping, Sequence
 from fractions import Fraction
+from functools import cached_property
 from random import Random
 from typing import Any, Final, NamedTuple
 
+from faker import Generator
 from faker.config import AVAILABLE_LOCALES
 
 from mockserver.generate.checks import (
@@ -41,15 +43,15 @@ from mockserver.generate.names import (
     singular,
     string_kind,
 )
-from mockserver.generate.persona import COUNTRIES, COUNTRY_BY_CODE, TS_MAX, TS_MIN, Country, Persona
+from mockserver.generate.persona import Persona
 from mockserver.generate.pools import pool
+from mockserver.generate.providers import TS_MAX, TS_MIN, Providers, locale_country, register
 from mockserver.generate.regex import compile_pattern, sample_regex
 
 __all__ = ["DataGenerator", "generate"]
 
 _HARD_DEPTH: Final = 48
 _RETRIES: Final = 8
-_CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _INT_FORMAT_RANGES: Final = {
     "int8": (-(2**7), 2**7 - 1),
     "int16": (-(2**15), 2**15 - 1),
@@ -115,7 +117,7 @@ class DataGenerator:
         self.max_recursion = max_recursion
         self.mode = mode
         self._skip_flag = "writeOnly" if mode == "response" else "readOnly"
-        self._locale_country = COUNTRY_BY_CODE.get(locale.rpartition("_")[2].lower())
+        self._home = locale_country(locale)
         self._rng: Random = Random()
         self._merger = SchemaMerger()
         self._checker: Checker | None = None
@@ -169,32 +171,25 @@ class DataGenerator:
     def _as_schema(schemas: Sequence[Any]) -> Any:
         return schemas[0] if len(schemas) == 1 else {"allOf": list(schemas)}
 
+    # -- randomness helpers ------------------------------------------------------------------
+
+    @cached_property
+    def _fake(self) -> Providers:
+        """The providers of the values property names ask for, registered on an instance of
+        faker's own generator class (what ``Faker(locale)`` delegates to) that draws from this
+        generator's random stream; made on first use (most answers need none)."""
+        fake = Generator()
+        fake.random = self._rng
+        return register(fake)
 
     def _pick(self, method: str) -> str:
         return self._rng.choice(pool(self.locale, method))
-
-    def _pick_country(self) -> Country:
-        if self._locale_country is not None and self._rng.random() < 0.75:
-            return self._locale_country
-        return self._rng.choice(COUNTRIES)
 
     def _timestamp(self) -> int:
         return self._rng.randint(TS_MIN, TS_MAX)
 
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
-
-    def _ulid(self) -> str:
-        millis = self._timestamp() * 1000 + self._rng.randint(0, 999)
-        head = "".join(_CROCKFORD[(millis >> (5 * i)) & 31] for i in range(9, -1, -1))
-        tail = self._rng.getrandbits(80)
-        return head + "".join(_CROCKFORD[(tail >> (5 * i)) & 31] for i in range(15, -1, -1))
-
-    def _hex(self, length: int) -> str:
-        return format(self._rng.getrandbits(4 * length), f"0{length}x")
-
-    def _digits(self, length: int) -> str:
-        return str(self._rng.randrange(10**length)).zfill(length)
 
     # -- core dispatch -----------------------------------------------------------------------
 
