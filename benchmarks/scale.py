@@ -71,7 +71,7 @@ def worker(backend: str, total: int, batch: int) -> dict[str, Any]:
     from mockserver.behaviours.bunce import encode_cursor, new_customer
     from mockserver.config import Settings
     from mockserver.engine import RequestData
-    from mockserver.store.base import Scope
+    from mockserver.store import Scope
 
     tmp = tempfile.mkdtemp(prefix="scale-")
     state_path = str(Path(tmp) / "state.sqlite3") if backend == "sqlite" else None
@@ -120,15 +120,15 @@ def worker(backend: str, total: int, batch: int) -> dict[str, Any]:
                 )
                 for i in range(stored, stored + n)
             ]
-            outcomes = state.insert_batch(scope, records)
+            outcomes = state.records.insert_batch(scope, records)
             assert all(o.created for o in outcomes)
             stored += n
         seed_s += time.perf_counter() - started
         ids = [f"c{rng.randrange(stored):07d}" for _ in range(2000)]
-        middle = state.page(scope, limit=1, offset=stored // 2).records[0].seq
-        last = state.page(scope, limit=1, offset=stored - 1).records[0].seq
+        middle = state.records.page(scope, limit=1, offset=stored // 2).records[0].seq
+        last = state.records.page(scope, limit=1, offset=stored - 1).records[0].seq
         assert handle(f"/bunce/v1/customers/{ids[0]}") == 200
-        cursor_mid = encode_cursor("a", middle)
+        cursor_mid = encode_cursor("next", middle)
         assert handle("/bunce/v1/customers", {"per_page": "20", "cursor": cursor_mid}) == 200
         point = measure_point(state, scope, handle, stored, tmp, base_rss, iter(ids), middle, last)
         points.append(point)
@@ -165,18 +165,22 @@ def measure_point(
     """The numbers at one size: RSS, and get / page latency through the State API and the engine."""
     from mockserver.behaviours.bunce import encode_cursor
 
-    cursor_mid = {"per_page": "20", "cursor": encode_cursor("a", middle)}
-    cursor_end = {"per_page": "20", "cursor": encode_cursor("b", last + 1)}
+    cursor_mid = {"per_page": "20", "cursor": encode_cursor("next", middle)}
+    cursor_end = {"per_page": "20", "cursor": encode_cursor("prev", last + 1)}
     first = {"per_page": "20"}
     return {
         "customers": stored,
         "rss_mb": round(rss_mb(), 1),
         "rss_growth_mb": round(rss_mb() - base_rss, 1),
         "db_mb": round(sum(p.stat().st_size for p in Path(tmp).iterdir()) / 2**20, 1),
-        "state_get": timed(lambda: state.get(scope, next(ids)), 1000),
-        "state_page_first": timed(lambda: state.page(scope, limit=20), 300),
-        "state_page_middle": timed(lambda: state.page(scope, limit=20, after_seq=middle), 300),
-        "state_page_last": timed(lambda: state.page(scope, limit=20, before_seq=last + 1), 300),
+        "state_get": timed(lambda: state.records.get(scope, next(ids)), 1000),
+        "state_page_first": timed(lambda: state.records.page(scope, limit=20), 300),
+        "state_page_middle": timed(
+            lambda: state.records.page(scope, limit=20, after_seq=middle), 300
+        ),
+        "state_page_last": timed(
+            lambda: state.records.page(scope, limit=20, before_seq=last + 1), 300
+        ),
         "http_get": timed(lambda: handle(f"/bunce/v1/customers/{next(ids)}"), 500),
         "http_list_first": timed(lambda: handle("/bunce/v1/customers", first), 300),
         "http_list_middle": timed(lambda: handle("/bunce/v1/customers", cursor_mid), 300),

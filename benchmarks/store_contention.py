@@ -32,8 +32,7 @@ from run import customers_body
 
 from mockserver.behaviours.bunce import new_customer
 from mockserver.ids import iso_times
-from mockserver.store.base import NewRecord, Scope
-from mockserver.store.sqlite import SQLiteState
+from mockserver.store import NewRecord, Scope, SQLiteState
 
 
 def records(size: int) -> list[NewRecord]:
@@ -54,7 +53,9 @@ def writer_process(
         accounts = itertools.count()
         deadline = time.monotonic() + duration
         while time.monotonic() < deadline:
-            state.insert_batch(Scope("bunce", f"sk_test_{index}_{thread}_{next(accounts)}"), batch)
+            state.records.insert_batch(
+                Scope("bunce", f"sk_test_{index}_{thread}_{next(accounts)}"), batch
+            )
             counts[thread] += 1
 
     cpu = time.process_time()

@@ -28,7 +28,7 @@ from mockserver.app import problem
 from mockserver.engine import mask
 from mockserver.faults import build_fault
 from mockserver.guard import ControlGuard, unsupported_body
-from mockserver.store.base import Endpoint, Job, Notification, Scope
+from mockserver.store import Endpoint, Job, Notification, Scope
 
 if TYPE_CHECKING:
     from mockserver.engine import Engine
@@ -234,7 +234,7 @@ def control_blueprint(engine: Engine) -> Blueprint:
     @bp.get("/requests")
     def journal() -> Response:
         api = request.args.get("api") or None
-        entries = state.journal(
+        entries = state.journal.read(
             api=api,
             operation_id=request.args.get("operation") or request.args.get("operation_id") or None,
             status=_int_arg("status"),
@@ -251,12 +251,12 @@ def control_blueprint(engine: Engine) -> Blueprint:
     def drift() -> Response:
         from mockserver.drift import summarise
 
-        entries = state.journal(api=request.args.get("api") or None, since=_int_arg("since"))
+        entries = state.journal.read(api=request.args.get("api") or None, since=_int_arg("since"))
         return _json(summarise(entries).as_dict())
 
     @bp.get("/requests/<int:seq>")
     def journal_entry(seq: int) -> Response:
-        found = [e for e in state.journal(since=seq - 1) if e.get("seq") == seq]
+        found = [e for e in state.journal.read(since=seq - 1) if e.get("seq") == seq]
         if not found:
             return _problem(404, f"no journal entry {seq} (reset, or past the journal's bound)")
         return _json(found[0])
@@ -269,12 +269,12 @@ def control_blueprint(engine: Engine) -> Blueprint:
     @bp.get("/accounts")
     def accounts() -> Response:
         api = api_name(request.args.get("api"))
-        return _json({"api": api, "accounts": [mask(a) for a in state.accounts(api)]})
+        return _json({"api": api, "accounts": [mask(a) for a in state.records.accounts(api)]})
 
     @bp.get("/customers")
     def customers() -> Response:
         scope = scope_from_args()
-        return _json({"customers": [r.data for r in state.all(scope)]})
+        return _json({"customers": [r.data for r in state.records.all(scope)]})
 
     @bp.post("/customers")
     def seed_customers() -> Response:
@@ -290,19 +290,19 @@ def control_blueprint(engine: Engine) -> Blueprint:
     @bp.delete("/customers")
     def clear_customers() -> Response:
         scope = scope_from_args()
-        return _json({"deleted": state.clear_scope(scope)})
+        return _json({"deleted": state.records.clear_scope(scope)})
 
     @bp.delete("/customers/<record_id>")
     def delete_customer(record_id: str) -> Response:
         scope = scope_from_args()
-        if not state.delete(scope, record_id):
+        if not state.records.delete(scope, record_id):
             return _problem(404, f"no customer {record_id!r} in {scope.api} account")
         return _json({"deleted": 1})
 
     # -- jobs --------------------------------------------------------------------------------
     @bp.get("/jobs")
     def jobs() -> Response:
-        found = state.jobs(
+        found = state.jobs.list(
             api=request.args.get("api") or None, status=request.args.get("status") or None
         )
         account = request.args.get("account") or None
@@ -321,7 +321,7 @@ def control_blueprint(engine: Engine) -> Blueprint:
         if api is not None:
             api_name(api)
         account = request.args.get("account") or None
-        found = state.notifications(api=api)
+        found = state.notifications.list(api=api)
         if account is not None:  # the credential itself, or its masked form as listed
             found = [n for n in found if account in (n.account, mask(n.account))]
         return _json({"notifications": [notification_json(n) for n in found]})
@@ -358,20 +358,20 @@ def control_blueprint(engine: Engine) -> Blueprint:
         return _json(
             {
                 "endpoints": [
-                    endpoint_json(e) for e in state.endpoints(request.args.get("api") or None)
+                    endpoint_json(e) for e in state.endpoints.list(request.args.get("api") or None)
                 ]
             }
         )
 
     @bp.delete("/webhooks/endpoints/<endpoint_id>")
     def delete_endpoint(endpoint_id: str) -> Response:
-        if not state.delete_endpoint(endpoint_id):
+        if not state.endpoints.delete(endpoint_id):
             return _problem(404, f"no webhook endpoint {endpoint_id!r}")
         return _json({"deleted": 1})
 
     @bp.get("/webhooks/deliveries")
     def deliveries() -> Response:
-        found = state.deliveries(request.args.get("endpoint_id") or None)
+        found = state.deliveries.list(request.args.get("endpoint_id") or None)
         return _json(
             {
                 "deliveries": [
@@ -392,16 +392,16 @@ def control_blueprint(engine: Engine) -> Blueprint:
             fault = build_fault(specs, body_object())
         except ValueError as exc:
             raise _BadRequest(str(exc)) from None
-        state.add_fault(fault)
+        state.faults.add(fault)
         return _json(_asdict(fault), 201)
 
     @bp.delete("/faults")
     def clear_faults() -> Response:
-        return _json({"cleared": state.clear_faults()})
+        return _json({"cleared": state.faults.clear()})
 
     @bp.get("/faults")
     def faults() -> Response:
-        return _json({"faults": [_asdict(f) for f in state.faults()]})
+        return _json({"faults": [_asdict(f) for f in state.faults.list()]})
 
     @bp.get("/rate-limits")
     def rate_limits() -> Response:
@@ -410,7 +410,7 @@ def control_blueprint(engine: Engine) -> Blueprint:
                 "rate_limits": [
                     {
                         "api": api.spec.name,
-                        "enabled": bool(state.get_flag(f"rate-limit:{api.spec.name}", False)),
+                        "enabled": bool(state.flags.get(f"rate-limit:{api.spec.name}", False)),
                         "limit": api.spec.settings.rate_limit.limit
                         if api.spec.settings.rate_limit
                         else None,
@@ -429,7 +429,7 @@ def control_blueprint(engine: Engine) -> Blueprint:
         enabled = data.get("enabled")
         if not isinstance(enabled, bool):
             raise _BadRequest("'enabled' must be true or false")
-        state.set_flag(f"rate-limit:{api}", enabled)
+        state.flags.set(f"rate-limit:{api}", enabled)
         return _json({"api": api, "enabled": enabled})
 
     @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

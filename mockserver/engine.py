@@ -292,7 +292,7 @@ class Engine:
                 entry["response"] = _recorded(response)
             else:
                 entry["response_bytes"] = len(response.body)
-        self.services.state.append_journal(entry)
+        self.services.state.journal.append(entry)
         if self.settings.log_requests:
             log.info(
                 "%s %s %s -> %d (%s, %.1f ms)",
@@ -411,7 +411,7 @@ class Engine:
         entry["operation_id"] = op.operation_id
         state = self.services.state
 
-        fault = state.take_fault(api.spec.name, op.operation_id, method, request.path)
+        fault = state.faults.take(api.spec.name, op.operation_id, method, request.path)
         if fault is not None:
             entry["notes"].append(f"fault {fault.id}")
             if fault.latency_ms:
@@ -610,20 +610,20 @@ class Engine:
     def _rate_limit(self, api: MountedApi, account: str, request: RequestData) -> Failure | None:
         rule = api.spec.settings.rate_limit
         state = self.services.state
-        if rule is None or not state.get_flag(f"rate-limit:{api.spec.name}", False):
+        if rule is None or not state.flags.get(f"rate-limit:{api.spec.name}", False):
             return None
         subject = request.client_address if rule.scope == "client-address" else account
         key = f"{api.spec.name}:{subject}"
         now = self.services.clock()
-        blocked_until = state.get_flag(f"blocked:{key}")
+        blocked_until = state.flags.get(f"blocked:{key}")
         if blocked_until is None or now >= float(blocked_until):
-            count = state.hit(key, rule.window_s, now)
+            count = state.rate_limits.hit(key, rule.window_s, now)
             if count <= rule.limit:
                 return None
             window_end = (now // rule.window_s + 1) * rule.window_s
             blocked_until = now + rule.block_s if rule.block_s else window_end
             if rule.block_s:
-                state.set_flag(f"blocked:{key}", blocked_until)
+                state.flags.set(f"blocked:{key}", blocked_until)
         retry = max(1, int(float(blocked_until) - now + 0.999))
         message = (
             "You have reached maximum request limit."

@@ -14,7 +14,7 @@ from typing import Any
 
 from mockserver.openapi.routing import Router
 from mockserver.openapi.spec import Operation, Spec
-from mockserver.store.base import Fault
+from mockserver.store import Fault
 
 
 def build_fault(specs: Mapping[str, Spec], request: Mapping[str, Any]) -> Fault:

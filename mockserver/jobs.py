@@ -1,10 +1,11 @@
 """Background jobs: schedule work for later and run it when it falls due.
 
-A :class:`JobRunner` stores jobs in the shared :class:`~mockserver.store.base.State` (so several
-processes sharing an SQLite state can each pick up due jobs; ``claim_due_jobs`` hands each job to
-exactly one of them) and runs the handler registered for the job's ``kind``. A handler returns the
-job's result (a JSON-compatible dict) or raises: the exception marks the job ``failed`` with
-``{"error": "<ExceptionType>: <message>"}`` and never escapes the runner, so a worker loop survives.
+A :class:`JobRunner` stores jobs in the shared :class:`~mockserver.store.State` (so several
+processes sharing an SQLite state can each pick up due jobs; ``state.jobs.claim_due`` hands each
+job to exactly one of them) and runs the handler registered for the job's ``kind``. A handler
+returns the job's result (a JSON-compatible dict) or raises: the exception marks the job
+``failed`` with ``{"error": "<ExceptionType>: <message>"}`` and never escapes the runner, so a
+worker loop survives.
 
 Handlers may schedule further jobs; :meth:`JobRunner.flush` keeps running until nothing is pending.
 
@@ -25,7 +26,7 @@ import uuid
 from collections.abc import Callable, Mapping
 
 from mockserver.inflight import InFlight
-from mockserver.store.base import DEFAULT_LEASE_S, JSON, Job, JobGone, State
+from mockserver.store import DEFAULT_LEASE_S, JSON, Job, JobGone, State
 
 __all__ = ["JobErrorListener", "JobHandler", "JobRunner"]
 
@@ -109,7 +110,7 @@ class JobRunner:
             due_at=now + delay_s,
             created_at=now,
         )
-        self._state.add_job(job)
+        self._state.jobs.add(job)
         for listener in list(self._schedule_listeners):
             try:
                 listener()
@@ -127,7 +128,7 @@ class JobRunner:
         """Hand back every job this runner holds (a stop); returns how many went back."""
         with self._held_lock:
             claims, self._held = list(self._held), set()
-        return self._state.release_claims(claims) if claims else 0
+        return self._state.leases.release(claims) if claims else 0
 
     def _hold(self, jobs: list[Job]) -> None:
         with self._held_lock:
@@ -160,7 +161,7 @@ class JobRunner:
             if stop is not None and stop.is_set():
                 break
             at = self._clock() if now is None else now
-            claimed = self._state.claim_due_jobs(
+            claimed = self._state.jobs.claim_due(
                 at, limit=_CLAIM_BATCH, lease_s=self.lease_s, due_by=due_by
             )
             if not claimed:
@@ -171,7 +172,7 @@ class JobRunner:
                     rest = [j.claim for j in claimed[index:] if j.claim is not None]
                     with self._held_lock:
                         self._held.difference_update(rest)
-                    self._state.release_claims(rest)
+                    self._state.leases.release(rest)
                     break
                 try:
                     ran.append(self._run_one(job))
@@ -243,7 +244,7 @@ class JobRunner:
                         result = {"error": f"{type(exc).__name__}: {exc}"}
                         status = "failed"
                 try:
-                    self._state.finish_job(job.id, status, result)
+                    self._state.jobs.finish(job.id, status, result)
                 except Exception as exc:
                     # Most likely a result the backend cannot store: keep the job from staying
                     # 'running' forever by recording why.
@@ -253,7 +254,7 @@ class JobRunner:
                         "error": f"could not store the job result: {type(exc).__name__}: {exc}"
                     }
                     status = "failed"
-                    self._state.finish_job(
+                    self._state.jobs.finish(
                         job.id, status, result
                     )  # if this fails too, let it raise
             finally:

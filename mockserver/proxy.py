@@ -257,7 +257,7 @@ class Relay:
     def _count(self, key: str) -> int:
         # An atomic counter shared by every worker (the state's rate-limit counter, in a window
         # that never ends); reset with the rest of the state.
-        return self.state.hit(f"replay:{key}", 1.0, 0.0)
+        return self.state.rate_limits.hit(f"replay:{key}", 1.0, 0.0)
 
     def _gateway(
         self,

@@ -29,7 +29,7 @@ from mockserver.faults import build_fault
 from mockserver.launcher import ServeProcess, StartError, serve
 from mockserver.server import ThreadedServer
 from mockserver.services import Services
-from mockserver.store.base import Fault, Scope
+from mockserver.store import Fault, Scope
 from mockserver.webhooks import SignatureError, verify_signature
 
 __all__ = [
@@ -243,7 +243,7 @@ class MockServer:
         self, api: str | None = None, operation: str | None = None, status: int | None = None
     ) -> list[dict[str, Any]]:
         """Journal entries (oldest first), filtered by API, operationId and status."""
-        return self.services.state.journal(api=api, operation_id=operation, status=status)
+        return self.services.state.journal.read(api=api, operation_id=operation, status=status)
 
     def assert_called(
         self, operation_id: str, times: int | None = None, api: str | None = None
@@ -270,12 +270,12 @@ class MockServer:
     def drift(self, api: str | None = None) -> DriftReport:
         """Where the proxied (or replayed) API and its spec disagree, from the journal
         (``report.drift`` is False when they agree; see docs/proxy.md)."""
-        return summarise(self.services.state.journal(api=api))
+        return summarise(self.services.state.journal.read(api=api))
 
     # -- state ---------------------------------------------------------------------------------
     def customers(self, api: str, account: str) -> list[dict[str, Any]]:
         """The customers stored for ``api`` and ``account`` (the credential), oldest first."""
-        return [r.data for r in self.services.state.all(Scope(api, account))]
+        return [r.data for r in self.services.state.records.all(Scope(api, account))]
 
     def notifications(
         self, api: str | None = None, account: str | None = None
@@ -287,7 +287,7 @@ class MockServer:
         ``time``; ``account`` is masked as in the journal. Filter by ``api`` and by ``account``
         (the credential). Run :meth:`flush_jobs` first to finish pending imports.
         """
-        found = self.services.state.notifications(api=api, account=account)
+        found = self.services.state.notifications.list(api=api, account=account)
         return [notification_json(n) for n in found]
 
     def seed(
@@ -325,12 +325,12 @@ class MockServer:
             "count": count,
         }
         fault = build_fault({name: a.spec for name, a in self.engine.by_name.items()}, request)
-        self.services.state.add_fault(fault)
+        self.services.state.faults.add(fault)
         return fault
 
     def rate_limit(self, api: str, enabled: bool = True) -> None:
         """Switch rate-limit emulation for ``api`` on or off."""
-        self.services.state.set_flag(f"rate-limit:{api}", enabled)
+        self.services.state.flags.set(f"rate-limit:{api}", enabled)
 
     def flush_jobs(self) -> dict[str, int]:
         """Run every pending job (Tamio imports) and webhook delivery now."""

@@ -43,7 +43,7 @@ import orjson
 
 from mockserver.errors import MockServerError
 from mockserver.inflight import InFlight
-from mockserver.store.base import DEFAULT_LEASE_S, JSON, Attempt, Delivery, Endpoint, State
+from mockserver.store import DEFAULT_LEASE_S, JSON, Attempt, Delivery, Endpoint, State
 
 __all__ = [
     "EndpointError",
@@ -193,7 +193,7 @@ class WebhookDispatcher:
     """Registers endpoints, turns events into deliveries and POSTs them with retries.
 
     All bookkeeping lives in ``state`` (so every attempt is visible through the control API and
-    several processes can share the work); ``claim_due_deliveries`` gives each due delivery to
+    several processes can share the work); ``deliveries.claim_due`` gives each due delivery to
     exactly one caller. Backoff and timeout settings are in seconds.
     """
 
@@ -302,14 +302,14 @@ class WebhookDispatcher:
             account=account,
             created_at=self._clock(),
         )
-        self._state.add_endpoint(endpoint)
+        self._state.endpoints.add(endpoint)
         return endpoint
 
     def matching_endpoints(self, api: str, account: str, event_type: str) -> list[Endpoint]:
         """Endpoints of ``api`` that take ``event_type`` events of ``account``."""
         return [
             ep
-            for ep in self._state.endpoints(api)
+            for ep in self._state.endpoints.list(api)
             if ep.api == api
             and (ep.account is None or ep.account == account)
             and (event_type in ep.events or "*" in ep.events)
@@ -330,7 +330,7 @@ class WebhookDispatcher:
 
         ``job_id``: an event a background job emits is stored only while the job runs (a reset
         removes it), so a reset cannot let an old import's events reach the next test's
-        endpoints (:class:`~mockserver.store.base.JobGone` is raised instead). With ``key``
+        endpoints (:class:`~mockserver.store.JobGone` is raised instead). With ``key``
         too (unique within the job), the event and delivery ids derive from the job and the
         key, so a re-run of the job stores nothing twice.
 
@@ -366,7 +366,7 @@ class WebhookDispatcher:
                 due_at=now,
                 created_at=now,
             )
-            self._state.add_delivery(delivery, job_id=job_id)
+            self._state.deliveries.add(delivery, job_id=job_id)
             created.append(delivery)
         for listener in list(self._emit_listeners):
             try:
@@ -388,7 +388,7 @@ class WebhookDispatcher:
         delivery meanwhile."""
         with self._held_lock:
             claims, self._held = list(self._held), set()
-        return self._state.release_claims(claims) if claims else 0
+        return self._state.leases.release(claims) if claims else 0
 
     # -- delivering --------------------------------------------------------------------------------
     def claim(
@@ -396,7 +396,7 @@ class WebhookDispatcher:
     ) -> list[Delivery]:
         """Claim up to ``limit`` due deliveries (held until :meth:`send` records them)."""
         at = self._clock() if now is None else now
-        claimed = self._state.claim_due_deliveries(
+        claimed = self._state.deliveries.claim_due(
             at, limit=limit, lease_s=self.lease_s, due_by=due_by
         )
         with self._held_lock:
@@ -411,7 +411,7 @@ class WebhookDispatcher:
         with self._inflight.track():
             try:
                 endpoint = next(
-                    (e for e in self._state.endpoints() if e.id == delivery.endpoint_id), None
+                    (e for e in self._state.endpoints.list() if e.id == delivery.endpoint_id), None
                 )
                 self._attempt(delivery, endpoint, now)
                 return True
@@ -480,7 +480,7 @@ class WebhookDispatcher:
             attempt = Attempt(
                 at=started, status=None, duration_ms=0.0, error="endpoint no longer registered"
             )
-            self._state.record_attempt(delivery.id, attempt, "failed", None, claim=claim)
+            self._state.deliveries.record_attempt(delivery.id, attempt, "failed", None, claim=claim)
             return
         body = orjson.dumps(delivery.event)
         headers = {
@@ -498,7 +498,10 @@ class WebhookDispatcher:
         else:
             base = self._clock() if now is None else now
             outcome, next_due = "pending", base + self.backoff(number)
-        if not self._state.record_attempt(delivery.id, attempt, outcome, next_due, claim=claim):
+        recorded = self._state.deliveries.record_attempt(
+            delivery.id, attempt, outcome, next_due, claim=claim
+        )
+        if not recorded:
             logger.info(
                 "attempt at delivery %s not recorded: a reset removed it or another claim holds it",
                 delivery.id,

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 
 from mockserver.jobs import JobRunner
-from mockserver.store.base import Delivery, Job, State
+from mockserver.store import Delivery, Job, State
 from mockserver.webhooks import WebhookDispatcher
 
 __all__ = ["BackgroundWorker"]
@@ -223,7 +223,7 @@ class BackgroundWorker:
             if stopping.is_set():
                 break
             self._wake_jobs.wait(
-                self._poll if failed else self._sleep_time(self._state.next_job_due)
+                self._poll if failed else self._sleep_time(self._state.jobs.next_due)
             )
 
     def _delivery_loop(self, generation: _Generation) -> None:
@@ -256,7 +256,7 @@ class BackgroundWorker:
                 continue  # maybe more are due
             busy = free <= len(claimed)
             self._wake_deliveries.wait(
-                self._poll if busy else self._sleep_time(self._state.next_delivery_due)
+                self._poll if busy else self._sleep_time(self._state.deliveries.next_due)
             )
 
     def _send(self, delivery: Delivery) -> None:
@@ -271,7 +271,7 @@ class BackgroundWorker:
                 continue
             lease_s = min(self._job_runner.lease_s, self._dispatcher.lease_s)
             try:
-                self._state.renew_claims(claims, self._clock() + lease_s)
+                self._state.leases.renew(claims, self._clock() + lease_s)
             except Exception as exc:
                 logger.exception("renewing the leases of claimed work failed")
                 self._record(exc)

@@ -8,7 +8,7 @@ import pytest
 from shared import FakeClock
 
 from mockserver.jobs import JobRunner
-from mockserver.store.base import JSON, Job, NewRecord, Scope, State
+from mockserver.store import JSON, Job, NewRecord, Scope, State
 
 
 def test_schedule_stores_a_pending_job_due_after_the_delay(state: State, clock: FakeClock) -> None:
@@ -18,7 +18,7 @@ def test_schedule_stores_a_pending_job_due_after_the_delay(state: State, clock: 
 
     assert job.id.startswith("job_")
     assert (job.status, job.due_at, job.created_at) == ("pending", clock.start + 5, clock.start)
-    [stored] = state.jobs()
+    [stored] = state.jobs.list()
     assert (stored.id, stored.kind, stored.api, stored.account) == (
         job.id,
         "import",
@@ -27,7 +27,7 @@ def test_schedule_stores_a_pending_job_due_after_the_delay(state: State, clock: 
     )
     assert stored.payload == {"customers": [1, 2]}
     assert stored.status == "pending"
-    assert state.next_job_due() == clock.start + 5
+    assert state.jobs.next_due() == clock.start + 5
 
 
 def test_a_job_does_not_run_before_it_is_due_and_runs_after(state: State, clock: FakeClock) -> None:
@@ -44,7 +44,7 @@ def test_a_job_does_not_run_before_it_is_due_and_runs_after(state: State, clock:
     clock.advance(4.999)
     assert runner.run_due() == []
     assert seen == []
-    assert [j.status for j in state.jobs()] == ["pending"]
+    assert [j.status for j in state.jobs.list()] == ["pending"]
 
     clock.advance(0.001)
     [ran] = runner.run_due()
@@ -52,9 +52,9 @@ def test_a_job_does_not_run_before_it_is_due_and_runs_after(state: State, clock:
     assert ran.id == job.id
     assert (ran.status, ran.result) == ("done", {"imported": 2})
     assert seen == [{"items": ["a", "b"]}]
-    [stored] = state.jobs(status="done")
+    [stored] = state.jobs.list(status="done")
     assert stored.result == {"imported": 2}
-    assert state.next_job_due() is None
+    assert state.jobs.next_due() is None
     assert runner.run_due() == []  # never twice
 
 
@@ -88,8 +88,8 @@ def test_flush_runs_every_pending_job_now_including_ones_handlers_schedule(
 
     assert sorted(order) == ["first", "second", "second"]
     assert len(ran) == 3 and all(j.status == "done" for j in ran)
-    assert state.jobs(status="pending") == []
-    assert state.next_job_due() is None
+    assert state.jobs.list(status="pending") == []
+    assert state.jobs.next_due() is None
     assert clock.now == clock.start  # flush ignored due times; it did not need the clock to move
 
 
@@ -110,7 +110,7 @@ def test_a_failing_handler_fails_its_job_with_the_error_text_and_others_still_ru
     assert ran[bad.id].status == "failed"
     assert ran[bad.id].result == {"error": "RuntimeError: database on fire"}
     assert ran[good.id].status == "done"
-    [failed] = state.jobs(status="failed")
+    [failed] = state.jobs.list(status="failed")
     assert failed.id == bad.id
     assert failed.result == {"error": "RuntimeError: database on fire"}
     assert [(job_id, str(exc)) for job_id, exc in errors] == [(bad.id, "database on fire")]
@@ -140,7 +140,7 @@ def test_negative_delay_is_refused(state: State, clock: FakeClock) -> None:
     runner = JobRunner(state, {}, clock=clock)
     with pytest.raises(ValueError, match="delay_s"):
         runner.schedule("k", "tamio", "a", {}, delay_s=-1)
-    assert state.jobs() == []
+    assert state.jobs.list() == []
 
 
 def test_schedule_listeners_are_told(state: State, clock: FakeClock) -> None:
@@ -175,7 +175,7 @@ def test_two_runners_racing_run_each_job_exactly_once(state: State) -> None:
         t.join(10)
 
     assert counts == {job_id: 1 for job_id in ids}
-    assert len(state.jobs(status="done")) == 40
+    assert len(state.jobs.list(status="done")) == 40
 
 
 def test_a_job_a_reset_removed_while_it_ran_is_dropped_with_nothing_stored(
@@ -184,7 +184,7 @@ def test_a_job_a_reset_removed_while_it_ran_is_dropped_with_nothing_stored(
     # As when another worker process answers POST /__mock/reset mid-import.
     def handler(job: Job) -> JSON:
         state.reset()
-        state.insert_batch(
+        state.records.insert_batch(
             Scope("tamio", job.account),
             [NewRecord("c1", {"email": "a@example.com"}, {"email": "a@example.com"})],
             job_id=job.id,
@@ -200,5 +200,5 @@ def test_a_job_a_reset_removed_while_it_ran_is_dropped_with_nothing_stored(
 
     assert ran.status == "dropped"
     assert errors == []
-    assert state.all(Scope("tamio", "acct")) == []
-    assert state.jobs() == []
+    assert state.records.all(Scope("tamio", "acct")) == []
+    assert state.jobs.list() == []

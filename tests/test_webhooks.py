@@ -15,7 +15,7 @@ import pytest
 from shared import FakeClock
 
 from mockserver.errors import MockServerError
-from mockserver.store.base import Delivery, State
+from mockserver.store import Delivery, State
 from mockserver.webhooks import (
     EndpointError,
     SignatureError,
@@ -109,7 +109,7 @@ def closed_port() -> int:
 
 
 def only_delivery(state: State) -> Delivery:
-    [delivery] = state.deliveries()
+    [delivery] = state.deliveries.list()
     return delivery
 
 
@@ -206,7 +206,7 @@ def test_register_generates_a_secret_and_stores_the_endpoint(state: State) -> No
 
     assert re.fullmatch(r"whsec_[0-9a-f]{48}", endpoint.secret)
     assert endpoint.events == ["*"] and endpoint.account is None
-    [stored] = state.endpoints("tamio")
+    [stored] = state.endpoints.list("tamio")
     assert (stored.id, stored.url, stored.secret) == (endpoint.id, endpoint.url, endpoint.secret)
     other = dispatcher.register("tamio", "http://127.0.0.1:9/x", secret="whsec_given")
     assert other.secret == "whsec_given" and other.id != endpoint.id
@@ -219,7 +219,7 @@ def test_register_generates_a_secret_and_stores_the_endpoint(state: State) -> No
 def test_register_refuses_non_http_urls(state: State, url: str) -> None:
     with pytest.raises(EndpointError, match="URL"):
         WebhookDispatcher(state).register("tamio", url)
-    assert state.endpoints() == []
+    assert state.endpoints.list() == []
 
 
 def test_register_refuses_empty_events_and_secret(state: State) -> None:
@@ -248,7 +248,7 @@ def test_emit_matches_endpoints_by_api_account_and_event(state: State) -> None:
     assert targets("a1", "customer.updated") == {everything.id, updated.id, both.id}
     assert targets("a1", "customer.deleted") == {everything.id}
     assert dispatcher.emit("other-api", "a1", "customer.created", {}) == []
-    assert len(state.deliveries()) == 3 + 2 + 3 + 1
+    assert len(state.deliveries.list()) == 3 + 2 + 3 + 1
 
 
 def test_emit_builds_the_event_envelope(state: State, clock: FakeClock) -> None:
@@ -273,10 +273,10 @@ def test_emit_builds_the_event_envelope(state: State, clock: FakeClock) -> None:
         }
         assert (delivery.status, delivery.due_at, delivery.attempts) == ("pending", clock.now, [])
     assert deliveries[0].event["event_id"] == deliveries[1].event["event_id"]  # one event
-    stored = {d.id: d for d in state.deliveries()}
+    stored = {d.id: d for d in state.deliveries.list()}
     assert {d.id for d in deliveries} == set(stored)
     assert stored[deliveries[0].id].event == deliveries[0].event
-    assert state.next_delivery_due() == clock.now
+    assert state.deliveries.next_due() == clock.now
 
 
 # -- delivery --------------------------------------------------------------------------------------
@@ -380,14 +380,14 @@ def test_never_2xx_fails_after_max_attempts_with_growing_capped_backoff(
     assert delivery.status == "failed"
     assert [a.status for a in delivery.attempts] == [503] * 6
     assert all(a.error and "HTTP 503" in a.error for a in delivery.attempts)
-    assert state.next_delivery_due() is None
+    assert state.deliveries.next_due() is None
     clock.advance(3600)
     assert dispatcher.deliver_due() == 0
     assert len(receiver.requests) == 6
 
 
 def test_backoff_formula() -> None:
-    from mockserver.store.memory import MemoryState
+    from mockserver.store import MemoryState
 
     d = WebhookDispatcher(MemoryState(), backoff_base_s=0.5, backoff_factor=2, backoff_cap_s=30)
     assert [d.backoff(n) for n in range(1, 9)] == [0.5, 1, 2, 4, 8, 16, 30, 30]
@@ -444,8 +444,9 @@ def test_flush_ignores_backoff_and_retries_until_delivered(
     assert dispatcher.flush() == 4  # both answered 500 once, then 200
     assert time.monotonic() - started < 3
 
-    assert sorted(d.status for d in state.deliveries()) == ["delivered", "delivered"]
-    assert sorted([a.status for a in d.attempts] for d in state.deliveries()) == [[500, 200]] * 2
+    assert sorted(d.status for d in state.deliveries.list()) == ["delivered", "delivered"]
+    attempts = sorted([a.status for a in d.attempts] for d in state.deliveries.list())
+    assert attempts == [[500, 200]] * 2
     assert dispatcher.flush() == 0
 
 
@@ -479,7 +480,7 @@ def test_a_deleted_endpoint_fails_its_deliveries(state: State) -> None:
     dispatcher = WebhookDispatcher(state)
     endpoint = dispatcher.register("tamio", "http://127.0.0.1:9/hook")
     dispatcher.emit("tamio", "acct", "customer.created", {})
-    assert state.delete_endpoint(endpoint.id)
+    assert state.endpoints.delete(endpoint.id)
 
     assert dispatcher.deliver_due() == 1
     delivery = only_delivery(state)
@@ -497,7 +498,7 @@ def test_deliver_due_and_flush_never_raise(state: State, monkeypatch: pytest.Mon
     def broken(now: float, limit: int = 10, **lease: float | None) -> list[Delivery]:
         raise RuntimeError("state is gone")
 
-    monkeypatch.setattr(state, "claim_due_deliveries", broken)
+    monkeypatch.setattr(state.deliveries, "claim_due", broken)
     assert dispatcher.deliver_due() == 0
     assert dispatcher.flush(timeout_s=0.5) == 0
     assert [str(e) for e in seen] == ["state is gone", "state is gone"]

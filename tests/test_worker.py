@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mockserver.jobs import JobRunner
-from mockserver.store.base import JSON, Job, State
+from mockserver.store import JSON, Job, State
 from mockserver.webhooks import SignatureError, WebhookDispatcher, verify_signature
 from mockserver.worker import BackgroundWorker
 
@@ -115,12 +115,12 @@ def test_a_job_and_its_webhook_are_processed_within_a_second(
     )
 
     assert receiver.got_one.wait(1.0), "no webhook within 1 s"
-    assert wait_for(lambda: [d.status for d in state.deliveries()] == ["delivered"])
+    assert wait_for(lambda: [d.status for d in state.deliveries.list()] == ["delivered"])
     assert time.monotonic() - started < 1.0
     [(problem, body)] = receiver.received
     assert problem is None
     assert b'"customer.created"' in body and b'"c1"' in body
-    [stored] = state.jobs()
+    [stored] = state.jobs.list()
     assert (stored.id, stored.status, stored.result) == (job.id, "done", {"created": 1})
     assert worker.errors == []
 
@@ -192,9 +192,9 @@ def test_a_handler_exception_is_captured_and_the_loop_continues(
     bad = runner.schedule("boom", "tamio", "a", {}, delay_s=0)
     assert wait_for(lambda: len(worker.errors) == 1)
     good = runner.schedule("ok", "tamio", "a", {}, delay_s=0)
-    assert wait_for(lambda: [j.id for j in state.jobs(status="done")] == [good.id])
+    assert wait_for(lambda: [j.id for j in state.jobs.list(status="done")] == [good.id])
 
-    [failed] = state.jobs(status="failed")
+    [failed] = state.jobs.list(status="failed")
     assert failed.id == bad.id
     assert failed.result == {"error": "ValueError: bad payload"}
     assert worker.running
@@ -225,7 +225,7 @@ def test_an_exception_in_the_loop_is_logged_kept_and_survived(
     with caplog.at_level("ERROR", logger="mockserver.worker"):
         worker.start()
         job = runner.schedule("ok", "tamio", "a", {}, delay_s=0)
-        assert wait_for(lambda: [j.id for j in state.jobs(status="done")] == [job.id])
+        assert wait_for(lambda: [j.id for j in state.jobs.list(status="done")] == [job.id])
 
     assert [str(e) for e in worker.errors] == ["disk hiccup", "disk hiccup"]
     assert any(
@@ -266,8 +266,8 @@ def test_retries_happen_in_the_background(
         worker.start()
         worker.dispatcher.emit("tamio", "a", "customer.created", {})
         assert got.wait(1.0)
-        assert wait_for(lambda: [d.status for d in state.deliveries()] == ["delivered"])
-        [delivery] = state.deliveries()
+        assert wait_for(lambda: [d.status for d in state.deliveries.list()] == ["delivered"])
+        [delivery] = state.deliveries.list()
         assert [a.status for a in delivery.attempts] == [500, 500, 200]
     finally:
         server.shutdown()

@@ -21,7 +21,7 @@ from mockserver.behaviours.registry import Call, Reply, behaviour, seeder
 from mockserver.envelopes import Failure
 from mockserver.ids import iso_now, iso_times, ulid, uuid7
 from mockserver.services import Services
-from mockserver.store.base import (
+from mockserver.store import (
     JSON,
     InsertOutcome,
     NewRecord,
@@ -93,7 +93,7 @@ def create_customers_bulk(call: Call) -> Reply:
     scope = Scope(API, call.account)
     times = iso_times(len(items))
     records = [new_customer(i, created_at=t) for i, t in zip(items, times, strict=True)]
-    outcomes = call.services.state.insert_batch(scope, records)
+    outcomes = call.services.state.records.insert_batch(scope, records)
     errors = [_taken(r, o) for r, o in zip(records, outcomes, strict=True) if not o.created]
     if errors:
         return _some_failed(call, "creating", errors, len(items))
@@ -104,7 +104,7 @@ def create_customers_bulk(call: Call) -> Reply:
 @behaviour(API, "createCustomer")
 def create_customer(call: Call) -> Reply | Failure:
     record = new_customer(call.body)
-    (outcome,) = call.services.state.insert_batch(Scope(API, call.account), [record])
+    (outcome,) = call.services.state.records.insert_batch(Scope(API, call.account), [record])
     if not outcome.created:
         message = _taken(record, outcome)
         return Failure("duplicate", call.spec.settings.conflict_status, message)
@@ -116,7 +116,7 @@ def create_customer(call: Call) -> Reply | Failure:
 @behaviour(API, "getCustomer")
 def get_customer(call: Call) -> Reply | Failure:
     customer_id = call.params["customer_id"]
-    found = call.services.state.get(Scope(API, call.account), customer_id)
+    found = call.services.state.records.get(Scope(API, call.account), customer_id)
     if found is None:
         return _not_found(customer_id)
     return Reply(200, {"success": True, "message": "Customer fetched successfully", "data": found})
@@ -146,7 +146,7 @@ def _change_devices(
     call: Call, customer_id: str, apply: Callable[[JSON], Revision | None], refusal: _Refusal
 ) -> Failure | None:
     """Run ``apply`` on the stored customer atomically; the failure to answer, or None."""
-    (outcome,) = call.services.state.update_batch(
+    (outcome,) = call.services.state.records.update_batch(
         Scope(API, call.account), [RecordChange(customer_id, apply)]
     )
     if not outcome.found:
@@ -198,7 +198,7 @@ def _not_found(customer_id: str) -> Failure:
 def update_customer(call: Call) -> Reply | Failure:
     customer_id = call.params["customer_id"]
     change = RecordChange(customer_id, _updating(call.body, iso_now()))
-    (outcome,) = call.services.state.update_batch(Scope(API, call.account), [change])
+    (outcome,) = call.services.state.records.update_batch(Scope(API, call.account), [change])
     if not outcome.found:
         return _not_found(customer_id)
     if outcome.conflict is not None:
@@ -225,7 +225,7 @@ def update_customers_bulk(call: Call) -> Reply:
         RecordChange(item["customer_id"], _updating(item, now, email_if_invalid=True))
         for item in items
     ]
-    outcomes = call.services.state.update_batch(Scope(API, call.account), changes)
+    outcomes = call.services.state.records.update_batch(Scope(API, call.account), changes)
     errors = [e for i, o in zip(items, outcomes, strict=True) if (e := _update_error(i, o))]
     if errors:
         return _some_failed(call, "updating", errors, len(items))
@@ -268,7 +268,7 @@ def create_customer_devices(call: Call) -> Reply | Failure:
 @behaviour(API, "getCustomerDevices")
 def get_customer_devices(call: Call) -> Reply | Failure:
     customer_id = call.params["customer_id"]
-    found = call.services.state.get(Scope(API, call.account), customer_id)
+    found = call.services.state.records.get(Scope(API, call.account), customer_id)
     if found is None:
         return _not_found(customer_id)
     devices = found.get("devices", [])
@@ -361,13 +361,13 @@ def list_customers(call: Call) -> Reply | Failure:
     ids = _split(call.params.get("customer_ids"))
     emails = _split(call.params.get("emails"))
     if ids is None and emails is None:
-        page = state.page(scope, limit=per_page, after_seq=after, before_seq=before)
+        page = state.records.page(scope, limit=per_page, after_seq=after, before_seq=before)
         records, has_prev, has_next = page.records, page.has_before, page.has_after
     else:
         lowered = {e.lower() for e in emails} if emails else None
         matching = [
             r
-            for r in state.all(scope)
+            for r in state.records.all(scope)
             if (ids is None or r.id in ids)
             and (lowered is None or str(r.data["email"] or "").lower() in lowered)
         ]
@@ -427,7 +427,7 @@ def seed(services: Services, account: str, items: list[dict[str, Any]]) -> list[
         positions.append(index)
         records.append(new_customer(item, seeded=True))
         results.append({})
-    outcomes = services.state.insert_batch(Scope(API, account), records)
+    outcomes = services.state.records.insert_batch(Scope(API, account), records)
     for index, record, outcome in zip(positions, records, outcomes, strict=True):
         results[index] = (
             {"created": outcome.record} if outcome.created else {"error": _taken(record, outcome)}

@@ -18,7 +18,7 @@ from mockserver.errors import MockServerError
 if TYPE_CHECKING:
     from mockserver.openapi.spec import Operation, Spec
     from mockserver.services import Services
-    from mockserver.store.base import Job
+    from mockserver.store import Job
 
 
 @dataclass(slots=True)

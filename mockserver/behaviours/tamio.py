@@ -20,7 +20,7 @@ from mockserver.behaviours.registry import Call, Reply, behaviour, job_handler, 
 from mockserver.envelopes import Failure
 from mockserver.ids import uuid4
 from mockserver.services import Services
-from mockserver.store.base import (
+from mockserver.store import (
     InsertOutcome,
     Job,
     NewRecord,
@@ -128,11 +128,11 @@ def _insert(
 ) -> list[InsertOutcome]:
     """Insert customers; remember when an account got a lead (the list's fast path skips none).
 
-    ``job_id``: an import's insert happens only while its job runs (see ``State.insert_batch``).
+    ``job_id``: an import's insert happens only while its job runs (``mockserver.store.records``).
     """
-    outcomes = services.state.insert_batch(Scope(API, account), records, job_id=job_id)
+    outcomes = services.state.records.insert_batch(Scope(API, account), records, job_id=job_id)
     if any(o.record is not None and o.record.get("category") == "lead" for o in outcomes):
-        services.state.set_flag(_leads_flag(account), True)
+        services.state.flags.set(_leads_flag(account), True)
     return outcomes
 
 
@@ -195,7 +195,7 @@ def run_import(job: Job, services: Services) -> dict[str, Any]:
                     "error": f"A customer with the email {item['email']} already exists",
                 }
             )
-    services.state.add_notification(
+    services.state.notifications.add(
         import_notification(job, len(created), failed, services.clock()), job_id=job.id
     )
     services.wake()
@@ -246,7 +246,7 @@ def create_customer(call: Call) -> Reply | Failure:
 @behaviour(API, "retrieveCustomer")
 def retrieve_customer(call: Call) -> Reply | Failure:
     uuid = str(call.params["uuid"])
-    found = call.services.state.get(Scope(API, call.account), uuid)
+    found = call.services.state.records.get(Scope(API, call.account), uuid)
     if found is None:
         return Failure("not-found", 400, f"Customer {uuid} was not found")
     return Reply(200, {"status": 200, "customer": found})
@@ -301,14 +301,15 @@ def list_customers(call: Call) -> Reply:
         sort_by == "created_at"
         and not descending
         and not any(params.get(f) for f in FILTERS)
-        and not state.get_flag(_leads_flag(call.account), False)
+        and not state.flags.get(_leads_flag(call.account), False)
     ):
         # The common case stays an index lookup, however many customers are stored (leads must
         # be left out unless include_leads, so an account that has any takes the filtering path).
         # No store holds 2**62 customers; clamping keeps huge page/per_page within SQLite's INTEGER.
         if offset >= MAX_ROWS:
-            return Reply(200, {"status": 200, "total_results": state.count(scope), "customers": []})
-        result = state.page(scope, limit=min(per_page, MAX_ROWS), offset=offset)
+            total = state.records.count(scope)
+            return Reply(200, {"status": 200, "total_results": total, "customers": []})
+        result = state.records.page(scope, limit=min(per_page, MAX_ROWS), offset=offset)
         return Reply(
             200,
             {
@@ -317,7 +318,7 @@ def list_customers(call: Call) -> Reply:
                 "customers": [r.data for r in result.records],
             },
         )
-    matching = [r for r in state.all(scope) if _matches(r, params)]
+    matching = [r for r in state.records.all(scope) if _matches(r, params)]
     matching.sort(
         key=lambda r: (
             str(r.data.get(sort_by) or "").lower()

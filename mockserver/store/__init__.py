@@ -1,51 +1,28 @@
-"""Account-scoped state behind one interface, with an in-memory and an SQLite backend."""
+"""All of the mock's mutable state, by concern, over a memory or an SQLite backend.
+
+``open_state`` picks the backend; ``State`` holds one object per concern (``records``,
+``jobs``, ``leases``, ``endpoints``, ``deliveries``, ``notifications``, ``journal``,
+``faults``, ``flags``, ``rate_limits``), each writing its rules once over the backend's
+storage primitives (``backend``).
+"""
 
 from __future__ import annotations
 
-import os
+from mockserver.store.backend import Backend
+from mockserver.store.model import DEFAULT_LEASE_S, JSON, Attempt, Delivery, Endpoint, Fault
 
-from mockserver.store.base import (
-    Attempt,
-    Delivery,
-    Endpoint,
-    Fault,
-    InsertOutcome,
-    Job,
-    JobGone,
-    NewRecord,
-    Notification,
-    Page,
-    RecordChange,
-    Revision,
-    Scope,
-    State,
-    StoredRecord,
-    UpdateOutcome,
-)
-from mockserver.store.memory import MemoryState
-from mockserver.store.sqlite import SQLiteState
+# isort: split
+from mockserver.store.model import InsertOutcome, Job, JobGone, NewRecord, Notification, Page
 
-
-def open_state(
-    path: str | os.PathLike[str] | None,
-    journal_limit: int = 1000,
-    journal_flush_s: float | None = None,
-    durable: bool = True,
-) -> State:
-    """The state for ``--state PATH``: an SQLite file there, or memory of this process if None.
-
-    ``journal_flush_s`` (SQLite only) defers journal writes to a per-process thread;
-    ``durable=False`` (SQLite only) skips fsyncs, for a file nobody keeps.
-    """
-    if path is None:
-        return MemoryState(journal_limit=journal_limit)
-    return SQLiteState(
-        path, journal_limit=journal_limit, journal_flush_s=journal_flush_s, durable=durable
-    )
-
+# isort: split
+from mockserver.store.model import RecordChange, Revision, Scope, StoredRecord, UpdateOutcome
+from mockserver.store.state import MemoryState, SQLiteState, State, open_state
 
 __all__ = [
+    "DEFAULT_LEASE_S",
+    "JSON",
     "Attempt",
+    "Backend",
     "Delivery",
     "Endpoint",
     "Fault",

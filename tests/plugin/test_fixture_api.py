@@ -170,4 +170,4 @@ def test_a_fault_that_makes_no_sense_is_refused_like_the_control_api_refuses_it(
     with pytest.raises(ValueError, match="bunce has no operation 'createCustomers'"):
         mockserver.fault(api="bunce", operation_id="createCustomers", status=503)
 
-    assert mockserver.services.state.faults() == []
+    assert mockserver.services.state.faults.list() == []

@@ -200,7 +200,7 @@ def test_bunce_answers_429_once_over_500_requests_a_minute(
     assert switched.json() == {"api": "bunce", "enabled": True}
     # Bunce counts per client address; spend 499 of the 500 requests without 499 round trips.
     for _ in range(499):
-        mockserver.services.state.hit("bunce:127.0.0.1", 60, frozen_clock)
+        mockserver.services.state.rate_limits.hit("bunce:127.0.0.1", 60, frozen_clock)
 
     five_hundredth = bunce.list()
     limited = bunce.list()

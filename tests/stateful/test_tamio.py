@@ -273,7 +273,7 @@ def claimed_import() -> tuple[FlaskClient, Services, Job]:
         json={"customers": [tamio_customer("Ann", "ann@example.com")]},
     )
     assert answer.status_code == 200
-    [job] = services.state.claim_due_jobs(time.time() + 60)
+    [job] = services.state.jobs.claim_due(time.time() + 60)
     return client, services, job
 
 
@@ -296,7 +296,7 @@ def test_an_import_a_reset_interrupts_after_its_insert_sends_no_events(
     # The reset lands between the import's insert and its webhook events, and the next test has
     # already registered its endpoint: that endpoint must not get the old import's events.
     _, services, job = claimed_import()
-    insert = services.state.insert_batch
+    insert = services.state.records.insert_batch
 
     def insert_then_reset(*args: Any, **kwargs: Any) -> Any:
         outcomes = insert(*args, **kwargs)
@@ -304,8 +304,8 @@ def test_an_import_a_reset_interrupts_after_its_insert_sends_no_events(
         services.webhooks.register("tamio", "http://127.0.0.1:9/next-test")
         return outcomes
 
-    monkeypatch.setattr(services.state, "insert_batch", insert_then_reset)
+    monkeypatch.setattr(services.state.records, "insert_batch", insert_then_reset)
     with pytest.raises(JobGone):
         JOB_HANDLERS[IMPORT_JOB](job, services)
 
-    assert services.state.deliveries() == []
+    assert services.state.deliveries.list() == []

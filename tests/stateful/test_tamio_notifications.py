@@ -123,18 +123,18 @@ def test_an_import_a_reset_interrupts_before_it_finishes_notifies_nothing(
     # Another worker's reset lands after the import's insert: the import must not leave a
     # notification behind for the next test to read.
     _, services, job = claimed_import()
-    insert = services.state.insert_batch
+    insert = services.state.records.insert_batch
 
     def insert_then_reset(*args: Any, **kwargs: Any) -> Any:
         outcomes = insert(*args, **kwargs)
         services.state.reset()
         return outcomes
 
-    monkeypatch.setattr(services.state, "insert_batch", insert_then_reset)
+    monkeypatch.setattr(services.state.records, "insert_batch", insert_then_reset)
     with pytest.raises(JobGone):
         JOB_HANDLERS[IMPORT_JOB](job, services)
 
-    assert services.state.notifications() == []
+    assert services.state.notifications.list() == []
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.store.sqlite import SQLiteState
+from mockserver.store import SQLiteState
 
 FLUSH_S = 0.005
 
@@ -42,9 +42,9 @@ def entry(n: int) -> dict[str, object]:
 
 
 def test_an_entry_is_readable_right_after_it_was_queued(worker_a: SQLiteState) -> None:
-    assert worker_a.append_journal(entry(1)) == 0  # queued, not yet numbered
+    assert worker_a.journal.append(entry(1)) == 0  # queued, not yet numbered
 
-    [read] = worker_a.journal()
+    [read] = worker_a.journal.read()
 
     assert read["n"] == 1 and read["seq"] > 0
 
@@ -53,35 +53,35 @@ def test_a_reader_sees_the_entries_another_process_queued(
     worker_a: SQLiteState, worker_b: SQLiteState
 ) -> None:
     for n in range(50):
-        worker_a.append_journal(entry(n))
+        worker_a.journal.append(entry(n))
 
-    assert [e["n"] for e in worker_b.journal()] == list(range(50))
+    assert [e["n"] for e in worker_b.journal.read()] == list(range(50))
 
 
 def test_the_filters_and_the_bound_still_apply(path: Path) -> None:
     state = SQLiteState(path, journal_limit=10, journal_flush_s=FLUSH_S)
     try:
         for n in range(25):
-            state.append_journal({**entry(n), "status": 404 if n % 2 else 200})
+            state.journal.append({**entry(n), "status": 404 if n % 2 else 200})
 
-        assert [e["n"] for e in state.journal()] == list(range(15, 25))
-        assert [e["n"] for e in state.journal(status=404, limit=2)] == [21, 23]
+        assert [e["n"] for e in state.journal.read()] == list(range(15, 25))
+        assert [e["n"] for e in state.journal.read(status=404, limit=2)] == [21, 23]
     finally:
         state.close()
 
 
 def test_reset_drops_entries_still_queued(worker_a: SQLiteState) -> None:
-    worker_a.append_journal(entry(1))
+    worker_a.journal.append(entry(1))
 
     worker_a.reset()
 
-    assert worker_a.journal() == []
+    assert worker_a.journal.read() == []
 
 
 def test_close_commits_what_is_queued(path: Path, worker_b: SQLiteState) -> None:
     state = SQLiteState(path, journal_flush_s=60.0)  # the thread would not flush in time
-    state.append_journal(entry(7))
+    state.journal.append(entry(7))
 
     state.close()
 
-    assert [e["n"] for e in worker_b.journal()] == [7]
+    assert [e["n"] for e in worker_b.journal.read()] == [7]

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.store.base import Fault
-from mockserver.store.sqlite import SQLiteState
+from mockserver.store import Fault, SQLiteState
 
 
 @pytest.fixture
@@ -23,7 +22,7 @@ def workers(tmp_path: Path) -> Iterator[tuple[SQLiteState, SQLiteState]]:
 
 
 def take(state: SQLiteState) -> Fault | None:
-    return state.take_fault("bunce", "createCustomersBulk", "POST", "/bunce/v1/customers/bulk")
+    return state.faults.take("bunce", "createCustomersBulk", "POST", "/bunce/v1/customers/bulk")
 
 
 def test_a_fault_armed_through_one_worker_hits_the_next_request_of_another(
@@ -32,7 +31,7 @@ def test_a_fault_armed_through_one_worker_hits_the_next_request_of_another(
     a, b = workers
     assert take(a) is None  # a now caches "no fault armed"
 
-    b.add_fault(Fault(id="f1", api="bunce", status=503, remaining=2))
+    b.faults.add(Fault(id="f1", api="bunce", status=503, remaining=2))
 
     assert take(a) is not None
     assert take(a) is not None
@@ -42,10 +41,10 @@ def test_a_fault_armed_through_one_worker_hits_the_next_request_of_another(
 
 def test_a_cleared_fault_stops_in_every_worker(workers: tuple[SQLiteState, SQLiteState]) -> None:
     a, b = workers
-    b.add_fault(Fault(id="f1", status=503, remaining=5))
+    b.faults.add(Fault(id="f1", status=503, remaining=5))
     assert take(a) is not None
 
-    b.clear_faults()
+    b.faults.clear()
 
     assert take(a) is None
 
@@ -54,21 +53,21 @@ def test_a_switch_flipped_through_one_worker_applies_in_another(
     workers: tuple[SQLiteState, SQLiteState],
 ) -> None:
     a, b = workers
-    assert a.get_flag("rate-limit:bunce", False) is False
+    assert a.flags.get("rate-limit:bunce", False) is False
 
-    b.set_flag("rate-limit:bunce", True)
-    assert a.get_flag("rate-limit:bunce", False) is True
+    b.flags.set("rate-limit:bunce", True)
+    assert a.flags.get("rate-limit:bunce", False) is True
 
     b.reset()
-    assert a.get_flag("rate-limit:bunce", False) is False
+    assert a.flags.get("rate-limit:bunce", False) is False
 
 
 def test_a_flag_value_read_from_the_cache_is_a_copy(
     workers: tuple[SQLiteState, SQLiteState],
 ) -> None:
     a, _ = workers
-    a.set_flag("settings", {"limit": 1})
+    a.flags.set("settings", {"limit": 1})
 
-    a.get_flag("settings")["limit"] = 99
+    a.flags.get("settings")["limit"] = 99
 
-    assert a.get_flag("settings") == {"limit": 1}
+    assert a.flags.get("settings") == {"limit": 1}

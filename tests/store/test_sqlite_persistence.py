@@ -37,47 +37,47 @@ def path(tmp_path: Path) -> Path:
 
 def test_everything_survives_close_and_reopen(path: Path) -> None:
     state = SQLiteState(path)
-    state.insert_batch(SCOPE, [customer(n) for n in range(5)])
-    state.insert_batch(Scope("tamio", "tok"), [customer(9)])
-    state.add_job(Job("job_1", "import", "tamio", "tok", {"items": [1, 2]}, due_at=T0))
-    state.add_job(Job("job_2", "import", "tamio", "tok", {}, due_at=T0 + 60, created_at=T0 + 1))
-    state.claim_due_jobs(T0)
-    state.finish_job("job_1", "done", {"created": 2})
-    state.add_endpoint(Endpoint("we_1", "tamio", "http://127.0.0.1:9/h", "whsec_x", ["*"]))
-    state.add_delivery(Delivery("whdel_1", "we_1", {"event_id": "whev_1"}, due_at=T0))
-    state.claim_due_deliveries(T0)
+    state.records.insert_batch(SCOPE, [customer(n) for n in range(5)])
+    state.records.insert_batch(Scope("tamio", "tok"), [customer(9)])
+    state.jobs.add(Job("job_1", "import", "tamio", "tok", {"items": [1, 2]}, due_at=T0))
+    state.jobs.add(Job("job_2", "import", "tamio", "tok", {}, due_at=T0 + 60, created_at=T0 + 1))
+    state.jobs.claim_due(T0)
+    state.jobs.finish("job_1", "done", {"created": 2})
+    state.endpoints.add(Endpoint("we_1", "tamio", "http://127.0.0.1:9/h", "whsec_x", ["*"]))
+    state.deliveries.add(Delivery("whdel_1", "we_1", {"event_id": "whev_1"}, due_at=T0))
+    state.deliveries.claim_due(T0)
     attempt = Attempt(at=T0, status=502, duration_ms=8.0, error="HTTP 502")
-    state.record_attempt("whdel_1", attempt, "pending", T0 + 30)
-    state.add_fault(Fault(id="f1", api="bunce", status=503, remaining=3))
-    state.set_flag("tamio.rate_limit", {"on": True})
-    journal_seq = state.append_journal({"api": "bunce", "status": 200})
-    last_seq = state.all(SCOPE)[-1].seq
+    state.deliveries.record_attempt("whdel_1", attempt, "pending", T0 + 30)
+    state.faults.add(Fault(id="f1", api="bunce", status=503, remaining=3))
+    state.flags.set("tamio.rate_limit", {"on": True})
+    journal_seq = state.journal.append({"api": "bunce", "status": 200})
+    last_seq = state.records.all(SCOPE)[-1].seq
     state.close()
 
     again = SQLiteState(path)
 
-    assert again.count(SCOPE) == 5
-    assert again.get(SCOPE, "cus_00000003") == customer(3).data
-    assert again.find(SCOPE, "email", "user4@example.com") == customer(4).data
-    page = again.page(SCOPE, limit=2, after_seq=again.all(SCOPE)[2].seq)
+    assert again.records.count(SCOPE) == 5
+    assert again.records.get(SCOPE, "cus_00000003") == customer(3).data
+    assert again.records.find(SCOPE, "email", "user4@example.com") == customer(4).data
+    page = again.records.page(SCOPE, limit=2, after_seq=again.records.all(SCOPE)[2].seq)
     assert [r.id for r in page.records] == ["cus_00000003", "cus_00000004"]
-    assert again.accounts("bunce") == ["sk_test_keep"]
-    assert [(j.id, j.status, j.result) for j in again.jobs()] == [
+    assert again.records.accounts("bunce") == ["sk_test_keep"]
+    assert [(j.id, j.status, j.result) for j in again.jobs.list()] == [
         ("job_1", "done", {"created": 2}),
         ("job_2", "pending", None),
     ]
-    assert again.next_job_due() == T0 + 60
-    assert [e.id for e in again.endpoints("tamio")] == ["we_1"]
-    [stored] = again.deliveries("we_1")
+    assert again.jobs.next_due() == T0 + 60
+    assert [e.id for e in again.endpoints.list("tamio")] == ["we_1"]
+    [stored] = again.deliveries.list("we_1")
     assert (stored.status, stored.due_at, stored.attempts) == ("pending", T0 + 30, [attempt])
-    assert again.faults() == [Fault(id="f1", api="bunce", status=503, remaining=3)]
-    assert again.get_flag("tamio.rate_limit") == {"on": True}
-    assert [e["seq"] for e in again.journal()] == [journal_seq]
+    assert again.faults.list() == [Fault(id="f1", api="bunce", status=503, remaining=3)]
+    assert again.flags.get("tamio.rate_limit") == {"on": True}
+    assert [e["seq"] for e in again.journal.read()] == [journal_seq]
     # Duplicates are still refused, and sequence numbers go on from where they were.
-    assert again.insert_batch(SCOPE, [customer(1)])[0].conflict == "email"
-    again.insert_batch(SCOPE, [customer(7)])
-    assert again.all(SCOPE)[-1].seq > last_seq
-    assert again.append_journal({"api": "bunce"}) > journal_seq
+    assert again.records.insert_batch(SCOPE, [customer(1)])[0].conflict == "email"
+    again.records.insert_batch(SCOPE, [customer(7)])
+    assert again.records.all(SCOPE)[-1].seq > last_seq
+    assert again.journal.append({"api": "bunce"}) > journal_seq
     again.close()
 
 
@@ -94,7 +94,7 @@ def test_the_file_is_in_wal_mode_with_its_schema_version(path: Path) -> None:
 
 def synchronous_of(state: SQLiteState) -> int:
     """SQLite's ``synchronous`` setting (0 OFF, 1 NORMAL) on the state's own connection."""
-    return int(state._conn().execute("PRAGMA synchronous").fetchone()[0])
+    return int(state.sqlite.connection().execute("PRAGMA synchronous").fetchone()[0])
 
 
 def test_a_kept_state_file_is_fsynced_at_checkpoints(path: Path) -> None:
@@ -113,12 +113,12 @@ def test_a_throwaway_state_file_skips_fsyncs_and_still_keeps_every_commit(path: 
     ).state
     assert isinstance(state, SQLiteState)
     assert synchronous_of(state) == 0
-    state.insert_batch(SCOPE, [customer(1, "ann@example.com", "1")])
+    state.records.insert_batch(SCOPE, [customer(1, "ann@example.com", "1")])
     state.close()
 
     reopened = SQLiteState(path)
     try:
-        assert reopened.get(SCOPE, "1") is not None  # a process that ends loses nothing
+        assert reopened.records.get(SCOPE, "1") is not None  # a process that ends loses nothing
     finally:
         reopened.close()
 
@@ -141,8 +141,8 @@ def test_a_file_of_schema_version_1_gains_the_notifications_table(path: Path) ->
 
     state = SQLiteState(path)
     try:
-        state.add_notification(Notification("ntf_1", "tamio", "tok", None, T0, {"created": 1}))
-        assert [n.data for n in state.notifications()] == [{"created": 1}]
+        state.notifications.add(Notification("ntf_1", "tamio", "tok", None, T0, {"created": 1}))
+        assert [n.data for n in state.notifications.list()] == [{"created": 1}]
     finally:
         state.close()
     db = sqlite3.connect(path)
@@ -159,9 +159,9 @@ def test_a_file_path_is_required(tmp_path: Path) -> None:
 def test_the_journal_table_stays_bounded(path: Path) -> None:
     state = SQLiteState(path, journal_limit=10)
     for n in range(450):
-        state.append_journal({"api": "bunce", "n": n})
+        state.journal.append({"api": "bunce", "n": n})
 
-    assert [e["n"] for e in state.journal()] == list(range(440, 450))
+    assert [e["n"] for e in state.journal.read()] == list(range(440, 450))
     state.close()
     db = sqlite3.connect(path)
     try:
@@ -177,7 +177,7 @@ def test_each_thread_has_its_own_connection_and_close_closes_them_all(path: Path
 
     def write(n: int) -> None:
         try:
-            state.insert_batch(SCOPE, [customer(n)])
+            state.records.insert_batch(SCOPE, [customer(n)])
         except BaseException as exc:
             errors.append(exc)
 
@@ -188,15 +188,15 @@ def test_each_thread_has_its_own_connection_and_close_closes_them_all(path: Path
         t.join()
 
     assert errors == []
-    assert state.count(SCOPE) == 4
+    assert state.records.count(SCOPE) == 4
     state.close()
     with pytest.raises((RuntimeError, sqlite3.ProgrammingError)):
-        state.count(SCOPE)
+        state.records.count(SCOPE)
 
 
 def test_a_file_of_schema_version_1_is_upgraded_with_its_jobs_kept(path: Path) -> None:
     state = SQLiteState(path)
-    state.add_job(Job("job_1", "import", "tamio", "tok", {"items": [1]}, due_at=T0))
+    state.jobs.add(Job("job_1", "import", "tamio", "tok", {"items": [1]}, due_at=T0))
     state.close()
     db = sqlite3.connect(path)  # what a mockserver without leases wrote
     for table, column in [
@@ -212,10 +212,10 @@ def test_a_file_of_schema_version_1_is_upgraded_with_its_jobs_kept(path: Path) -
     db.close()
 
     again = SQLiteState(path)
-    [claimed] = again.claim_due_jobs(T0, lease_s=10)
+    [claimed] = again.jobs.claim_due(T0, lease_s=10)
 
     assert (claimed.id, claimed.lease_until) == ("job_1", T0 + 10)
-    assert again._conn().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert again.sqlite.connection().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     again.close()
 
 
@@ -244,14 +244,14 @@ def test_the_wal_stays_bounded_under_a_stream_of_writes_and_is_emptied_at_close(
     peak = 0
     try:
         for batch in range(100):  # 20,000 customers, about 8 MB of database
-            state.insert_batch(SCOPE, [customer(batch * 200 + n) for n in range(200)])
+            state.records.insert_batch(SCOPE, [customer(batch * 200 + n) for n in range(200)])
             peak = max(peak, wal.stat().st_size)
     finally:
         stop.set()
         for thread in readers:
             thread.join()
 
-    assert state.count(SCOPE) == 20_000
+    assert state.records.count(SCOPE) == 20_000
     assert path.stat().st_size > 6 * 1024 * 1024
     assert peak < 4 * 1024 * 1024, f"the WAL grew to {peak} bytes"
     state.close()

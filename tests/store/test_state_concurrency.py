@@ -48,8 +48,8 @@ def race(workers: int, work: Callable[[int], Any]) -> list[Any]:
 
 def add_jobs_and_deliveries(state: State, n: int) -> None:
     for i in range(n):
-        state.add_job(Job(f"job_{i}", "import", "tamio", "acct", {"i": i}, due_at=T0 + i % 7))
-        state.add_delivery(Delivery(f"whdel_{i}", "we_1", {"i": i}, due_at=T0 + i % 5))
+        state.jobs.add(Job(f"job_{i}", "import", "tamio", "acct", {"i": i}, due_at=T0 + i % 7))
+        state.deliveries.add(Delivery(f"whdel_{i}", "we_1", {"i": i}, due_at=T0 + i % 5))
 
 
 def test_threads_racing_on_one_email_create_it_once(state: State) -> None:
@@ -62,7 +62,7 @@ def test_threads_racing_on_one_email_create_it_once(state: State) -> None:
                 customer(i * 1000 + r, f"race{r}@example.com"),
                 customer(100_000 + i * 1000 + r),
             ]
-            outcomes.append([o.created for o in state.insert_batch(SCOPE, batch)])
+            outcomes.append([o.created for o in state.records.insert_batch(SCOPE, batch)])
         return outcomes
 
     results = race(16, work)
@@ -70,8 +70,8 @@ def test_threads_racing_on_one_email_create_it_once(state: State) -> None:
     for r in range(rounds):
         assert sum(thread[r][0] for thread in results) == 1, f"race{r}@example.com"
     assert all(thread[r][1] for thread in results for r in range(rounds))
-    assert state.count(SCOPE) == rounds + 16 * rounds
-    assert all(state.find(SCOPE, "email", f"race{r}@example.com") for r in range(rounds))
+    assert state.records.count(SCOPE) == rounds + 16 * rounds
+    assert all(state.records.find(SCOPE, "email", f"race{r}@example.com") for r in range(rounds))
 
 
 def test_threads_racing_on_overlapping_batches_create_each_email_once(state: State) -> None:
@@ -82,12 +82,12 @@ def test_threads_racing_on_overlapping_batches_create_each_email_once(state: Sta
         made = 0
         for start in range(0, 100, 20):
             batch = [customer(i * 1000 + n, e) for n, e in enumerate(order[start : start + 20])]
-            made += sum(o.created for o in state.insert_batch(SCOPE, batch))
+            made += sum(o.created for o in state.records.insert_batch(SCOPE, batch))
         return made
 
     assert sum(race(8, work)) == 100
-    assert state.count(SCOPE) == 100
-    assert sorted(r.data["email"] for r in state.all(SCOPE)) == sorted(emails)
+    assert state.records.count(SCOPE) == 100
+    assert sorted(r.data["email"] for r in state.records.all(SCOPE)) == sorted(emails)
 
 
 def test_threads_claim_each_job_and_delivery_once(state: State) -> None:
@@ -96,9 +96,9 @@ def test_threads_claim_each_job_and_delivery_once(state: State) -> None:
     def work(i: int) -> tuple[list[str], list[str]]:
         jobs: list[str] = []
         deliveries: list[str] = []
-        while batch := state.claim_due_jobs(T0 + 10, limit=3):
+        while batch := state.jobs.claim_due(T0 + 10, limit=3):
             jobs += [j.id for j in batch]
-        while more := state.claim_due_deliveries(T0 + 10, limit=3):
+        while more := state.deliveries.claim_due(T0 + 10, limit=3):
             deliveries += [d.id for d in more]
         return jobs, deliveries
 
@@ -111,8 +111,8 @@ def test_threads_claim_each_job_and_delivery_once(state: State) -> None:
 
 
 def test_threads_count_every_hit(state: State) -> None:
-    race(8, lambda i: [state.hit("client", 60, T0) for _ in range(500)])
-    assert state.hit("client", 60, T0) == 4001
+    race(8, lambda i: [state.rate_limits.hit("client", 60, T0) for _ in range(500)])
+    assert state.rate_limits.hit("client", 60, T0) == 4001
 
 
 # -- several processes on one SQLite file ----------------------------------------------------
@@ -135,7 +135,7 @@ def _insert_worker(args: tuple[str, int, float]) -> list[list[bool]]:
                 customer(worker * 100_000 + round_ * 10, f"race{round_}@example.com"),
                 customer(worker * 100_000 + round_ * 10 + 1),
             ]
-            outcomes.append([o.created for o in state.insert_batch(SCOPE, batch)])
+            outcomes.append([o.created for o in state.records.insert_batch(SCOPE, batch)])
         return outcomes
     finally:
         state.close()
@@ -148,13 +148,13 @@ def _claim_worker(args: tuple[str, int, float]) -> tuple[list[str], list[str], i
         _wait(start_at)
         jobs: list[str] = []
         deliveries: list[str] = []
-        while batch := state.claim_due_jobs(T0 + 10, limit=2):
+        while batch := state.jobs.claim_due(T0 + 10, limit=2):
             jobs += [j.id for j in batch]
-        while more := state.claim_due_deliveries(T0 + 10, limit=2):
+        while more := state.deliveries.claim_due(T0 + 10, limit=2):
             deliveries += [d.id for d in more]
         last_hit = 0
         for _ in range(25):
-            last_hit = state.hit("client", 60, T0)
+            last_hit = state.rate_limits.hit("client", 60, T0)
         return jobs, deliveries, last_hit
     finally:
         state.close()
@@ -184,9 +184,9 @@ def test_processes_racing_on_one_sqlite_file_create_each_email_once(
         assert sum(r[round_][0] for r in results) == 1, f"race{round_}@example.com"
     assert all(r[round_][1] for r in results for round_ in range(20))
     state = SQLiteState(path)
-    assert state.count(SCOPE) == 20 + 20 * PROCESSES
-    assert all(state.find(SCOPE, "email", f"race{n}@example.com") for n in range(20))
-    seqs = [r.seq for r in state.all(SCOPE)]
+    assert state.records.count(SCOPE) == 20 + 20 * PROCESSES
+    assert all(state.records.find(SCOPE, "email", f"race{n}@example.com") for n in range(20))
+    seqs = [r.seq for r in state.records.all(SCOPE)]
     assert len(set(seqs)) == len(seqs)
     state.close()
 
@@ -203,9 +203,9 @@ def test_processes_claim_each_job_and_delivery_once(processes: Pool, tmp_path: P
     deliveries = Counter(d for r in results for d in r[1])
     assert jobs == Counter(f"job_{i}" for i in range(150))
     assert deliveries == Counter(f"whdel_{i}" for i in range(150))
-    assert {j.status for j in state.jobs()} == {"running"}
+    assert {j.status for j in state.jobs.list()} == {"running"}
     assert max(r[2] for r in results) == 25 * PROCESSES  # hits counted atomically
-    assert state.hit("client", 60, T0) == 25 * PROCESSES + 1
+    assert state.rate_limits.hit("client", 60, T0) == 25 * PROCESSES + 1
     state.close()
 
 
@@ -213,9 +213,10 @@ def test_a_new_record_is_seen_by_another_connection_at_once(tmp_path: Path) -> N
     writer = SQLiteState(tmp_path / "shared.db")
     reader = SQLiteState(tmp_path / "shared.db")
     try:
-        writer.insert_batch(SCOPE, [NewRecord("a", {"n": 1}, {"email": "a@example.com"})])
-        assert reader.get(SCOPE, "a") == {"n": 1}
-        [conflict] = reader.insert_batch(SCOPE, [NewRecord("b", {}, {"email": "a@example.com"})])
+        writer.records.insert_batch(SCOPE, [NewRecord("a", {"n": 1}, {"email": "a@example.com"})])
+        assert reader.records.get(SCOPE, "a") == {"n": 1}
+        taken = NewRecord("b", {}, {"email": "a@example.com"})
+        [conflict] = reader.records.insert_batch(SCOPE, [taken])
         assert conflict.conflict == "email"
     finally:
         writer.close()
@@ -228,9 +229,9 @@ def test_an_account_another_process_created_is_checked_not_taken_for_new(tmp_pat
     first = SQLiteState(tmp_path / "shared.db")
     second = SQLiteState(tmp_path / "shared.db")
     try:
-        first.insert_batch(SCOPE, [NewRecord("a", {"n": 1}, {"email": "a@example.com"})])
+        first.records.insert_batch(SCOPE, [NewRecord("a", {"n": 1}, {"email": "a@example.com"})])
 
-        outcomes = second.insert_batch(
+        outcomes = second.records.insert_batch(
             SCOPE,
             [
                 NewRecord("b", {}, {"email": "a@example.com"}),
@@ -240,7 +241,7 @@ def test_an_account_another_process_created_is_checked_not_taken_for_new(tmp_pat
         )
 
         assert [o.conflict for o in outcomes] == ["email", "id", None]
-        assert first.get(SCOPE, "c") == {"n": 3}
+        assert first.records.get(SCOPE, "c") == {"n": 3}
     finally:
         first.close()
         second.close()
