@@ -167,7 +167,10 @@ class JournalRows(Protocol):
         """Drop the rows with ``seq <= upto``."""
         ...
 
-    def journal_newest_first(self) -> Iterable[tuple[int, Any, Any, Any, bytes]]: ...
+    def journal_newest_first(self, batch: int) -> Iterable[tuple[int, Any, Any, Any, bytes]]:
+        """(seq, api, operation_id, status, entry) rows, newest first; read ``batch`` at a
+        time where that matters (the reader usually stops early)."""
+        ...
 
 
 class SwitchRows(Protocol):

@@ -165,9 +165,11 @@ class Journal:
         """
         self._settle()
         picked: list[tuple[int, bytes]] = []
+        filtered = api is not None or operation_id is not None or status is not None
+        batch = min(self._limit, 200 if filtered or limit is None else max(limit, 1))
         with self._backend.read() as tx:
             for visible, (seq, e_api, e_operation_id, e_status, blob) in enumerate(
-                tx.journal_newest_first()
+                tx.journal_newest_first(batch)
             ):
                 if visible >= self._limit or (limit is not None and len(picked) >= limit):
                     break

@@ -529,7 +529,7 @@ class MemoryBackend:
         while journal and journal[0][0] <= upto:
             journal.popleft()
 
-    def journal_newest_first(self) -> Iterable[tuple[int, Any, Any, Any, bytes]]:
+    def journal_newest_first(self, batch: int) -> Iterable[tuple[int, Any, Any, Any, bytes]]:
         newest_first: Iterable[tuple[int, Any, Any, Any, bytes]] = reversed(self._journal)
         return newest_first
 

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from mockserver.store.backend import Due, JournalRow, Kind, StoredRow
+from mockserver.store.codec import compact_json
 from mockserver.store.model import JSON, Attempt, Delivery, Endpoint, Fault, Job
 
 # isort: split
@@ -385,8 +386,9 @@ class SqlTx:
             seq += 1
             flat = [x for pair in record.unique.items() for x in pair]
             key_rows.extend((scope_id, key, value, seq) for key, value in record.unique.items())
+            # Right-sized (compact_json): the rows wait for the executemany below.
             record_rows.append(
-                (seq, scope_id, record.id, blob, orjson.dumps(flat) if flat else None)
+                (seq, scope_id, record.id, blob, compact_json(flat) if flat else None)
             )
         self.run_many(
             "INSERT INTO records (seq, scope_id, id, data, uniq) VALUES (?, ?, ?, ?, ?)",
@@ -706,16 +708,16 @@ class SqlTx:
     def trim_journal(self, upto: int) -> None:
         self.run("DELETE FROM journal WHERE seq <= ?", (upto,))
 
-    def journal_newest_first(self) -> Iterator[tuple[int, Any, Any, Any, bytes]]:
+    def journal_newest_first(self, batch: int) -> Iterator[tuple[int, Any, Any, Any, bytes]]:
         below = _MAX_SEQ
         while True:  # in pages: a reader usually stops early, and no cursor stays open
             rows = self.run(
                 "SELECT seq, api, operation_id, status, entry FROM journal WHERE seq < ?"
-                " ORDER BY seq DESC LIMIT 200",
-                (below,),
+                " ORDER BY seq DESC LIMIT ?",
+                (below, batch),
             ).fetchall()
             yield from rows
-            if len(rows) < 200:
+            if len(rows) < batch:
                 return
             below = rows[-1][0]
 

@@ -447,7 +447,8 @@ class SQLiteBackend:
         return self._changes.epoch()
 
     def encode_record(self, record_id: str, unique: Mapping[str, str], data: JSON) -> bytes:
-        """The data's JSON, right-sized (a 100,000-customer batch held 4 KiB per record)."""
+        """The data's JSON, right-sized: rows wait for their executemany, and orjson's own
+        buffers are 4 KiB each (a 75,000-customer create peaked 300 MB higher)."""
         return compact_json(data)
 
     def bump_epoch(self) -> None:
