@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import fields
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -135,7 +135,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     event {blob} NOT NULL,
     due_at {real} NOT NULL,
     status TEXT NOT NULL,
-    attempts TEXT NOT NULL,
+    attempts {blob} NOT NULL,
     created_at {real} NOT NULL,
     lease_until {real},
     claim TEXT
@@ -198,10 +198,19 @@ _JOB_COLUMNS = (
 _DELIVERY_COLUMNS = (
     "id, endpoint_id, event, due_at, status, attempts, created_at, lease_until, claim"
 )
-# The columns are the dataclasses' fields, in their order (``drop_`` is Fault's ``drop``).
-_JOB_FIELDS = [f.name for f in fields(Job)]
-_DELIVERY_FIELDS = [f.name for f in fields(Delivery)]
-_FAULT_FIELDS = [f.name for f in fields(Fault)]
+# A table's columns are its dataclass's fields, in their order (``drop_`` is Fault's ``drop``).
+_FIELDS: dict[type, list[str]] = {
+    cls: [f.name for f in fields(cls)] for cls in (Job, Delivery, Endpoint, Notification, Fault)
+}
+_JSON_FIELDS: dict[type, tuple[str, ...]] = {
+    Job: ("payload", "result"),
+    Delivery: ("event", "attempts"),
+    Endpoint: ("events",),
+    Notification: ("data",),
+    Fault: (),
+}
+_CLASS: dict[Kind, type] = {"jobs": Job, "deliveries": Delivery}
+T = TypeVar("T")
 _COLUMNS: dict[Kind, str] = {"jobs": _JOB_COLUMNS, "deliveries": _DELIVERY_COLUMNS}
 _ENDPOINT_COLUMNS = "id, api, url, secret, events, account, created_at"
 _NOTIFICATION_COLUMNS = "id, api, account, job_id, time, data"
@@ -249,36 +258,28 @@ _MIN_SEQ = -(2**63)
 _MAX_SEQ = 2**63 - 1
 
 
-def _job(row: Any) -> Job:
-    values = dict(zip(_JOB_FIELDS, row, strict=True))
-    values["payload"] = orjson.loads(values["payload"])
-    values["result"] = None if values["result"] is None else orjson.loads(values["result"])
-    return Job(**values)
+def _values(item: Any) -> list[Any]:
+    """An item's fields in order (its table's columns are in that order) as parameters: JSON
+    values (dicts, lists, the attempts) as JSON, a boolean as 0 or 1."""
+    values = [getattr(item, name) for name in _FIELDS[type(item)]]
+    return [
+        orjson.dumps(v) if isinstance(v, dict | list) else int(v) if isinstance(v, bool) else v
+        for v in values
+    ]
 
 
-def _delivery(row: Any) -> Delivery:
-    values = dict(zip(_DELIVERY_FIELDS, row, strict=True))
-    values["event"] = orjson.loads(values["event"])
-    values["attempts"] = [Attempt(**a) for a in orjson.loads(values["attempts"])]
-    return Delivery(**values)
-
-
-_READ: dict[Kind, Callable[[Any], Any]] = {"jobs": _job, "deliveries": _delivery}
-
-
-def _attempts_json(attempts: Sequence[Attempt]) -> str:
-    return orjson.dumps(
-        [
-            {"at": a.at, "status": a.status, "duration_ms": a.duration_ms, "error": a.error}
-            for a in attempts
-        ]
-    ).decode()
-
-
-def _fault(row: Any) -> Fault:
-    fault = Fault(**dict(zip(_FAULT_FIELDS, row, strict=True)))
-    fault.drop = bool(fault.drop)
-    return fault
+def _item(cls: type[T], row: Sequence[Any]) -> T:
+    """The item of a row of :func:`_values`."""
+    values = dict(zip(_FIELDS[cls], row, strict=True))
+    for name in _JSON_FIELDS[cls]:
+        if values[name] is not None:
+            values[name] = orjson.loads(values[name])
+    item = cls(**values)
+    if isinstance(item, Delivery):
+        item.attempts = [Attempt(**a) for a in item.attempts]  # type: ignore[arg-type]
+    if isinstance(item, Fault):
+        item.drop = bool(item.drop)
+    return item
 
 
 class SqlTx:
@@ -519,24 +520,7 @@ class SqlTx:
         return bool(self.run(sql, params).rowcount)
 
     def insert_job(self, job: Job) -> bool:
-        return self._insert(
-            "jobs",
-            _JOB_COLUMNS,
-            (
-                job.id,
-                job.kind,
-                job.api,
-                job.account,
-                orjson.dumps(job.payload),
-                job.due_at,
-                job.status,
-                None if job.result is None else orjson.dumps(job.result),
-                job.created_at,
-                job.finished_at,
-                job.lease_until,
-                job.claim,
-            ),
-        )
+        return self._insert("jobs", _JOB_COLUMNS, _values(job))
 
     def job_status(self, job_id: str) -> str | None:
         row = self.one("SELECT status FROM jobs WHERE id = ?", (job_id,))
@@ -558,9 +542,8 @@ class SqlTx:
         return bool(changed)
 
     def all_jobs(self) -> list[Job]:
-        return [
-            _job(r) for r in self.run(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY created_at, pos")
-        ]
+        rows = self.run(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY created_at, pos")
+        return [_item(Job, r) for r in rows]
 
     def pending_due(self, kind: Kind, upto: float, limit: int) -> list[Due]:
         sql = (
@@ -594,7 +577,7 @@ class SqlTx:
                 f" WHERE id IN ({marks}) RETURNING {_COLUMNS[kind]}",
                 (status, lease_until, prefix, *chunk),
             )
-            held.update((row[0], _READ[kind](row)) for row in rows)
+            held.update((row[0], _item(_CLASS[kind], row)) for row in rows)
         return [held[i] for i in ids]
 
     def _by_claims(self, sql: str, head: tuple[Any, ...], claims: Collection[str]) -> int:
@@ -618,52 +601,21 @@ class SqlTx:
 
     # -- webhooks ------------------------------------------------------------------------------
     def insert_endpoint(self, endpoint: Endpoint) -> bool:
-        params = (
-            endpoint.id,
-            endpoint.api,
-            endpoint.url,
-            endpoint.secret,
-            orjson.dumps(endpoint.events),
-            endpoint.account,
-            endpoint.created_at,
-        )
-        return self._insert("endpoints", _ENDPOINT_COLUMNS, params)
+        return self._insert("endpoints", _ENDPOINT_COLUMNS, _values(endpoint))
 
     def all_endpoints(self) -> list[Endpoint]:
         rows = self.run(f"SELECT {_ENDPOINT_COLUMNS} FROM endpoints ORDER BY created_at, pos")
-        return [
-            Endpoint(
-                id=r[0],
-                api=r[1],
-                url=r[2],
-                secret=r[3],
-                events=orjson.loads(r[4]),
-                account=r[5],
-                created_at=r[6],
-            )
-            for r in rows
-        ]
+        return [_item(Endpoint, r) for r in rows]
 
     def delete_endpoint(self, endpoint_id: str) -> bool:
         return bool(self.run("DELETE FROM endpoints WHERE id = ?", (endpoint_id,)).rowcount)
 
     def insert_delivery(self, delivery: Delivery) -> bool:
-        params = (
-            delivery.id,
-            delivery.endpoint_id,
-            orjson.dumps(delivery.event),
-            delivery.due_at,
-            delivery.status,
-            _attempts_json(delivery.attempts),
-            delivery.created_at,
-            delivery.lease_until,
-            delivery.claim,
-        )
-        return self._insert("deliveries", _DELIVERY_COLUMNS, params)
+        return self._insert("deliveries", _DELIVERY_COLUMNS, _values(delivery))
 
     def delivery(self, delivery_id: str) -> Delivery | None:
         row = self.one(f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,))
-        return None if row is None else _delivery(row)
+        return None if row is None else _item(Delivery, row)
 
     def set_delivery(
         self, delivery_id: str, attempts: list[Attempt], status: str, due_at: float
@@ -671,32 +623,19 @@ class SqlTx:
         self.run(
             "UPDATE deliveries SET attempts = ?, status = ?, due_at = ?, lease_until = NULL,"
             " claim = NULL WHERE id = ?",
-            (_attempts_json(attempts), status, due_at, delivery_id),
+            (orjson.dumps(attempts), status, due_at, delivery_id),
         )
 
     def all_deliveries(self) -> list[Delivery]:
         rows = self.run(f"SELECT {_DELIVERY_COLUMNS} FROM deliveries ORDER BY created_at, pos")
-        return [_delivery(r) for r in rows]
+        return [_item(Delivery, r) for r in rows]
 
     def insert_notification(self, notification: Notification) -> bool:
-        params = (
-            notification.id,
-            notification.api,
-            notification.account,
-            notification.job_id,
-            notification.time,
-            orjson.dumps(notification.data),
-        )
-        return self._insert("notifications", _NOTIFICATION_COLUMNS, params)
+        return self._insert("notifications", _NOTIFICATION_COLUMNS, _values(notification))
 
     def all_notifications(self) -> list[Notification]:
         rows = self.run(f"SELECT {_NOTIFICATION_COLUMNS} FROM notifications ORDER BY pos")
-        return [
-            Notification(
-                id=r[0], api=r[1], account=r[2], job_id=r[3], time=r[4], data=orjson.loads(r[5])
-            )
-            for r in rows
-        ]
+        return [_item(Notification, r) for r in rows]
 
     # -- journal -------------------------------------------------------------------------------
     def append_journal(self, rows: Sequence[JournalRow]) -> int:
@@ -723,21 +662,12 @@ class SqlTx:
 
     # -- faults, flags, hits -------------------------------------------------------------------
     def insert_fault(self, fault: Fault) -> bool:
-        params = (
-            fault.id,
-            fault.api,
-            fault.operation_id,
-            fault.method,
-            fault.path,
-            fault.status,
-            fault.latency_ms,
-            int(fault.drop),
-            fault.remaining,
-        )
-        return self._insert("faults", _FAULT_COLUMNS, params)
+        return self._insert("faults", _FAULT_COLUMNS, _values(fault))
 
     def faults(self) -> list[Fault]:
-        return [_fault(r) for r in self.run(f"SELECT {_FAULT_COLUMNS} FROM faults ORDER BY pos")]
+        return [
+            _item(Fault, r) for r in self.run(f"SELECT {_FAULT_COLUMNS} FROM faults ORDER BY pos")
+        ]
 
     def any_fault(self) -> bool:
         return self.one("SELECT pos FROM faults LIMIT 1") is not None

@@ -531,45 +531,36 @@ def test_an_update_can_release_a_key_and_returned_data_are_copies(state: State) 
     assert state.records.get(BUNCE, "cus_00000001")["first_name"] == "Ada"  # type: ignore[index]
 
 
-def test_an_unserialisable_revision_rolls_the_whole_update_back(state: State) -> None:
+def unserialisable(data: dict[str, Any]) -> Revision:
+    return Revision({**data, "bad": object()}, {"email": data["email"]})
+
+
+def refuse(data: dict[str, Any]) -> Revision:
+    raise RuntimeError("the behaviour refused the change")
+
+
+@pytest.mark.parametrize(
+    ("failing", "error"), [(unserialisable, TypeError), (refuse, RuntimeError)]
+)
+def test_a_failing_change_rolls_the_whole_update_back(
+    state: State, failing: Callable[[dict[str, Any]], Revision], error: type[Exception]
+) -> None:
+    # An unserialisable revision, or a change that raises: the changes before it are undone.
     state.records.insert_batch(BUNCE, [customer(1), customer(2)])
     before = state.records.all(BUNCE)
 
-    def unserialisable(data: dict[str, Any]) -> Revision:
-        return Revision({**data, "bad": object()}, {"email": data["email"]})
-
-    with pytest.raises(TypeError):
+    with pytest.raises(error):
         state.records.update_batch(
             BUNCE,
             [
                 RecordChange("cus_00000001", set_email("moved@example.com")),
-                RecordChange("cus_00000002", unserialisable),
+                RecordChange("cus_00000002", failing),
             ],
         )
 
     assert state.records.all(BUNCE) == before
     assert state.records.find(BUNCE, "email", "moved@example.com") is None
     assert state.records.find(BUNCE, "email", "user1@example.com") == before[0].data
-
-
-def test_a_change_that_raises_rolls_back_the_changes_before_it(state: State) -> None:
-    state.records.insert_batch(BUNCE, [customer(1), customer(2)])
-    before = state.records.all(BUNCE)
-
-    def refuse(data: dict[str, Any]) -> Revision:
-        raise RuntimeError("the behaviour refused the change")
-
-    with pytest.raises(RuntimeError, match="refused"):
-        state.records.update_batch(
-            BUNCE,
-            [
-                RecordChange("cus_00000001", set_email("moved@example.com")),
-                RecordChange("cus_00000002", refuse),
-            ],
-        )
-
-    assert state.records.all(BUNCE) == before
-    assert state.records.find(BUNCE, "email", "moved@example.com") is None
     assert created(state.records.insert_batch(BUNCE, [customer(3, "moved@example.com")])) == [True]
 
 
