@@ -4,13 +4,50 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from mockserver.config import MIB, Settings
 from mockserver.errors import MockServerError
+
+if TYPE_CHECKING:  # imported where used: `mockserver serve` starts without them
+    from mockserver.engine import MountedApi
+    from mockserver.recording import Recording
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Options that name a file, or a folder, on the command line.
+_file_option = partial(click.option, type=click.Path(dir_okay=False))
+_folder_option = partial(click.option, type=click.Path(file_okay=False))
+_output_option = _file_option("--output", "-o", help="File to write (default: standard output).")
+
+
+def _spec_files_option(help: str) -> Callable[[F], F]:
+    """``--spec`` of the commands that check recordings: existing spec files, repeatable."""
+    return click.option(
+        "--spec", "specs", multiple=True, type=click.Path(exists=True, dir_okay=False), help=help
+    )
+
+
+def _flag(name: str, setting: str, value: bool, help: str) -> Callable[[F], F]:
+    """A flag that sets ``setting`` to ``value``; left out, the setting comes from the
+    environment or its default (the option is ``None``)."""
+    return click.option(name, setting, flag_value=value, default=None, help=help)
+
+
+def _options(*options: Callable[[F], F]) -> Callable[[F], F]:
+    """Several options as one decorator, shown by ``--help`` in the order given."""
+
+    def apply(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
 
 
 def _settings(**options: Any) -> Settings:
@@ -18,6 +55,12 @@ def _settings(**options: Any) -> Settings:
         return Settings.from_env(**options)
     except MockServerError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def _exit_on(exc: MockServerError, code: int | None = None) -> NoReturn:
+    """Report ``exc`` on standard error and exit with ``code`` (default: the error's own)."""
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code if code is None else code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,168 +86,136 @@ class SpecPath(click.ParamType[str]):
         return str(value)
 
 
+# serve's options, each named after the setting it gives (a field of mockserver.config.Settings),
+# except --port-file, which serve hands to the server, and --proxy and --max-body-size, which it
+# converts. An option not given is None (a repeatable one an empty tuple): the setting then comes
+# from the environment or its default.
+_serve_options = _options(
+    click.option("--host", help="Address to bind (default 127.0.0.1)."),
+    click.option("--port", type=int, help="Port (default 8000; 0 picks a free one)."),
+    _file_option(
+        "--port-file",
+        help="Once the port is bound, write its number to this file (how a script learns the port "
+        "--port 0 picked).",
+    ),
+    click.option(
+        "--spec",
+        "specs",
+        multiple=True,
+        type=SpecPath(),
+        help="An extra OpenAPI spec to serve (repeatable); NAME=PATH mounts it at /NAME.",
+    ),
+    _flag(
+        "--strict-examples",
+        "strict_examples",
+        True,
+        "Refuse to start when an example breaks its schema (default: warn, serve generated).",
+    ),
+    click.option(
+        "--api", "apis", multiple=True, help="Serve only these APIs (repeatable), e.g. --api bunce."
+    ),
+    _flag("--no-bundled", "bundled", False, "Serve only the --spec files, not the bundled specs."),
+    click.option("--seed", type=int, help="Seed for generated data (repeatable answers)."),
+    click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"])),
+    _flag("--quiet", "log_requests", False, "No log line per request."),
+    click.option(
+        "--workers",
+        type=int,
+        help="Worker processes (default: one per CPU, at most 4; >1 shares an SQLite store).",
+    ),
+    click.option("--threads", type=int, help="Threads per worker (default 8)."),
+    click.option(
+        "--request-timeout",
+        "request_timeout_s",
+        type=float,
+        help="Seconds a request may take to arrive, from its first byte (default 15).",
+    ),
+    _file_option("--state", "state_path", help="SQLite file that keeps state across restarts."),
+    click.option(
+        "--control-token",
+        envvar="MOCKSERVER_CONTROL_TOKEN",
+        help="Token the /__mock/ control API requires (mandatory off loopback).",
+    ),
+    click.option(
+        "--allowed-host",
+        "allowed_hosts",
+        multiple=True,
+        help="A host name the /__mock/ control API answers to, besides localhost and the bound "
+        "address (repeatable).",
+    ),
+    click.option("--max-body-size", type=float, help="Body limit in MiB (default 10)."),
+    click.option("--validate-responses", type=click.Choice(["off", "warn", "strict"])),
+    _flag("--no-cors", "cors", False, "Do not answer CORS preflight requests."),
+    click.option(
+        "--job-delay", "job_delay_s", type=float, help="Seconds before a Tamio import job runs."
+    ),
+    click.option(
+        "--dataset",
+        type=click.Path(exists=True, dir_okay=False),
+        help="A data set (JSON) of customers to load at start.",
+    ),
+    _flag(
+        "--tls",
+        "tls",
+        True,
+        "Serve HTTPS with a certificate from the mock's local CA (created once; see docs/tls.md).",
+    ),
+    _file_option(
+        "--tls-cert", help="Serve HTTPS with this certificate chain (PEM) instead; needs --tls-key."
+    ),
+    _file_option("--tls-key", help="The key of --tls-cert (PEM)."),
+    click.option(
+        "--proxy",
+        "proxies",
+        multiple=True,
+        metavar="API=URL",
+        help="Forward API's requests to URL and check both sides against the spec, e.g. "
+        "bunce=https://sandbox.api.bunce.so/v1 (repeatable).",
+    ),
+    click.option(
+        "--proxy-timeout",
+        "proxy_timeout_s",
+        type=float,
+        help="Seconds to wait for the upstream (10).",
+    ),
+    _flag(
+        "--proxy-strict",
+        "proxy_strict",
+        True,
+        "Refuse requests that break the spec; answer 502 for upstream answers that do.",
+    ),
+    _folder_option(
+        "--record",
+        "record_dir",
+        help="Write each proxied exchange into this folder (one JSON file each).",
+    ),
+    _folder_option(
+        "--replay",
+        "replay_dir",
+        help="Answer requests that match a recording in this folder from it.",
+    ),
+)
+
+
 @main.command()
-@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default 8000; 0 picks a free one).")
-@click.option(
-    "--port-file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Once the port is bound, write its number to this file (how a script learns the port "
-    "--port 0 picked).",
-)
-@click.option(
-    "--spec",
-    "specs",
-    multiple=True,
-    type=SpecPath(),
-    help="An extra OpenAPI spec to serve (repeatable); NAME=PATH mounts it at /NAME.",
-)
-@click.option(
-    "--strict-examples",
-    is_flag=True,
-    help="Refuse to start when an example breaks its schema (default: warn, serve generated).",
-)
-@click.option(
-    "--api", "apis", multiple=True, help="Serve only these APIs (repeatable), e.g. --api bunce."
-)
-@click.option(
-    "--no-bundled", is_flag=True, help="Serve only the --spec files, not the bundled specs."
-)
-@click.option(
-    "--seed", type=int, default=None, help="Seed for generated data (repeatable answers)."
-)
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None)
-@click.option("--quiet", is_flag=True, help="No log line per request.")
-@click.option(
-    "--workers",
-    type=int,
-    default=None,
-    help="Worker processes (default: one per CPU, at most 4; >1 shares an SQLite store).",
-)
-@click.option("--threads", type=int, default=None, help="Threads per worker (default 8).")
-@click.option(
-    "--request-timeout",
-    type=float,
-    default=None,
-    help="Seconds a request may take to arrive, from its first byte (default 15).",
-)
-@click.option(
-    "--state",
-    "state_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="SQLite file that keeps state across restarts.",
-)
-@click.option(
-    "--control-token",
-    default=None,
-    envvar="MOCKSERVER_CONTROL_TOKEN",
-    help="Token the /__mock/ control API requires (mandatory off loopback).",
-)
-@click.option(
-    "--allowed-host",
-    "allowed_hosts",
-    multiple=True,
-    help="A host name the /__mock/ control API answers to, besides localhost and the bound "
-    "address (repeatable).",
-)
-@click.option("--max-body-size", type=float, default=None, help="Body limit in MiB (default 10).")
-@click.option("--validate-responses", type=click.Choice(["off", "warn", "strict"]), default=None)
-@click.option("--no-cors", is_flag=True, help="Do not answer CORS preflight requests.")
-@click.option(
-    "--job-delay", type=float, default=None, help="Seconds before a Tamio import job runs."
-)
-@click.option(
-    "--dataset",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="A data set (JSON) of customers to load at start.",
-)
-@click.option(
-    "--tls",
-    is_flag=True,
-    help="Serve HTTPS with a certificate from the mock's local CA (created once; see docs/tls.md).",
-)
-@click.option(
-    "--tls-cert",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Serve HTTPS with this certificate chain (PEM) instead; needs --tls-key.",
-)
-@click.option(
-    "--tls-key", type=click.Path(dir_okay=False), default=None, help="The key of --tls-cert (PEM)."
-)
-@click.option(
-    "--proxy",
-    "proxies",
-    multiple=True,
-    metavar="API=URL",
-    help="Forward API's requests to URL and check both sides against the spec, e.g. "
-    "bunce=https://sandbox.api.bunce.so/v1 (repeatable).",
-)
-@click.option(
-    "--proxy-timeout", type=float, default=None, help="Seconds to wait for the upstream (10)."
-)
-@click.option(
-    "--proxy-strict",
-    is_flag=True,
-    default=None,
-    help="Refuse requests that break the spec; answer 502 for upstream answers that do.",
-)
-@click.option(
-    "--record",
-    "record_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Write each proxied exchange into this folder (one JSON file each).",
-)
-@click.option(
-    "--replay",
-    "replay_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Answer requests that match a recording in this folder from it.",
-)
-def serve(**options: Any) -> None:
+@_serve_options
+def serve(
+    port_file: str | None, proxies: tuple[str, ...], max_body_size: float | None, **options: Any
+) -> None:
     """Serve every bundled spec (and --spec files) on 127.0.0.1:8000."""
     from mockserver.config import parse_pairs
     from mockserver.server import serve_forever
 
     try:
-        proxy = parse_pairs(list(options["proxies"])) if options["proxies"] else None
+        proxy = parse_pairs(list(proxies)) if proxies else None
     except MockServerError as exc:
         raise click.BadParameter(str(exc), param_hint="--proxy") from None
-
+    # A repeatable option given no times: the setting from the environment or its default.
+    given = {k: (list(v) or None) if isinstance(v, tuple) else v for k, v in options.items()}
     settings = _settings(
-        host=options["host"],
-        port=options["port"],
-        specs=list(options["specs"]) or None,
-        apis=list(options["apis"]) or None,
-        bundled=False if options["no_bundled"] else None,
-        seed=options["seed"],
-        log_level=options["log_level"],
-        log_requests=False if options["quiet"] else None,
-        workers=options["workers"],
-        threads=options["threads"],
-        request_timeout_s=options["request_timeout"],
-        state_path=options["state_path"],
-        control_token=options["control_token"],
-        allowed_hosts=list(options["allowed_hosts"]) or None,
-        max_body_bytes=int(options["max_body_size"] * MIB) if options["max_body_size"] else None,
-        validate_responses=options["validate_responses"],
-        strict_examples=True if options["strict_examples"] else None,
-        cors=False if options["no_cors"] else None,
-        job_delay_s=options["job_delay"],
-        dataset=options["dataset"],
-        tls=True if options["tls"] else None,
-        tls_cert=options["tls_cert"],
-        tls_key=options["tls_key"],
+        **given,
         proxy=proxy,
-        proxy_timeout_s=options["proxy_timeout"],
-        proxy_strict=options["proxy_strict"],
-        record_dir=options["record_dir"],
-        replay_dir=options["replay_dir"],
+        max_body_bytes=int(max_body_size * MIB) if max_body_size else None,
     )
     if settings.exposed and not settings.control_token:
         raise click.UsageError(
@@ -218,10 +229,9 @@ def serve(**options: Any) -> None:
             settings, files = tls.resolve(settings)
             if files is not None and files.ca_bundle:
                 click.echo(tls.trust_hint(files.ca_bundle), err=True)
-        serve_forever(settings, port_file=options["port_file"])
+        serve_forever(settings, port_file=port_file)
     except MockServerError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        _exit_on(exc)
 
 
 @main.command()
@@ -253,8 +263,7 @@ def routes(specs: tuple[str, ...], apis: tuple[str, ...]) -> None:
     try:
         loaded = load_specs(settings)
     except MockServerError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        _exit_on(exc)
     for spec in loaded:
         click.echo(
             f"{spec.name}  {spec.mount}  ({spec.title} {spec.version}; {Path(spec.file).name})"
@@ -307,13 +316,7 @@ def fixtures() -> None:
     multiple=True,
     help="dataset: account (credential) to store customers under (repeatable).",
 )
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="File to write (default: standard output).",
-)
+@_output_option
 def fixtures_generate(
     apis: tuple[str, ...],
     count: int,
@@ -367,10 +370,7 @@ def _names(values: tuple[str, ...]) -> list[str]:
     help="'Name: value' sent with every request, e.g. credentials (repeatable).",
 )
 @click.option(
-    "--max-examples",
-    type=int,
-    default=None,
-    help="Generated requests per operation and phase (default 25).",
+    "--max-examples", type=int, help="Generated requests per operation and phase (default 25)."
 )
 @click.option(
     "--checks",
@@ -385,7 +385,7 @@ def _names(values: tuple[str, ...]) -> list[str]:
     multiple=True,
     help="examples, coverage, fuzzing, stateful (default: all).",
 )
-@click.option("--seed", type=int, default=None, help="Seed of the generated data (default fixed).")
+@click.option("--seed", type=int, help="Seed of the generated data (default fixed).")
 @click.option(
     "--target",
     type=click.Choice(["auto", "mock", "deployment"]),
@@ -468,27 +468,18 @@ def contract(
 @main.command()
 @click.option(
     "--url",
-    default=None,
     help="A running mock (default http://127.0.0.1:8000): its journal's proxied exchanges.",
 )
 @click.option(
     "--recordings",
     type=click.Path(exists=True, file_okay=False),
-    default=None,
     help="A --record folder instead: every recording checked against the specs as they are now.",
 )
-@click.option(
-    "--spec",
-    "specs",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False),
-    help="With --recordings: a spec to check against (repeatable).",
-)
+@_spec_files_option("With --recordings: a spec to check against (repeatable).")
 @click.option("--no-bundled", is_flag=True, help="With --recordings: only the --spec files.")
-@click.option("--api", default=None, help="Only this API.")
+@click.option("--api", help="Only this API.")
 @click.option(
     "--control-token",
-    default=None,
     envvar="MOCKSERVER_CONTROL_TOKEN",
     help="The running mock's control token, if it has one.",
 )
@@ -516,21 +507,13 @@ def drift(
         raise click.UsageError("pass --url or --recordings, not both")
     try:
         if recordings:
-            from mockserver.app import load_specs
-            from mockserver.engine import MountedApi
-            from mockserver.recording import load_recordings
-
-            loaded = load_specs(_settings(specs=list(specs) or None, bundled=not no_bundled))
-            apis = {spec.name: MountedApi(spec) for spec in loaded}
-            found = [r for r in load_recordings(recordings) if api is None or r.api == api]
-            report = summarise(check_recordings(apis, found))
+            report = summarise(check_recordings(*_recorded(recordings, specs, no_bundled, api)))
         else:
             report = DriftReport.from_dict(
                 _fetch_drift(url or "http://127.0.0.1:8000", api, control_token)
             )
     except MockServerError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        _exit_on(exc, 2)
     if as_json:
         click.echo(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
     else:
@@ -540,22 +523,10 @@ def drift(
 
 @main.command()
 @click.argument("recordings", type=click.Path(exists=True, file_okay=False))
-@click.option(
-    "--spec",
-    "specs",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False),
-    help="A spec to propose examples for (repeatable).",
-)
+@_spec_files_option("A spec to propose examples for (repeatable).")
 @click.option("--no-bundled", is_flag=True, help="Only the --spec files.")
-@click.option("--api", default=None, help="Only this API's recordings.")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="File to write (default: standard output).",
-)
+@click.option("--api", help="Only this API's recordings.")
+@_output_option
 def examples(
     recordings: str,
     specs: tuple[str, ...],
@@ -568,24 +539,32 @@ def examples(
     Each recorded request and answer becomes a named example under its operation, status and
     media type; examples that break the spec as it stands are marked (x-mock-violations).
     """
-    from mockserver.app import load_specs
-    from mockserver.engine import MountedApi
     from mockserver.proposals import propose
-    from mockserver.recording import load_recordings
 
     try:
-        loaded = load_specs(_settings(specs=list(specs) or None, bundled=not no_bundled))
-        apis = {spec.name: MountedApi(spec) for spec in loaded}
-        found = [r for r in load_recordings(recordings) if api is None or r.api == api]
+        apis, found = _recorded(recordings, specs, no_bundled, api)
     except MockServerError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        _exit_on(exc, 2)
     text = propose(apis, found, recordings)
     if output is None:
         click.echo(text, nl=False)
     else:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
+
+
+def _recorded(
+    folder: str, specs: tuple[str, ...], no_bundled: bool, api: str | None
+) -> tuple[dict[str, MountedApi], list[Recording]]:
+    """The mounted specs (the bundled ones unless ``no_bundled``, and ``specs``) and the
+    recordings in ``folder`` (of ``api`` only, when given), for drift and examples."""
+    from mockserver.app import load_specs
+    from mockserver.engine import MountedApi
+    from mockserver.recording import load_recordings
+
+    loaded = load_specs(_settings(specs=list(specs) or None, bundled=not no_bundled))
+    apis = {spec.name: MountedApi(spec) for spec in loaded}
+    return apis, [r for r in load_recordings(folder) if api is None or r.api == api]
 
 
 def _fetch_drift(url: str, api: str | None, token: str | None) -> dict[str, Any]:
