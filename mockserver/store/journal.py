@@ -137,8 +137,9 @@ class Journal:
     def store(self, queued: list[Queued]) -> list[int]:
         """Write entries in one transaction, trimming the journal when a seq passes a multiple
         of 100; the seq of each, 0 for one answered before the latest reset (not stored)."""
-        with self._backend.write() as tx:
-            epoch = self._backend.epoch()  # inside the write transaction: no reset half done
+        backend = self._backend
+        with backend.write() as tx:
+            epoch = backend.epoch()  # inside the write transaction: no reset half done
             current = [row for row, answered in queued if answered == epoch]
             if not current:
                 return [0] * len(queued)
@@ -146,6 +147,8 @@ class Journal:
             first = last - len(current) + 1
             if last // TRIM_EVERY > (first - 1) // TRIM_EVERY:
                 tx.trim_journal(last - last % TRIM_EVERY - self._limit)
+        if len(current) == len(queued):
+            return list(range(first, last + 1))
         seqs = iter(range(first, last + 1))
         return [next(seqs) if answered == epoch else 0 for _, answered in queued]
 
