@@ -19,6 +19,7 @@ from referencing.jsonschema import DRAFT202012
 
 from mockserver.formats import format_checker
 from mockserver.generate import DataGenerator, GenerationError, generate
+from mockserver.validation import compile_schema
 
 SPEC_URI = "urn:mockserver:test-spec"
 
@@ -462,8 +463,14 @@ def test_ecma_only_regex_syntax_is_understood() -> None:
     gen = DataGenerator(seed=4)
     for _ in range(10):
         assert re.fullmatch(r"[A-Za-z]+", gen.generate({"type": "string", "pattern": r"^\p{L}+$"}))
-        value = gen.generate({"type": "string", "pattern": r"^(?<d>[0-9])-\k<d>$"})
+        value = gen.generate({"type": "string", "pattern": r"^(?<d>[0-9])-\1$"})
         assert value[0] == value[2] and value[1] == "-"
+
+
+def test_a_pattern_the_engine_cannot_compile_is_refused() -> None:
+    # jsonschema-rs has no \k<name>: the engine could not check such a value, so none is made
+    with pytest.raises(GenerationError):
+        DataGenerator(seed=4).generate({"type": "string", "pattern": r"^(?<d>[0-9])-\k<d>$"})
 
 
 def test_defaults_are_used_for_optional_scalars_now_and_then() -> None:
@@ -846,3 +853,50 @@ def test_three_customers_are_fast() -> None:
             gen.generate(schema, root=SPEC)
         batches.append((time.process_time() - start) / 20)
     assert min(batches) < 0.005, f"{min(batches) * 1000:.2f} ms per 3-customer array"
+
+
+# ----------------------------------------------------------------------------------------------
+# every value is checked by the engine's own validator (jsonschema-rs, compiled by validation.py)
+# ----------------------------------------------------------------------------------------------
+
+
+def test_a_candidate_the_engine_would_refuse_is_never_returned() -> None:
+    # Python's `\w` takes "Jürgen"; the engine's ECMA-262 `\w` is ASCII only. A first name of a
+    # German persona checked with Python's regex would pass here and fail the response check.
+    schema = {"type": "object", "required": ["first_name"],
+              "properties": {"first_name": {"type": "string", "pattern": r"^\w+$"}}}
+    engine = compile_schema(schema, {})
+    assert engine is not None
+    names = DataGenerator(seed=1, locale="de_DE")
+    naive = [names.generate({"type": "string"}, name="first_name") for _ in range(100)]
+    refused = [n for n in naive
+               if re.fullmatch(r"\w+", n) and not engine.is_valid({"first_name": n})]
+    assert refused, "the persona's names include some only Python's \\w takes"
+    gen = DataGenerator(seed=1, locale="de_DE")
+    bodies = [gen.generate(schema) for _ in range(100)]
+    assert [b for b in bodies if not engine.is_valid(b)] == []
+
+
+def test_an_example_the_engine_would_refuse_is_never_returned() -> None:
+    # Python's `$` also matches before a final newline, ECMA-262's does not
+    schema = {"type": "string", "pattern": "^ok$", "examples": ["ok\n"]}
+    assert re.search(schema["pattern"], "ok\n")
+    assert {DataGenerator(seed=s).generate(schema) for s in range(5)} == {"ok"}
+
+
+def test_the_whole_value_is_checked_as_the_engine_reads_the_document() -> None:
+    # `nullable` is OpenAPI 3.0: in a 3.1 document the engine's validator refuses null there,
+    # so the generator tries again; in a 3.0 document (or a bare schema) null is valid.
+    def document(version: str) -> dict[str, Any]:
+        return {"openapi": version, "components": {"schemas": {
+            "Note": {"type": "string", "nullable": True}}}}
+
+    note = ref("Note")
+    for version, null_seen in (("3.1.0", False), ("3.0.3", True)):
+        root = document(version)
+        values = [DataGenerator(seed=s, null_rate=0.3).generate(note, root=root)
+                  for s in range(40)]
+        assert (None in values) is null_seen
+        assert all(v is None or isinstance(v, str) for v in values)
+    with pytest.raises(GenerationError, match="passed the schema's validation"):
+        DataGenerator(seed=0, null_rate=1.0).generate(note, root=document("3.1.0"))

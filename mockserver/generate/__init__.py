@@ -19,6 +19,11 @@ How values are chosen, in order:
    ``uniqueItems``, ``prefixItems``, ``contains``);
 4. a documented ``example``/``examples`` entry when nothing else could be generated.
 
+Every check of a value (a realistic candidate, the ``oneOf`` branches it must not match, the
+finished value) is made by the validator the engine checks responses with: jsonschema-rs,
+compiled by :mod:`mockserver.validation`. A value that would not validate is never returned; the
+value is generated again, and :class:`GenerationError` is raised when none passes.
+
 ``allOf`` is merged; one ``oneOf``/``anyOf`` branch is chosen (honouring an OpenAPI
 ``discriminator``) and, for ``oneOf``, the value is re-checked so it matches exactly one branch;
 ``not`` and ``if``/``then``/``else`` are honoured by checking and retrying. Recursive ``$ref``\\ s
@@ -27,14 +32,17 @@ required properties, ``minItems`` items and ``null`` (where allowed) are produce
 
 Determinism: everything random comes from one :class:`random.Random` per generator, seeded from
 ``seed``; faker data comes from per-locale pools built once per process by a faker instance
-with a fixed seed, so the same seed and the same sequence of calls give identical output.
+with a fixed seed, and from the providers of :mod:`.providers` registered on a faker instance
+that draws from that stream, so the same seed and the same sequence of calls give identical
+output.
 A generator is not thread-safe; use one per thread (they are cheap to create).
 
 The modules, one job each: :mod:`.walker` (the generator itself), :mod:`.merge` (``$ref``,
 ``allOf``, ``oneOf``/``anyOf`` into one view per location), :mod:`.regex` (strings from
 patterns), :mod:`.names` (what a property name says), :mod:`.hints` (realistic values per kind
-and format), :mod:`.persona` (one coherent person), :mod:`.pools` (faker's values, built once)
-and :mod:`.checks` (validation of candidates).
+and format), :mod:`.providers` (the faker providers those values come from, shared with
+``mockserver fixtures generate``), :mod:`.persona` (one coherent person), :mod:`.pools` (faker's
+values, built once) and :mod:`.checks` (validation with the engine's validators).
 """
 
 from mockserver.generate.errors import GenerationError

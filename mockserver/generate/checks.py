@@ -1,37 +1,113 @@
-"""Checks of generated values: JSON equality and types, ``multipleOf``, and full validation.
+"""Checks of generated values, with the validators the engine uses.
 
-:class:`Checker` validates a value against a subschema of one root document (``$ref``\\ s resolved
-in it, formats asserted or not, OpenAPI 3.0's ``nullable`` understood).
+Whether a value is valid is decided by jsonschema-rs validators compiled by
+:mod:`mockserver.validation` (:class:`~mockserver.validation.SchemaValidator`, the class the
+engine checks requests and responses with: ECMA-262 regexes, formats asserted with
+:data:`mockserver.formats.FORMATS`), so a value the generator returns is one the engine accepts.
+:func:`valid` checks a value against a subschema of a root document, :func:`string_ok` a string
+against the string constraints of one location; both compile once and cache.
+
+Also here: JSON equality (:func:`freeze`), JSON types, and exact ``multipleOf`` arithmetic (see
+:func:`multiple_ok`).
 """
 
 from __future__ import annotations
 
-import re
+import threading
 from collections.abc import Hashable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any, Final
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-from jsonschema.validators import extend
-from referencing.exceptions import Unresolvable
+from mockserver.generate.errors import GenerationError
+from mockserver.openapi.loader import upgrade_schemas
+from mockserver.validation import SchemaCompileError, SchemaValidator, reachable_components
 
-from mockserver.formats import format_checker
+__all__ = ["compile_check", "freeze", "is_number", "is_type", "multiple_ok", "string_ok", "valid"]
 
-__all__ = ["FORMAT_CHECKER", "Checker", "freeze", "is_number", "is_type", "multiple_ok"]
-
-FORMAT_CHECKER: Final = format_checker()  # the standard formats and mockserver.formats' own
-
-_BASE_TYPE = Draft202012Validator.VALIDATORS["type"]
-
-
-def _nullable_type(validator: Any, types: Any, instance: Any, schema: Any) -> Any:
-    if instance is None and isinstance(schema, Mapping) and schema.get("nullable") is True:
-        return
-    yield from _BASE_TYPE(validator, types, instance, schema)
+_LIMIT: Final = 4096
+# (id(root), id(schema)) -> (root, schema, validator): the entry keeps both alive, so the ids
+# cannot be reused while it is cached.
+_COMPILED: dict[tuple[int, int], tuple[Any, Any, SchemaValidator]] = {}
+_StringKey = tuple[int, int | None, tuple[str, ...], tuple[str, ...]]
+_STRINGS: dict[_StringKey, SchemaValidator | None] = {}
+_LOCK = threading.Lock()
 
 
-_Validator: Final[Any] = extend(Draft202012Validator, {"type": _nullable_type})
+def _document(schema: Mapping[str, Any], root: Any) -> tuple[dict[str, Any], Any]:
+    """``schema`` as a document jsonschema-rs can compile on its own, and its components.
+
+    It carries the root's ``$defs``/``definitions`` and the components it reaches (``$ref``\\ s
+    stay local). Unless the root declares OpenAPI 3.1 or later, OpenAPI 3.0's keywords
+    (``nullable``, boolean exclusive bounds) are rewritten the way the spec loader rewrites a 3.0
+    document, so a schema means to the check what it means to the generator and the engine.
+    """
+    document = dict(schema)
+    components = None
+    if isinstance(root, Mapping) and root is not schema:
+        for key in ("$defs", "definitions"):
+            if key in root and key not in document:
+                document[key] = root[key]
+        components = reachable_components(schema, root.get("components"))
+    version = str(root.get("openapi", "")) if isinstance(root, Mapping) else ""
+    if not version.startswith("3.") or version.startswith("3.0"):
+        upgraded = upgrade_schemas({"schema": document, "components": components or {}},
+                                   from_30=True)
+        document, components = upgraded["schema"], upgraded["components"] or components
+    return document, components
+
+
+def compile_check(schema: Mapping[str, Any], root: Any) -> SchemaValidator:
+    """The engine's kind of validator for ``schema``, a subschema of ``root`` (cached).
+
+    Raises:
+        GenerationError: jsonschema-rs cannot compile the schema (the engine could not either).
+    """
+    key = (id(root), id(schema))
+    hit = _COMPILED.get(key)
+    if hit is not None:
+        return hit[2]
+    document, components = _document(schema, root)
+    try:
+        validator = SchemaValidator(document, components)
+    except SchemaCompileError as exc:
+        raise GenerationError(f"the schema cannot be compiled for validation: {exc}") from None
+    with _LOCK:
+        if len(_COMPILED) >= _LIMIT:
+            _COMPILED.clear()
+        _COMPILED[key] = (root, schema, validator)
+    return validator
+
+
+def valid(value: Any, schema: Any, root: Any) -> bool:
+    """Whether ``value`` is valid against ``schema`` (``$ref``\\ s resolved in ``root``)."""
+    if isinstance(schema, bool):
+        return schema
+    return compile_check(schema, root).is_valid(value)
+
+
+def string_ok(value: str, min_length: int, max_length: int | None, patterns: Sequence[str],
+              formats: Sequence[str]) -> bool:
+    """Whether ``value`` meets these string constraints (a pattern jsonschema-rs cannot
+    compile admits no value)."""
+    key = (min_length, max_length, tuple(patterns), tuple(formats))
+    try:
+        check = _STRINGS[key]
+    except KeyError:
+        schema: dict[str, Any] = {"type": "string", "minLength": min_length}
+        if max_length is not None:
+            schema["maxLength"] = max_length
+        rules = [{"pattern": p} for p in patterns] + [{"format": f} for f in formats]
+        if rules:
+            schema["allOf"] = rules
+        try:
+            check = SchemaValidator(schema)
+        except SchemaCompileError:
+            check = None
+        with _LOCK:
+            if len(_STRINGS) >= _LIMIT:
+                _STRINGS.clear()
+            _STRINGS[key] = check
+    return check is not None and check.is_valid(value)
 
 
 def is_type(value: Any, json_type: str) -> bool:
@@ -55,6 +131,11 @@ def is_type(value: Any, json_type: str) -> bool:
     return False
 
 
+def is_number(value: Any) -> bool:
+    """A JSON number (``True`` is not one)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def freeze(value: Any) -> Hashable:
     """A hashable key with JSON equality (``1 == 1.0``, ``True != 1``)."""
     if isinstance(value, bool):
@@ -75,7 +156,13 @@ def freeze(value: Any) -> Hashable:
 
 
 def multiple_ok(value: int | float, multiples: Sequence[int | float]) -> bool:
-    """``multipleOf`` exactly as jsonschema checks it (float quotient must be integral)."""
+    """Whether ``value`` is an exact multiple of each of ``multiples`` in binary floating point
+    (the float quotient is integral).
+
+    The numbers the generator makes pass this as well as the engine's check: jsonschema-rs
+    allows rounding error (``0.07`` is a multiple of ``0.01`` to it), stricter validators such
+    as Python's jsonschema and many clients do not.
+    """
     for m in multiples:
         if isinstance(m, float):
             try:
@@ -88,28 +175,3 @@ def multiple_ok(value: int | float, multiples: Sequence[int | float]) -> bool:
         elif value % m:
             return False
     return True
-
-
-
-def is_number(value: Any) -> bool:
-    """A JSON number (``True`` is not one)."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-class Checker:
-    """Full jsonschema validation against subschemas of ``root`` (for its ``$ref``\\ s)."""
-
-    __slots__ = ("_plain", "_with_formats", "root")
-
-    def __init__(self, root: Any) -> None:
-        self.root = root
-        self._with_formats = _Validator(root, format_checker=FORMAT_CHECKER)
-        self._plain = _Validator(root)
-
-    def valid(self, value: Any, schema: Any, *, formats: bool = True) -> bool:
-        """Whether ``value`` is valid against ``schema`` (formats asserted when ``formats``)."""
-        validator = self._with_formats if formats else self._plain
-        try:
-            return bool(validator.evolve(schema=schema).is_valid(value))
-        except (SchemaError, Unresolvable, re.error, TypeError, ValueError):
-            return False

@@ -7,6 +7,7 @@ registered on its faker instance.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from mockserver.generate.names import time_role
@@ -19,57 +20,41 @@ __all__ = ["Persona"]
 
 
 class Persona:
-    """One coherent fake person (names, email, phone and country agree); created lazily."""
-
-    __slots__ = ("_country", "_created", "_email", "_first", "_gen", "_last", "_phone", "touched")
+    """One coherent fake person (names, email, phone and country agree); each part is made on
+    first use."""
 
     def __init__(self, gen: DataGenerator) -> None:
         self._gen = gen
-        self.touched = False  # set once a value came from this persona
+        self.touched = False  # set once a name, the country or a "created" time was used
         self._created: int | None = None
-        self._first: str | None = None
-        self._last: str | None = None
-        self._country: Country | None = None
-        self._email: str | None = None
-        self._phone: str | None = None
 
-    @property
+    @cached_property
     def first(self) -> str:
         """The first name."""
         self.touched = True
-        if self._first is None:
-            self._first = self._gen._pick("first_name")
-        return self._first
+        return self._gen._pick("first_name")
 
-    @property
+    @cached_property
     def last(self) -> str:
         """The last name."""
         self.touched = True
-        if self._last is None:
-            self._last = self._gen._pick("last_name")
-        return self._last
+        return self._gen._pick("last_name")
 
-    @property
+    @cached_property
     def country(self) -> Country:
         """Where the person lives."""
         self.touched = True
-        if self._country is None:
-            self._country = self._gen._fake.contact.contact_country(self._gen._home)
-        return self._country
+        return self._gen._fake.contact.contact_country(self._gen._home)
 
-    @property
+    @cached_property
     def email(self) -> str:
         """An address made from the names, on a reserved example domain."""
-        if self._email is None:
-            self._email = self._gen._fake.contact.person_email(self.first, self.last)
-        return self._email
+        return self._gen._fake.contact.person_email(self.first, self.last)
 
-    @property
+    @cached_property
     def phone(self) -> str:
         """A mobile number of the person's country, in E.164."""
-        if self._phone is None:
-            self._phone = self._gen._fake.contact.mobile_e164(self.country.code)
-        return self._phone
+        return self._gen._fake.contact.mobile_e164(self.country.code)
 
     def timestamp(self, name: str) -> int:
         """A unix time for field ``name``: all "created" fields of one persona agree, and

@@ -3,8 +3,9 @@
 It asks :class:`~mockserver.generate.merge.SchemaMerger` for the merged view of each location,
 chooses ``oneOf``/``anyOf`` branches and ``if``/``then``/``else`` paths, tries the realistic
 candidates of :mod:`~mockserver.generate.hints` before values built from the constraints
-(:mod:`~mockserver.generate.regex` for patterns), and checks what must be checked with
-:class:`~mockserver.generate.checks.Checker`.
+(:mod:`~mockserver.generate.regex` for patterns), and checks candidates, the branches a value
+must not match, and every finished value with the engine's validators
+(:mod:`~mockserver.generate.checks`).
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from faker import Generator
 from faker.config import AVAILABLE_LOCALES
 
 from mockserver.generate.checks import (
-    FORMAT_CHECKER,
-    Checker,
+    compile_check,
     freeze,
     is_number,
     is_type,
     multiple_ok,
+    string_ok,
+    valid,
 )
 from mockserver.generate.errors import GenerationError
 from mockserver.generate.hints import FORMAT_GENERATORS, NUMBER_HINTS, STRING_HINTS
@@ -52,6 +54,7 @@ __all__ = ["DataGenerator", "generate"]
 
 _HARD_DEPTH: Final = 48
 _RETRIES: Final = 8
+_CHECKED_TRIES: Final = 8  # whole values generated before giving up on one that validates
 _INT_FORMAT_RANGES: Final = {
     "int8": (-(2**7), 2**7 - 1),
     "int16": (-(2**15), 2**15 - 1),
@@ -120,7 +123,6 @@ class DataGenerator:
         self._home = locale_country(locale)
         self._rng: Random = Random()
         self._merger = SchemaMerger()
-        self._checker: Checker | None = None
         self.seed: int = 0
         self.reseed(seed)
 
@@ -134,7 +136,9 @@ class DataGenerator:
     def generate(
         self, schema: Any, root: Mapping[str, Any] | None = None, name: str | None = None
     ) -> Any:
-        """Return a value valid against ``schema``.
+        """Return a value valid against ``schema``, as the engine checks it: every value is
+        validated by the engine's kind of validator (:mod:`.checks`) before it is returned, and
+        generated again (up to 8 times) when it fails.
 
         Args:
             schema: a JSON Schema (dict or bool); local ``$ref``\\ s are resolved against
@@ -144,15 +148,23 @@ class DataGenerator:
             name: the property name the schema sits under, used to pick realistic values.
 
         Raises:
-            GenerationError: the schema admits no value this generator can find.
+            GenerationError: the schema admits no value this generator can find (or none that
+                passes the check, or the check cannot compile the schema).
         """
         previous = self._merger.root
         self._merger.root = root if root is not None else (
             schema if isinstance(schema, Mapping) else {}
         )
         try:
-            ctx = _Ctx(name=name, path=(), depth=0, persona=Persona(self))
-            return self._gen([schema], ctx)
+            for _ in range(_CHECKED_TRIES):
+                ctx = _Ctx(name=name, path=(), depth=0, persona=Persona(self))
+                value = self._gen([schema], ctx)
+                if self._valid(value, schema):
+                    return value
+            problems = [] if isinstance(schema, bool) else compile_check(
+                schema, self._merger.root).violations(value)
+            shown = "; ".join(v.message for v in problems[:3]) or "invalid"
+            raise GenerationError(f"no generated value passed the schema's validation: {shown}")
         except RecursionError as exc:
             raise GenerationError("schema nesting too deep for generation") from exc
         finally:
@@ -160,12 +172,9 @@ class DataGenerator:
 
     # -- schema plumbing ---------------------------------------------------------------------
 
-    def _valid(self, value: Any, schema: Any, *, formats: bool = True) -> bool:
+    def _valid(self, value: Any, schema: Any) -> bool:
         """Full validation against ``schema`` (with the root document for `$ref`s)."""
-        checker = self._checker
-        if checker is None or checker.root is not self._merger.root:
-            checker = self._checker = Checker(self._merger.root)
-        return checker.valid(value, schema, formats=formats)
+        return valid(value, schema, self._merger.root)
 
     @staticmethod
     def _as_schema(schemas: Sequence[Any]) -> Any:
@@ -235,23 +244,15 @@ class DataGenerator:
             return self._gen_conditional(flat, ctx)
         if not flat.nots:
             return self._gen_plain(flat, ctx)
-        fallback: list[Any] = []
         for attempt in range(4 * _RETRIES):
             value = self._gen_plain(flat, ctx._replace(minimal=ctx.minimal or attempt % 2 == 1))
-            if not self._matches_any(value, flat.nots, formats=True):
-                if not self._matches_any(value, flat.nots, formats=False):
-                    return value
-                fallback.append(value)
-        if fallback:
-            return fallback[0]
+            if not self._matches_any(value, flat.nots):
+                return value
         raise GenerationError("could not generate a value outside every `not` schema")
 
-    def _matches_any(self, value: Any, schemas: Sequence[Any], *, formats: bool) -> bool:
-        """Whether ``value`` is valid against any of ``schemas``.
-
-        Checked both with and without format assertion: validators differ there, and a value
-        that must *not* match (``not``, the other ``oneOf`` branches) should fail under both."""
-        return any(self._valid(value, s, formats=formats) for s in schemas)
+    def _matches_any(self, value: Any, schemas: Sequence[Any]) -> bool:
+        """Whether ``value`` is valid against any of ``schemas``."""
+        return any(self._valid(value, s) for s in schemas)
 
     def _discriminator_value(self, disc: Mapping[str, Any], branch: Any) -> str | None:
         ref = branch.get("$ref") if isinstance(branch, Mapping) else None
@@ -275,7 +276,6 @@ class DataGenerator:
                 return isinstance(b, Mapping) and b.get("$ref") in ctx.path
 
             order.sort(key=recursive)
-        fallback: list[Any] = []
         for index in order:
             branch = branches[index]
             others = [b for j, b in enumerate(branches) if j != index]
@@ -303,12 +303,8 @@ class DataGenerator:
                         break
                     if not exclusive:
                         return value
-                    if not self._matches_any(value, others, formats=True):
-                        if not self._matches_any(value, others, formats=False):
-                            return value
-                        fallback.append(value)
-        if fallback:
-            return fallback[0]
+                    if not self._matches_any(value, others):
+                        return value
         kind = "oneOf" if exclusive else "anyOf"
         raise GenerationError(f"no {kind} branch could be generated" +
                               (" matching exactly one branch" if exclusive else ""))
@@ -444,15 +440,7 @@ class DataGenerator:
 
     @staticmethod
     def _string_ok(value: str, flat: Flat) -> bool:
-        if len(value) < flat.min_length:
-            return False
-        if flat.max_length is not None and len(value) > flat.max_length:
-            return False
-        for pattern in flat.patterns:
-            rx = compile_pattern(pattern)
-            if rx is not None and not rx.search(value):
-                return False
-        return all(FORMAT_CHECKER.conforms(value, f) for f in flat.formats)
+        return string_ok(value, flat.min_length, flat.max_length, flat.patterns, flat.formats)
 
     # -- strings -----------------------------------------------------------------------------
 

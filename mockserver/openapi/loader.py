@@ -174,7 +174,7 @@ def load_spec(path: str | Path, *, name: str | None = None) -> Spec:
         raise SpecError(file, "/openapi", f"expected an OpenAPI 3.x document, found {version!r}")
     if _has_external_refs(document):
         document = _Bundler(path, document).bundle(document)
-    document = _upgrade_schemas(document, from_30=version.startswith("3.0"))
+    document = upgrade_schemas(document, from_30=version.startswith("3.0"))
     settings = _settings(document, file, name or mount_name(path.stem))
     base_path = _base_path(document)
     schemes = _security_schemes(document, file)
@@ -346,7 +346,7 @@ def _file_of(uri: str) -> str:
 INTEGER_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 
-def _upgrade_schemas(document: JSON, *, from_30: bool) -> JSON:
+def upgrade_schemas(document: JSON, *, from_30: bool) -> JSON:
     """Rewrite OpenAPI 3.0 schema keywords into their JSON Schema 2020-12 form (``from_30``),
     and give ``format: int32``/``int64`` integers the bounds of their format."""
     try:
