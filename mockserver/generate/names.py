@@ -188,35 +188,41 @@ FORMAT_AS_HINT: Final = {
 }
 
 
+def _kind(
+    name: str,
+    names: dict[str, str],
+    suffixes: tuple[tuple[str, str], ...],
+    prefixes: tuple[tuple[str, str], ...],
+    *,
+    singular_suffix: bool,
+) -> str | None:
+    """The kind ``names`` give the normalized name or its singular, else the first matching
+    suffix (of the singular too when ``singular_suffix``), else the first matching prefix."""
+    norm = normalize_name(name)
+    one = singular(norm)
+    for candidate in (norm, one):
+        kind = names.get(candidate)
+        if kind is not None:
+            return kind
+    for suffix, kind in suffixes:
+        if norm.endswith(suffix) or (singular_suffix and one.endswith(suffix)):
+            return kind
+    for prefix, kind in prefixes:
+        if norm.startswith(prefix):
+            return kind
+    return None
+
+
 @lru_cache(maxsize=4096)
 def string_kind(name: str) -> str | None:
     """The kind of string a property name asks for (``"email"``, ``"phone"``...), or None."""
-    norm = normalize_name(name)
-    for candidate in (norm, singular(norm)):
-        kind = _STRING_NAMES.get(candidate)
-        if kind is not None:
-            return kind
-    for suffix, kind in _STRING_SUFFIXES:
-        if norm.endswith(suffix) or singular(norm).endswith(suffix):
-            return kind
-    return None
+    return _kind(name, _STRING_NAMES, _STRING_SUFFIXES, (), singular_suffix=True)
 
 
 @lru_cache(maxsize=4096)
 def number_kind(name: str) -> str | None:
     """The kind of number a property name asks for (``"timestamp"``, ``"age"``...), or None."""
-    norm = normalize_name(name)
-    for candidate in (norm, singular(norm)):
-        kind = _NUMBER_NAMES.get(candidate)
-        if kind is not None:
-            return kind
-    for suffix, kind in _NUMBER_SUFFIXES:
-        if norm.endswith(suffix):
-            return kind
-    for prefix, kind in _NUMBER_PREFIXES:
-        if norm.startswith(prefix):
-            return kind
-    return None
+    return _kind(name, _NUMBER_NAMES, _NUMBER_SUFFIXES, _NUMBER_PREFIXES, singular_suffix=False)
 
 
 _CREATED_NAMES: Final = frozenset({
