@@ -1,10 +1,13 @@
 """The request pipeline, free of Flask: from raw request data to a response.
 
-The order of checks is fixed and documented (ARCHITECTURE.md): route (404/405), CORS preflight,
-injected fault, security (401), rate limit (429), content type (415), body size (413), JSON parsing
-(400), parameters and body against the schema (400/422), then the response: ``Prefer`` header,
-behaviour, documented example, generated body. Every refusal is a :class:`Failure` rendered in the
-API's own envelope; every request lands in the journal.
+:meth:`Engine.handle` finds the mounted API and runs the steps of :attr:`Engine.steps` in their
+documented order (ARCHITECTURE.md): route (404/405, CORS preflight), injected fault, security
+(401), rate limit (429), content type (415), body size (413), parsing (400), parameters and body
+against the schema (400/422), relay (replay or proxy, when configured), ``Prefer``. Each step
+returns a :class:`Failure` (the request is refused, in the API's own envelope), a response (the
+request is answered: a fault, a relayed answer) or None (the next step runs). Then the answer is
+made (behaviour, documented example, generated body), checked against the spec, and every
+request lands in the journal.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from urllib.parse import quote
 
 import orjson
 
-from mockserver.behaviours.registry import BEHAVIOURS, Call, Reply
+from mockserver.behaviours.registry import BEHAVIOURS, Behaviour, Call, Reply
 from mockserver.bodies import BodyError, is_json_media, media_type, parse_json
 from mockserver.envelopes import Failure, generic, render
 from mockserver.errors import SpecError
@@ -32,6 +35,7 @@ from mockserver.negotiation import request_media
 from mockserver.openapi.routing import Router
 from mockserver.openapi.spec import Operation, Spec
 from mockserver.responses import (
+    Chosen,
     Preference,
     PreferenceError,
     choose,
@@ -221,6 +225,58 @@ def _masked_query(query: str, credential: str) -> str:
     return query.replace(quote(credential, safe=""), shown).replace(credential, shown)
 
 
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    """A body of a non-JSON media type, with the documented type it was read as."""
+
+    value: Any
+    media: str
+    checked: bool
+
+
+class _NoBody:
+    """Marks 'no body was sent' (distinct from a JSON ``null``)."""
+
+    __slots__ = ()
+
+
+_NO_BODY: Any = _NoBody()
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request on its way through the pipeline, with what the steps found so far."""
+
+    api: MountedApi
+    request: RequestData
+    entry: dict[str, Any]  # the journal entry, filled in as the steps go
+    method: str  # upper-case
+    relative: str  # the path inside the mount
+    # The operation, found by the route step (the steps after it rely on it).
+    routed: CompiledOperation = field(init=False)
+    op: Operation = field(init=False)
+    path_params: Mapping[str, str] = field(init=False)
+    reads_body: bool = False  # the operation documents a body and the method can carry one
+    account: str = ""  # the credential, once authenticated
+    media: str | None = None  # the documented non-JSON type the body is read as (None: JSON)
+    media_kind: str = "json"
+    media_params: dict[str, str] = field(init=False)  # of the Content-Type, when read
+    raw: bytes | None = None
+    body: Any = _NO_BODY  # parsed (then validated): None when no body was sent
+    params: dict[str, Any] = field(init=False)  # typed parameter values, once validated
+    relayed: bool = False  # the relay step ran: later refusals are the mock's own
+    behaviour: Behaviour | None = None  # what answers: the behaviour,
+    chosen: Chosen | None = None  # or the spec's answer
+
+    @property
+    def compiled(self) -> CompiledOperation | None:
+        """The operation, or None before routing (a refusal may come first)."""
+        return getattr(self, "routed", None)
+
+
+Step = Callable[[Exchange], "Failure | ResponseData | None"]
+
+
 class Engine:
     """Serves every mounted API. Thread-safe: all mutable state lives in ``services.state``."""
 
@@ -245,6 +301,20 @@ class Engine:
             self.relay = Relay.build(self.settings, specs, services.state)
         # The country and language code lists take ~0.25 s to load: off the first request's path.
         preload_formats()
+        # The pipeline, in order (ARCHITECTURE.md): each step returns a Failure (the request is
+        # refused), a response (it is answered) or None (the next step runs).
+        self.steps: tuple[Step, ...] = (
+            self._route,  # 404, 405, CORS preflight
+            self._fault,  # an injected delay, drop or status
+            self._authenticate,  # 401
+            self._rate_limit,  # 429
+            self._content_type,  # 415
+            self._size,  # 413
+            self._parse,  # 400
+            self._validate,  # 400 / 422
+            self._relay,  # replay, proxy
+            self._prefer,  # Prefer, behaviour, example or generated (a bad Prefer: 400 / 422)
+        )
 
     # -- entry point ---------------------------------------------------------------------------
     def handle(self, request: RequestData) -> ResponseData:
@@ -252,18 +322,7 @@ class Engine:
         started = time.perf_counter()
         api = self.api_for(request.path)
         if api is None:
-            failure = Failure(
-                "unknown-path",
-                404,
-                f"No API is mounted at {request.path!r}; "
-                f"mounted: {', '.join(a.mount for a in self.apis)}",
-            )
-            body, content_type = generic(failure)
-            if self.settings.log_requests:  # a client with a wrong base URL should see why
-                log.info(
-                    "- %s %s -> 404 (outside every API)", request.method, printable(request.path)
-                )
-            return ResponseData(404, orjson.dumps(body), content_type)
+            return self._outside(request)
         entry: dict[str, Any] = {
             "time": time.time(),
             "api": api.spec.name,
@@ -273,8 +332,11 @@ class Engine:
             "query": request.query_string,
             "notes": [],
         }
+        x = Exchange(
+            api, request, entry, request.method.upper(), request.path[len(api.mount) :] or "/"
+        )
         try:
-            response = self._handle(api, request, entry)
+            response = self._handle(x)
         except SpecError as exc:  # a schema of a big spec, compiled on first use, is unusable
             log.error("%s", exc)
             entry["error"] = str(exc)
@@ -285,6 +347,349 @@ class Engine:
             entry.setdefault("response_violations", [str(exc)])
         if self.settings.cors and "Origin" in request.headers:
             response.headers.setdefault("Access-Control-Allow-Origin", "*")
+        self._journal(x, response, started)
+        return response
+
+    def api_for(self, path: str) -> MountedApi | None:
+        """The API mounted at the start of ``path`` (the longest mount wins), or None."""
+        for api in self.apis:
+            if path == api.mount or path.startswith(api.mount + "/"):
+                return api
+        return None
+
+    # -- the pipeline ------------------------------------------------------------------------
+    def _handle(self, x: Exchange) -> ResponseData:
+        """Run the steps in order (:attr:`steps`): the first that returns a :class:`Failure`
+        refuses the request, the first that returns a response answers it; when none does, the
+        answer is chosen and checked against the spec. ``handle`` journals the outcome."""
+        if self.relay is not None:
+            self.relay.keep_body(x.request)  # read by the engine, maybe forwarded too
+        for step in self.steps:
+            ended = step(x)
+            if ended is not None:
+                return ended if isinstance(ended, ResponseData) else self._refuse(x, ended)
+        return self._check(x, self._respond(x))
+
+    def _route(self, x: Exchange) -> Failure | ResponseData | None:
+        """The operation of the method and path (404, 405 with ``Allow``); a CORS preflight is
+        answered here."""
+        api, request, method, relative = x.api, x.request, x.method, x.relative
+        if (
+            method == "OPTIONS"
+            and self.settings.cors
+            and "Access-Control-Request-Method" in request.headers
+        ):
+            methods = api.router.methods(relative)
+            if methods:
+                return self._preflight(request, methods)
+        match = api.router.match(method, relative)
+        if match.operation is None:
+            if match.allowed:
+                allowed = ", ".join(match.allowed)
+                return Failure(
+                    "method-not-allowed",
+                    405,
+                    f"{method} is not documented for {relative}; allowed: {allowed}",
+                    headers={"Allow": allowed},
+                )
+            return Failure(
+                "unknown-path", 404, f"No operation matches {method} {relative} in {api.spec.name}"
+            )
+        x.op = op = match.operation
+        x.routed = api.compiled[op.operation_id]
+        x.path_params = match.path_params
+        x.reads_body = bool(op.body_content) and method not in ("GET", "HEAD")
+        x.entry["operation_id"] = op.operation_id
+        return None
+
+    def _fault(self, x: Exchange) -> ResponseData | None:
+        """An injected fault that matches (``POST /__mock/faults``): a delay, a dropped
+        connection or a documented status."""
+        op = x.op
+        fault = self.services.state.faults.take(
+            x.api.spec.name, op.operation_id, x.method, x.request.path
+        )
+        if fault is None:
+            return None
+        x.entry["notes"].append(f"fault {fault.id}")
+        if fault.latency_ms:
+            time.sleep(fault.latency_ms / 1000)
+        if fault.drop:
+            return ResponseData(0, b"", None, drop=True)
+        if fault.status:
+            return self._fault_answer(x, fault.id, fault.status)
+        return None
+
+    def _authenticate(self, x: Exchange) -> Failure | None:
+        """The credential the operation's security asks for (401); it names the account, which
+        the journal shows masked."""
+        account, refused = self._account(x.api, x.op, x.request)
+        if refused is not None:
+            return refused
+        assert account is not None
+        x.account = account
+        entry = x.entry
+        entry["account"] = mask(account)
+        if account in entry["query"] or quote(account, safe="") in entry["query"]:
+            entry["query"] = _masked_query(entry["query"], account)
+        return None
+
+    def _rate_limit(self, x: Exchange) -> Failure | None:
+        """429 past the spec's ``x-mock.rate-limit``, when switched on through the control API."""
+        api = x.api
+        rule = api.spec.settings.rate_limit
+        state = self.services.state
+        if rule is None or not state.flags.get(f"rate-limit:{api.spec.name}", False):
+            return None
+        subject = x.request.client_address if rule.scope == "client-address" else x.account
+        key = f"{api.spec.name}:{subject}"
+        now = self.services.clock()
+        blocked_until = state.flags.get(f"blocked:{key}")
+        if blocked_until is None or now >= float(blocked_until):
+            count = state.rate_limits.hit(key, rule.window_s, now)
+            if count <= rule.limit:
+                return None
+            window_end = (now // rule.window_s + 1) * rule.window_s
+            blocked_until = now + rule.block_s if rule.block_s else window_end
+            if rule.block_s:
+                state.flags.set(f"blocked:{key}", blocked_until)
+        retry = max(1, int(float(blocked_until) - now + 0.999))
+        message = (
+            "You have reached maximum request limit."
+            if api.spec.settings.envelope == "bunce"
+            else f"Too many requests: at most {rule.limit} per {rule.window_s:g} s; "
+            f"retry in {retry} s"
+        )
+        return Failure("rate-limited", 429, message, headers={"Retry-After": str(retry)})
+
+    def _content_type(self, x: Exchange) -> Failure | None:
+        """415 for a body type the operation does not document (a strict API's JSON bodies: a
+        missing Content-Type or a charset other than UTF-8 too); a lenient API reads any
+        declared type as JSON and notes it. Decides how the body is read."""
+        if not x.reads_body:
+            return None
+        compiled = x.routed
+        declared, params = media_type(x.request.headers.get("Content-Type"))
+        matched = request_media(declared, compiled.body_media) if declared else None
+        kind = kind_of(declared if matched and matched.endswith("*") else matched or "")
+        x.media_params = params
+        if kind != "json" and matched is not None:
+            x.media, x.media_kind = matched, kind
+            return None
+        if not x.api.spec.settings.lenient_content_type:
+            if not declared:
+                length = x.request.content_length or 0
+                if length == 0 and not compiled.operation.body_required:
+                    x.reads_body = False  # nothing sent, nothing required
+                    return None
+                return Failure(
+                    "unsupported-media-type",
+                    415,
+                    f"Missing Content-Type; send 'Content-Type: {compiled.body_media[0]}'",
+                )
+            if matched is None:
+                return Failure(
+                    "unsupported-media-type",
+                    415,
+                    f"Content-Type {declared!r} is not accepted; "
+                    f"send {' or '.join(compiled.body_media)}",
+                )
+            charset = params.get("charset")
+            if charset and charset not in ("utf-8", "utf8"):
+                return Failure(
+                    "unsupported-media-type",
+                    415,
+                    f"charset {charset!r} is not accepted; send UTF-8 JSON",
+                )
+        elif declared and not is_json_media(declared):
+            x.entry["notes"].append(f"body parsed as JSON although Content-Type is {declared!r}")
+        return None
+
+    def _size(self, x: Exchange) -> Failure | None:
+        """The body's bytes, read within the size limit (413; 400 when they cannot be read)."""
+        if not x.reads_body:
+            return None
+        limit = self.settings.max_body_bytes
+        request = x.request
+        if request.content_length is not None and request.content_length > limit:
+            return Failure(
+                "too-large",
+                413,
+                f"The body has {request.content_length} bytes; the limit is {limit} bytes",
+                headers={"Connection": "close"},
+            )
+        try:
+            raw = request.read_body(limit + 1)
+        except Exception as exc:  # the client's bytes (bad chunked encoding, a short body): 400
+            why = f"{type(exc).__name__}: {exc}"[:200]
+            return Failure(
+                "malformed",
+                400,
+                f"body: the request body could not be read ({why})",
+                headers={"Connection": "close"},
+            )
+        if len(raw) > limit:
+            return Failure(
+                "too-large",
+                413,
+                f"The body is larger than the limit of {limit} bytes",
+                headers={"Connection": "close"},
+            )
+        x.raw = raw
+        return None
+
+    def _parse(self, x: Exchange) -> Failure | None:
+        """The body parsed (400 when malformed): JSON, or a documented form, multipart, text, XML
+        or binary body by its codec; an empty body where one is required is a validation error."""
+        if not x.reads_body:
+            return None
+        raw = x.raw
+        assert raw is not None
+        op = x.op
+        media, kind = x.media, x.media_kind
+        journal_it = self.settings.journal_bodies and len(raw) <= JOURNAL_BODY_LIMIT
+        if media is None:  # JSON
+            if not raw.strip():
+                return self._missing_body(x, "a JSON")
+            try:
+                x.body = parse_json(raw)
+            except BodyError as exc:
+                return Failure("malformed", 400, f"body: {exc.problem}")
+            if journal_it:
+                x.entry["body"] = x.body
+            else:
+                x.entry["body_bytes"] = len(raw)
+            return None
+        if not raw and kind not in ("form", "multipart", "text"):  # empty text is text
+            return self._missing_body(x, f"a {media}")
+        try:
+            value = decode(
+                kind,
+                raw,
+                x.request.headers.get("Content-Type") or media,
+                x.media_params.get("charset"),
+                op.body_content[media],
+                x.api.spec.document,
+            )
+        except BodyError as exc:
+            return Failure("malformed", 400, f"body: {exc.problem}")
+        if kind == "binary" or not journal_it:
+            x.entry["body_bytes"] = len(raw)
+        else:
+            x.entry["body"] = value
+        x.entry["notes"].append(f"body read as {media}")
+        x.body = _Decoded(value, media, is_checked(kind))
+        return None
+
+    def _missing_body(self, x: Exchange, what: str) -> Failure | None:
+        if x.op.body_required:
+            status = x.api.spec.settings.validation_status
+            return Failure("validation", status, f"body: {what} request body is required")
+        return None
+
+    def _validate(self, x: Exchange) -> Failure | None:
+        """Parameters (coerced to their schema types) and the body against the spec (400/422);
+        each violation keeps its JSON path."""
+        compiled = x.routed
+        request = x.request
+        x.params, violations = read_parameters(
+            compiled.parameters, x.path_params, request.query, request.headers, request.cookies
+        )
+        body = x.body
+        validator = compiled.body_validator
+        if isinstance(body, _Decoded):  # a form, multipart, text, XML or binary body
+            validator = x.api.media_validator(compiled, body.media) if body.checked else None
+            body = x.body = body.value
+        if body is _NO_BODY:
+            x.body = None
+        elif validator is not None:
+            violations.extend(validator.violations(body))
+        if violations:
+            status = x.api.spec.settings.validation_status
+            return Failure.from_violations("validation", status, violations)
+        return None
+
+    def _relay(self, x: Exchange) -> ResponseData | None:
+        """With ``--replay`` or ``--proxy``: a matching recording or the upstream answers
+        (:mod:`mockserver.proxy`); the refusals of the steps before are offered to it too."""
+        x.relayed = True
+        if self.relay is None:
+            return None
+        return self.relay.answer(x.api, x.routed, x.request, x.entry, None)
+
+    def _prefer(self, x: Exchange) -> Failure | None:
+        """What answers: the behaviour registered for the operation, unless a ``Prefer`` header
+        asks for a documented answer; else the spec's example or a generated body. A ``Prefer``
+        the spec cannot honour is a 400/422."""
+        api, op = x.api, x.op
+        try:
+            preference = parse_prefer(x.request.headers.get("Prefer"))
+            behaviour = BEHAVIOURS.get((api.spec.name, op.operation_id))
+            if behaviour is not None and not preference.any:
+                x.behaviour = behaviour
+                return None
+            x.chosen = choose(
+                op, preference, api.spec.document, self._generator, x.request.headers.get("Accept")
+            )
+        except PreferenceError as exc:
+            return Failure("validation", api.spec.settings.validation_status, str(exc))
+        return None
+
+    def _respond(self, x: Exchange) -> ResponseData:
+        """The behaviour's outcome, or the spec's answer chosen by :meth:`_prefer`."""
+        api = x.api
+        if x.behaviour is not None:
+            call = Call(
+                api.spec,
+                x.op,
+                x.account,
+                x.body,
+                x.params,
+                x.request.headers,
+                x.request.client_address,
+                self.services,
+            )
+            outcome = x.behaviour(call)
+            if isinstance(outcome, Failure):
+                return self._fail(x, outcome)
+            return self._reply(outcome)
+        chosen = x.chosen
+        assert chosen is not None
+        x.entry["notes"].append(f"answered from the spec ({chosen.status})")
+        headers = required_headers(chosen.definition, self._generator, api.spec.document)
+        if chosen.media is None:
+            payload = b""
+        else:
+            schema = chosen.definition.content[chosen.media].schema
+            payload = encode(chosen.media, chosen.body, schema, api.spec.document)
+        # ``payload`` is the value of a JSON answer (the check and the journal use it as is);
+        # the response check reads a text answer from its bytes.
+        value = chosen.body if chosen.media and kind_of(chosen.media) == "json" else None
+        return ResponseData(chosen.status, payload, chosen.media, headers, payload=value)
+
+    def _check(self, x: Exchange, response: ResponseData) -> ResponseData:
+        """The outgoing status, headers, content type and body against the spec
+        (``validate_responses``: off, warn, or strict, which raises)."""
+        mode = self.settings.validate_responses
+        if mode == "off":
+            return response
+        op = x.op
+        problems = self._problems(x.api, x.routed, response)
+        if not problems:
+            return response
+        text = (
+            f"{op.api}.{op.operation_id} answered {response.status}, which breaks the spec: "
+            + "; ".join(problems[:5])
+        )
+        x.entry["response_violations"] = problems
+        log.warning("%s", text)
+        if mode == "strict":
+            raise ResponseValidationError(text)
+        return response
+
+    def _journal(self, x: Exchange, response: ResponseData, started: float) -> None:
+        """The exchange's journal entry, completed with the answer, appended to the state."""
+        entry = x.entry
         entry["status"] = response.status
         entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         if response.body:
@@ -296,50 +701,51 @@ class Engine:
         if self.settings.log_requests:
             log.info(
                 "%s %s %s -> %d (%s, %.1f ms)",
-                api.spec.name,
-                request.method,
-                printable(request.path),
+                x.api.spec.name,
+                x.request.method,
+                printable(x.request.path),
                 response.status,
                 entry.get("operation_id") or "-",
                 entry["duration_ms"],
             )
-        return response
 
-    def api_for(self, path: str) -> MountedApi | None:
-        """The API mounted at the start of ``path`` (the longest mount wins), or None."""
-        for api in self.apis:
-            if path == api.mount or path.startswith(api.mount + "/"):
-                return api
-        return None
+    # -- failures ----------------------------------------------------------------------------
+    def _outside(self, request: RequestData) -> ResponseData:
+        """404 for a path under no mount (not journalled: no API's)."""
+        failure = Failure(
+            "unknown-path",
+            404,
+            f"No API is mounted at {request.path!r}; "
+            f"mounted: {', '.join(a.mount for a in self.apis)}",
+        )
+        body, content_type = generic(failure)
+        if self.settings.log_requests:  # a client with a wrong base URL should see why
+            log.info("- %s %s -> 404 (outside every API)", request.method, printable(request.path))
+        return ResponseData(404, orjson.dumps(body), content_type)
 
-    def _fail(self, api: MountedApi, failure: Failure, entry: dict[str, Any]) -> ResponseData:
+    def _refuse(self, x: Exchange, failure: Failure) -> ResponseData:
+        """A request the spec does not allow: refused, unless the relay answers it anyway (the
+        proxy forwards it, a recording answers it) and notes the violations."""
+        if self.relay is not None and not x.relayed:
+            relayed = self.relay.answer(x.api, x.compiled, x.request, x.entry, failure)
+            if relayed is not None:
+                return relayed
+        return self._fail(x, failure)
+
+    def _fail(self, x: Exchange, failure: Failure) -> ResponseData:
+        """``failure`` in the API's envelope (or, for a ``problem`` API, as the operation
+        documents it), noted in the journal entry."""
+        api, entry = x.api, x.entry
         if failure.violations:
             entry["violations"] = [v.as_dict() for v in failure.violations]
         entry["error"] = failure.message
         headers = dict(failure.headers)
-        compiled = api.compiled.get(entry.get("operation_id") or "")
-        if api.spec.settings.envelope == "problem" and compiled is not None:
-            documented = self._documented_failure(api, compiled, failure, headers)
+        if api.spec.settings.envelope == "problem" and x.compiled is not None:
+            documented = self._documented_failure(api, x.compiled, failure, headers)
             if documented is not None:
                 return documented
         body, content_type = render(api.spec.settings, failure)
         return ResponseData(failure.status, orjson.dumps(body), content_type, headers)
-
-    def _refuse(
-        self,
-        api: MountedApi,
-        compiled: CompiledOperation | None,
-        request: RequestData,
-        failure: Failure,
-        entry: dict[str, Any],
-    ) -> ResponseData:
-        """A request the spec does not allow: refused, unless the relay answers it anyway (the
-        proxy forwards it, a recording answers it) and notes the violations."""
-        if self.relay is not None:
-            relayed = self.relay.answer(api, compiled, request, entry, failure)
-            if relayed is not None:
-                return relayed
-        return self._fail(api, failure, entry)
 
     def _documented_failure(
         self,
@@ -374,137 +780,7 @@ class Engine:
         value = body if kind_of(shaped.media) == "json" else None  # payload: JSON written
         return ResponseData(shaped.status, payload, shaped.media, headers, payload=value)
 
-    # -- the pipeline ------------------------------------------------------------------------
-    def _handle(self, api: MountedApi, request: RequestData, entry: dict[str, Any]) -> ResponseData:
-        settings = api.spec.settings
-        relative = request.path[len(api.mount) :] or "/"
-        method = request.method.upper()
-        if self.relay is not None:
-            self.relay.keep_body(request)
-        if (
-            method == "OPTIONS"
-            and self.settings.cors
-            and "Access-Control-Request-Method" in request.headers
-        ):
-            methods = api.router.methods(relative)
-            if methods:
-                return self._preflight(request, methods)
-        match = api.router.match(method, relative)
-        if match.operation is None:
-            if match.allowed:
-                allowed = ", ".join(match.allowed)
-                failure = Failure(
-                    "method-not-allowed",
-                    405,
-                    f"{method} is not documented for {relative}; allowed: {allowed}",
-                    headers={"Allow": allowed},
-                )
-            else:
-                failure = Failure(
-                    "unknown-path",
-                    404,
-                    f"No operation matches {method} {relative} in {api.spec.name}",
-                )
-            return self._refuse(api, None, request, failure, entry)
-        op = match.operation
-        compiled = api.compiled[op.operation_id]
-        entry["operation_id"] = op.operation_id
-        state = self.services.state
-
-        fault = state.faults.take(api.spec.name, op.operation_id, method, request.path)
-        if fault is not None:
-            entry["notes"].append(f"fault {fault.id}")
-            if fault.latency_ms:
-                time.sleep(fault.latency_ms / 1000)
-            if fault.drop:
-                return ResponseData(0, b"", None, drop=True)
-            if fault.status:
-                return self._fault_answer(api, compiled, fault.id, fault.status, entry)
-
-        account, refused = self._authenticate(api, op, request)
-        if refused is not None:
-            return self._refuse(api, compiled, request, refused, entry)
-        assert account is not None
-        entry["account"] = mask(account)
-        if account in entry["query"] or quote(account, safe="") in entry["query"]:
-            entry["query"] = _masked_query(entry["query"], account)
-
-        limited = self._rate_limit(api, account, request)
-        if limited is not None:
-            return self._fail(api, limited, entry)
-
-        body: Any = None
-        if op.body_content and method not in ("GET", "HEAD"):
-            parsed = self._read_body(api, compiled, request, entry)
-            if isinstance(parsed, Failure):
-                return self._refuse(api, compiled, request, parsed, entry)
-            body = parsed
-
-        params, violations = read_parameters(
-            compiled.parameters, match.path_params, request.query, request.headers, request.cookies
-        )
-        body_validator = compiled.body_validator
-        if isinstance(body, _Decoded):  # a form, multipart, text, XML or binary body
-            body_validator = api.media_validator(compiled, body.media) if body.checked else None
-            body = body.value
-        if body_validator is not None and body is not _NO_BODY:
-            violations.extend(body_validator.violations(body))
-        if body is _NO_BODY:
-            body = None
-        if violations:
-            failure = Failure.from_violations("validation", settings.validation_status, violations)
-            return self._refuse(api, compiled, request, failure, entry)
-        if self.relay is not None:
-            relayed = self.relay.answer(api, compiled, request, entry, None)
-            if relayed is not None:
-                return relayed
-
-        try:
-            preference = parse_prefer(request.headers.get("Prefer"))
-        except PreferenceError as exc:
-            return self._fail(
-                api, Failure("validation", settings.validation_status, str(exc)), entry
-            )
-
-        behaviour = BEHAVIOURS.get((api.spec.name, op.operation_id))
-        if behaviour is not None and not preference.any:
-            call = Call(
-                api.spec,
-                op,
-                account,
-                body,
-                params,
-                request.headers,
-                request.client_address,
-                self.services,
-            )
-            outcome = behaviour(call)
-            if isinstance(outcome, Failure):
-                return self._checked(api, compiled, self._fail(api, outcome, entry), entry)
-            return self._checked(api, compiled, self._reply(outcome), entry)
-
-        try:
-            chosen = choose(
-                op, preference, api.spec.document, self._generator, request.headers.get("Accept")
-            )
-        except PreferenceError as exc:
-            return self._fail(
-                api, Failure("validation", settings.validation_status, str(exc)), entry
-            )
-        entry["notes"].append(f"answered from the spec ({chosen.status})")
-        headers = required_headers(chosen.definition, self._generator, api.spec.document)
-        if chosen.media is None:
-            payload = b""
-        else:
-            schema = chosen.definition.content[chosen.media].schema
-            payload = encode(chosen.media, chosen.body, schema, api.spec.document)
-        # ``payload`` is the value of a JSON answer (the check and the journal use it as is);
-        # the response check reads a text answer from its bytes.
-        value = chosen.body if chosen.media and kind_of(chosen.media) == "json" else None
-        response = ResponseData(chosen.status, payload, chosen.media, headers, payload=value)
-        return self._checked(api, compiled, response, entry)
-
-    # -- steps ---------------------------------------------------------------------------------
+    # -- helpers of the steps ------------------------------------------------------------------
     def _generator(self) -> DataGenerator:
         # One per thread (a generator is not thread-safe), built on first use: faker is slow to
         # import and most answers come from examples.
@@ -525,9 +801,10 @@ class Engine:
         }
         return ResponseData(204, b"", None, headers)
 
-    def _authenticate(
+    def _account(
         self, api: MountedApi, op: Operation, request: RequestData
     ) -> tuple[str | None, Failure | None]:
+        """The account (the credential) a security requirement admits, or the 401."""
         if not op.security:
             return "anonymous", None
         problems: list[str] = []
@@ -607,161 +884,6 @@ class Engine:
             )
         return value, None
 
-    def _rate_limit(self, api: MountedApi, account: str, request: RequestData) -> Failure | None:
-        rule = api.spec.settings.rate_limit
-        state = self.services.state
-        if rule is None or not state.flags.get(f"rate-limit:{api.spec.name}", False):
-            return None
-        subject = request.client_address if rule.scope == "client-address" else account
-        key = f"{api.spec.name}:{subject}"
-        now = self.services.clock()
-        blocked_until = state.flags.get(f"blocked:{key}")
-        if blocked_until is None or now >= float(blocked_until):
-            count = state.rate_limits.hit(key, rule.window_s, now)
-            if count <= rule.limit:
-                return None
-            window_end = (now // rule.window_s + 1) * rule.window_s
-            blocked_until = now + rule.block_s if rule.block_s else window_end
-            if rule.block_s:
-                state.flags.set(f"blocked:{key}", blocked_until)
-        retry = max(1, int(float(blocked_until) - now + 0.999))
-        message = (
-            "You have reached maximum request limit."
-            if api.spec.settings.envelope == "bunce"
-            else f"Too many requests: at most {rule.limit} per {rule.window_s:g} s; "
-            f"retry in {retry} s"
-        )
-        return Failure("rate-limited", 429, message, headers={"Retry-After": str(retry)})
-
-    def _read_body(
-        self,
-        api: MountedApi,
-        compiled: CompiledOperation,
-        request: RequestData,
-        entry: dict[str, Any],
-    ) -> Any:
-        settings = api.spec.settings
-        declared, params = media_type(request.headers.get("Content-Type"))
-        matched = request_media(declared, compiled.body_media) if declared else None
-        kind = kind_of(declared if matched and matched.endswith("*") else matched or "")
-        if kind != "json" and matched is not None:
-            return self._read_other(api, compiled, request, entry, matched, kind, params)
-        if not settings.lenient_content_type:
-            if not declared:
-                length = request.content_length or 0
-                if length == 0 and not compiled.operation.body_required:
-                    return _NO_BODY
-                return Failure(
-                    "unsupported-media-type",
-                    415,
-                    f"Missing Content-Type; send 'Content-Type: {compiled.body_media[0]}'",
-                )
-            if matched is None:
-                return Failure(
-                    "unsupported-media-type",
-                    415,
-                    f"Content-Type {declared!r} is not accepted; "
-                    f"send {' or '.join(compiled.body_media)}",
-                )
-            charset = params.get("charset")
-            if charset and charset not in ("utf-8", "utf8"):
-                return Failure(
-                    "unsupported-media-type",
-                    415,
-                    f"charset {charset!r} is not accepted; send UTF-8 JSON",
-                )
-        elif declared and not is_json_media(declared):
-            entry["notes"].append(f"body parsed as JSON although Content-Type is {declared!r}")
-        raw = self._read_raw(request)
-        if isinstance(raw, Failure):
-            return raw
-        if not raw.strip():
-            if compiled.operation.body_required:
-                return Failure(
-                    "validation",
-                    settings.validation_status,
-                    "body: a JSON request body is required",
-                )
-            return _NO_BODY
-        try:
-            body = parse_json(raw)
-        except BodyError as exc:
-            return Failure("malformed", 400, f"body: {exc.problem}")
-        if self.settings.journal_bodies and len(raw) <= JOURNAL_BODY_LIMIT:
-            entry["body"] = body
-        else:
-            entry["body_bytes"] = len(raw)
-        return body
-
-    def _read_raw(self, request: RequestData) -> bytes | Failure:
-        """The body's bytes within the size limit (413), or why they could not be read (400)."""
-        limit = self.settings.max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            return Failure(
-                "too-large",
-                413,
-                f"The body has {request.content_length} bytes; the limit is {limit} bytes",
-                headers={"Connection": "close"},
-            )
-        try:
-            raw = request.read_body(limit + 1)
-        except Exception as exc:  # the client's bytes (bad chunked encoding, a short body): 400
-            why = f"{type(exc).__name__}: {exc}"[:200]
-            return Failure(
-                "malformed",
-                400,
-                f"body: the request body could not be read ({why})",
-                headers={"Connection": "close"},
-            )
-        if len(raw) > limit:
-            return Failure(
-                "too-large",
-                413,
-                f"The body is larger than the limit of {limit} bytes",
-                headers={"Connection": "close"},
-            )
-        return raw
-
-    def _read_other(
-        self,
-        api: MountedApi,
-        compiled: CompiledOperation,
-        request: RequestData,
-        entry: dict[str, Any],
-        media: str,
-        kind: str,
-        params: dict[str, str],
-    ) -> Any:
-        """A body of a documented non-JSON type (form, multipart, text, XML, binary)."""
-        raw = self._read_raw(request)
-        if isinstance(raw, Failure):
-            return raw
-        if not raw and kind not in ("form", "multipart", "text"):  # empty text is text
-            if compiled.operation.body_required:
-                return Failure(
-                    "validation",
-                    api.spec.settings.validation_status,
-                    f"body: a {media} request body is required",
-                )
-            return _NO_BODY
-        try:
-            value = decode(
-                kind,
-                raw,
-                request.headers.get("Content-Type") or media,
-                params.get("charset"),
-                compiled.operation.body_content[media],
-                api.spec.document,
-            )
-        except BodyError as exc:
-            return Failure("malformed", 400, f"body: {exc.problem}")
-        if kind == "binary" or not self.settings.journal_bodies or len(raw) > JOURNAL_BODY_LIMIT:
-            entry["body_bytes"] = len(raw)
-        else:
-            entry["body"] = value
-        entry["notes"].append(f"body read as {media}")
-        return _Decoded(value, media, is_checked(kind))
-
     def _reply(self, reply: Reply) -> ResponseData:
         return ResponseData(
             reply.status,
@@ -771,14 +893,7 @@ class Engine:
             payload=reply.body,
         )
 
-    def _fault_answer(
-        self,
-        api: MountedApi,
-        compiled: CompiledOperation,
-        fault_id: str,
-        status: int,
-        entry: dict[str, Any],
-    ) -> ResponseData:
+    def _fault_answer(self, x: Exchange, fault_id: str, status: int) -> ResponseData:
         """The answer of an injected fault: one the operation documents for ``status``.
 
         Arming refused statuses the operation does not document (``faults.build_fault``). The
@@ -787,6 +902,7 @@ class Engine:
         where the envelope does not fit the documented body (a 2xx, Bunce's 409), the documented
         example (or a generated body) answers, as ``Prefer: code=`` would.
         """
+        api, compiled = x.api, x.routed
         op = compiled.operation
         definition = op.response_for(status)
         headers: dict[str, str] = {}
@@ -798,12 +914,12 @@ class Engine:
         failure = Failure(
             kind, status, f"Injected fault {fault_id}: status {status}", headers=headers
         )
-        response = self._fail(api, failure, entry)
+        response = self._fail(x, failure)
         if definition is not None and self._problems(api, compiled, response):
             chosen = choose(op, Preference(code=status), api.spec.document, self._generator)
             payload = b"" if chosen.media is None else orjson.dumps(chosen.body)
             response = ResponseData(status, payload, chosen.media, headers, payload=chosen.body)
-        return self._checked(api, compiled, response, entry)
+        return self._check(x, response)
 
     def _problems(
         self, api: MountedApi, compiled: CompiledOperation, response: ResponseData
@@ -837,31 +953,6 @@ class Engine:
                     problems.extend(v.message for v in validator.violations(body, "response"))
         return problems
 
-    def _checked(
-        self,
-        api: MountedApi,
-        compiled: CompiledOperation,
-        response: ResponseData,
-        entry: dict[str, Any],
-    ) -> ResponseData:
-        """Validate an outgoing response against the spec (unless switched off)."""
-        mode = self.settings.validate_responses
-        if mode == "off":
-            return response
-        op = compiled.operation
-        problems = self._problems(api, compiled, response)
-        if not problems:
-            return response
-        text = (
-            f"{op.api}.{op.operation_id} answered {response.status}, which breaks the spec: "
-            + "; ".join(problems[:5])
-        )
-        entry["response_violations"] = problems
-        log.warning("%s", text)
-        if mode == "strict":
-            raise ResponseValidationError(text)
-        return response
-
 
 def _recorded(response: ResponseData) -> Any:
     """A response body as the journal keeps it: JSON as JSON, anything else as text.
@@ -893,21 +984,3 @@ _FAULT_KINDS = {
     422: "validation",
     429: "rate-limited",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class _Decoded:
-    """A body of a non-JSON media type, with the documented type it was read as."""
-
-    value: Any
-    media: str
-    checked: bool
-
-
-class _NoBody:
-    """Marks 'no body was sent' (distinct from a JSON ``null``)."""
-
-    __slots__ = ()
-
-
-_NO_BODY: Any = _NoBody()
