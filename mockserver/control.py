@@ -14,35 +14,113 @@ from __future__ import annotations
 import hmac
 import os
 import time
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 import yaml
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from mockserver import dashboard
+from mockserver import dashboard, journal
 from mockserver.app import problem
-from mockserver.engine import mask
+from mockserver.bodies import BodyError, parse_json
+from mockserver.engine import MountedApi, mask
 from mockserver.faults import build_fault
 from mockserver.guard import ControlGuard, unsupported_body
+from mockserver.openapi.loader import load_spec
 from mockserver.store import Endpoint, Job, Notification, Scope
+from mockserver.validation import Violation, read_parameters
 
 if TYPE_CHECKING:
     from mockserver.engine import Engine
 
 STARTED = time.time()
-_BODIES = frozenset({"body", "response"})  # what ?bodies=false leaves out of journal entries
+
+
+CONTROL_SPEC = Path(__file__).parent / "control.yaml"
 
 
 @cache
 def control_document() -> dict[str, Any]:
     """The OpenAPI description of the control API."""
-    loaded = yaml.safe_load((Path(__file__).parent / "control.yaml").read_text(encoding="utf-8"))
+    loaded = yaml.safe_load(CONTROL_SPEC.read_text(encoding="utf-8"))
     assert isinstance(loaded, dict)
     return loaded
+
+
+@cache
+def control_api() -> MountedApi:
+    """``control.yaml`` loaded and compiled as the engine mounts an API (on first use: the
+    start-up and ``/health`` do without it)."""
+    return MountedApi(load_spec(CONTROL_SPEC, name="control"))
+
+
+class BadControlRequest(ValueError):
+    """A control request that breaks ``control.yaml``; the message names every field path."""
+
+
+def check_request(
+    method: str,
+    relative: str,
+    query: Any,
+    headers: Any,
+    cookies: Mapping[str, str],
+    raw: bytes,
+) -> tuple[dict[str, Any], Any]:
+    """A control request's typed query parameters and parsed JSON body, checked against
+    ``control.yaml`` by the code that checks the APIs' requests (:mod:`mockserver.validation`).
+
+    ``relative`` is the path under ``/__mock``. A path that matches no operation, or whose path
+    parameters do not fit, is left to the routing (404, 405). :class:`BadControlRequest` says
+    what is wrong, naming each field (``body.latency_ms``, ``query parameter 'limit'``).
+    """
+    api = control_api()
+    match = api.router.match(method, relative)
+    if match.operation is None:
+        return {}, None
+    compiled = api.compiled[match.operation.operation_id]
+    params, found = read_parameters(compiled.parameters, match.path_params, query, headers, cookies)
+    violations = [v for v in found if v.location != "path"]
+    body = None
+    if compiled.body_validator is not None:
+        if raw.strip():
+            try:
+                body = parse_json(raw)
+            except BodyError as exc:
+                raise BadControlRequest(f"the body is not valid JSON: {exc.problem}") from None
+            violations.extend(compiled.body_validator.violations(body))
+        elif compiled.operation.body_required:
+            violations.append(Violation("body", (), "a JSON body is required", "required"))
+    if violations:
+        raise BadControlRequest(describe(violations))
+    return params, body
+
+
+def check_body(operation_id: str, body: Any) -> None:
+    """Check a request body built in Python (the fixture's ``fault()``) as the control API checks
+    the one sent to ``operation_id``; :class:`BadControlRequest` names each field."""
+    validator = control_api().compiled[operation_id].body_validator
+    violations = validator.violations(body) if validator is not None else []
+    if violations:
+        raise BadControlRequest(describe(violations))
+
+
+def describe(violations: Sequence[Violation]) -> str:
+    """Violations for a problem's ``detail``: each field path and what is wrong (up to 5)."""
+    shown = "; ".join(f"{_where(v)}: {v.problem}" for v in violations[:5])
+    more = len(violations) - 5
+    return shown + (f" (and {more} more)" if more > 0 else "")
+
+
+def _where(violation: Violation) -> str:
+    if violation.location != "body":
+        return f"{violation.location} parameter {violation.field!r}"
+    if not violation.path:
+        return "body"
+    return "body" + ("." if isinstance(violation.path[0], str) else "") + violation.field
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -89,16 +167,6 @@ def endpoint_json(endpoint: Endpoint, *, secret: bool = False) -> dict[str, Any]
     return shown
 
 
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise _BadRequest(f"query parameter {name!r} must be an integer, got {raw!r}") from None
-
-
 class _BadRequest(Exception):
     pass
 
@@ -110,17 +178,14 @@ def control_blueprint(engine: Engine) -> Blueprint:
     state = services.state
     bp = Blueprint("mock_control", __name__)
 
-    def body_json(default: bytes) -> Any:
-        try:
-            return orjson.loads(request.get_data() or default)
-        except orjson.JSONDecodeError as exc:
-            raise _BadRequest(f"the body is not valid JSON: {exc}") from None
+    def params() -> dict[str, Any]:
+        """The request's query parameters, typed and checked (see :func:`check_request`)."""
+        checked: dict[str, Any] = g.get("control_params", {})
+        return checked
 
-    def body_object() -> dict[str, Any]:
-        data = body_json(b"{}")
-        if not isinstance(data, dict):
-            raise _BadRequest("the body must be a JSON object")
-        return data
+    def body() -> Any:
+        """The request's JSON body, checked against its schema in ``control.yaml``."""
+        return g.get("control_body")
 
     def api_name(value: Any) -> str:
         if not isinstance(value, str) or value not in engine.by_name:
@@ -128,10 +193,7 @@ def control_blueprint(engine: Engine) -> Blueprint:
         return str(value)
 
     def scope_from_args() -> Scope:
-        account = request.args.get("account")
-        if not account:
-            raise _BadRequest("query parameter 'account' (the API credential) is required")
-        return Scope(api_name(request.args.get("api")), account)
+        return Scope(api_name(params()["api"]), params()["account"])
 
     @bp.errorhandler(_BadRequest)
     def bad_request(exc: _BadRequest) -> Response:
@@ -158,7 +220,23 @@ def control_blueprint(engine: Engine) -> Blueprint:
             )
         has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
         unsupported = unsupported_body(request.method, request.content_type, has_body)
-        return _problem(415, unsupported) if unsupported else None
+        if unsupported:
+            return _problem(415, unsupported)
+        if request.endpoint == "mock_control.health":
+            return None  # nothing to check (and the start-up's health wait skips loading)
+        relative = request.path.removeprefix("/__mock") or "/"
+        try:
+            g.control_params, g.control_body = check_request(
+                request.method,
+                relative,
+                request.args,
+                request.headers,
+                request.cookies,
+                request.get_data() if has_body else b"",
+            )
+        except BadControlRequest as exc:
+            return _problem(400, str(exc))
+        return None
 
     def admitted() -> bool:
         token = settings.control_token
@@ -232,34 +310,35 @@ def control_blueprint(engine: Engine) -> Blueprint:
         )
 
     @bp.get("/requests")
-    def journal() -> Response:
-        api = request.args.get("api") or None
-        entries = state.journal.read(
-            api=api,
-            operation_id=request.args.get("operation") or request.args.get("operation_id") or None,
-            status=_int_arg("status"),
-            since=_int_arg("since"),
-            limit=_int_arg("limit"),
+    def requests() -> Response:
+        query = params()
+        entries = journal.read(
+            state,
+            api=query.get("api") or None,
+            operation_id=query.get("operation") or request.args.get("operation_id") or None,
+            status=query.get("status"),
+            since=query.get("since"),
+            limit=query.get("limit"),
         )
-        if request.args.get("rejected", "").lower() in ("1", "true"):
-            entries = [e for e in entries if e.get("violations")]
-        if request.args.get("bodies", "").lower() in ("0", "false"):
-            entries = [{k: v for k, v in e.items() if k not in _BODIES} for e in entries]
-        return _json({"requests": entries})
+        if query.get("rejected"):
+            entries = [e for e in entries if e.violations]
+        bodies = query.get("bodies", True)
+        return _json({"requests": [e.to_json(bodies=bodies) for e in entries]})
 
     @bp.get("/drift")
     def drift() -> Response:
         from mockserver.drift import summarise
 
-        entries = state.journal.read(api=request.args.get("api") or None, since=_int_arg("since"))
+        query = params()
+        entries = journal.read(state, api=query.get("api") or None, since=query.get("since"))
         return _json(summarise(entries).as_dict())
 
     @bp.get("/requests/<int:seq>")
     def journal_entry(seq: int) -> Response:
-        found = [e for e in state.journal.read(since=seq - 1) if e.get("seq") == seq]
+        found = [e for e in journal.read(state, since=seq - 1) if e.seq == seq]
         if not found:
             return _problem(404, f"no journal entry {seq} (reset, or past the journal's bound)")
-        return _json(found[0])
+        return _json(found[0].to_json())
 
     @bp.get("/errors")
     def errors() -> Response:
@@ -279,10 +358,8 @@ def control_blueprint(engine: Engine) -> Blueprint:
     @bp.post("/customers")
     def seed_customers() -> Response:
         scope = scope_from_args()
-        data = body_json(b"null")
-        items = data.get("customers") if isinstance(data, dict) else data
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise _BadRequest("send a JSON array of customer objects (or {'customers': [...]})")
+        data = body()  # an array of customers, or {"customers": [...]}
+        items = data["customers"] if isinstance(data, dict) else data
         results = services.seed(scope.api, scope.account, items)
         status = 201 if all("created" in r for r in results) else 409
         return _json({"results": results}, status)
@@ -329,23 +406,13 @@ def control_blueprint(engine: Engine) -> Blueprint:
     # -- webhooks ----------------------------------------------------------------------------
     @bp.post("/webhooks/endpoints")
     def add_endpoint() -> Response:
-        data = body_object()
-        url = data.get("url")
-        if not isinstance(url, str):  # what makes a URL acceptable is register()'s to say
-            raise _BadRequest("'url' must be an http(s) URL")
+        data = body()
         events = data.get("events", ["*"])
-        if isinstance(events, str):
-            events = [events]
-        if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
-            raise _BadRequest("'events' must be a list of event types (or ['*'])")
-        for key in ("secret", "account"):
-            if data.get(key) is not None and not isinstance(data[key], str):
-                raise _BadRequest(f"{key!r} must be a string")
-        try:
+        try:  # what makes a URL acceptable is register()'s to say
             endpoint = services.webhooks.register(
                 api_name(data.get("api", "tamio")),
-                url,
-                events,
+                data["url"],
+                [events] if isinstance(events, str) else events,
                 secret=data.get("secret"),
                 account=data.get("account"),
             )
@@ -389,7 +456,7 @@ def control_blueprint(engine: Engine) -> Blueprint:
     def add_fault() -> Response:
         specs = {name: api.spec for name, api in engine.by_name.items()}
         try:
-            fault = build_fault(specs, body_object())
+            fault = build_fault(specs, body())
         except ValueError as exc:
             raise _BadRequest(str(exc)) from None
         state.faults.add(fault)
@@ -422,13 +489,11 @@ def control_blueprint(engine: Engine) -> Blueprint:
 
     @bp.put("/rate-limits")
     def set_rate_limits() -> Response:
-        data = body_object()
-        api = api_name(data.get("api"))
+        data = body()
+        api = api_name(data["api"])
         if engine.by_name[api].spec.settings.rate_limit is None:
             raise _BadRequest(f"{api}'s spec declares no x-mock.rate-limit")
-        enabled = data.get("enabled")
-        if not isinstance(enabled, bool):
-            raise _BadRequest("'enabled' must be true or false")
+        enabled = data["enabled"]
         state.flags.set(f"rate-limit:{api}", enabled)
         return _json({"api": api, "enabled": enabled})
 

@@ -13,11 +13,13 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from mockserver.bodies import is_json_media, media_type
+from mockserver.journal import Finding, JournalEntry
 from mockserver.validation import Violation
 
 if TYPE_CHECKING:
@@ -27,34 +29,6 @@ if TYPE_CHECKING:
 JSON = dict[str, Any]
 HEADER_LIMIT = 20  # findings named in the X-Mock-Violations header
 _INDEX = re.compile(r"\[\d+\]")
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One way an exchange breaks the spec."""
-
-    side: str  # request or response
-    location: str  # status, header, body, query, path, cookie, method, security
-    field: str  # the JSON path or the header/parameter name
-    problem: str
-
-    @property
-    def message(self) -> str:
-        return f"{self.side} {self.field}: {self.problem}"
-
-    def as_dict(self) -> JSON:
-        return {
-            "side": self.side,
-            "location": self.location,
-            "field": self.field,
-            "problem": self.problem,
-        }
-
-    @classmethod
-    def from_dict(cls, data: JSON) -> Finding:
-        return cls(
-            str(data["side"]), str(data["location"]), str(data["field"]), str(data["problem"])
-        )
 
 
 def request_findings(violations: Iterable[Violation]) -> list[Finding]:
@@ -251,7 +225,7 @@ class DriftReport:
         return "\n".join(lines) + "\n"
 
 
-def summarise(entries: Iterable[JSON]) -> DriftReport:
+def summarise(entries: Iterable[JournalEntry]) -> DriftReport:
     """Fold journal entries (or entries rebuilt from recordings) into a report.
 
     Only exchanges the proxy forwarded or a recording answered count; each entry's ``drift``
@@ -260,21 +234,19 @@ def summarise(entries: Iterable[JSON]) -> DriftReport:
     report = DriftReport()
     groups: dict[tuple[str, str, str, str, str], DriftItem] = {}
     for entry in entries:
-        if not any(key in entry for key in ("upstream", "replayed", "recording")):
+        if not entry.forwarded:
             continue
-        if entry.get("upstream", {}).get("error"):
+        if entry.upstream is not None and entry.upstream.error:
             report.upstream_errors += 1
             continue
         report.exchanges += 1
-        findings = entry.get("drift") or []
-        if findings:
+        if entry.drift:
             report.with_drift += 1
-        for raw in findings:
-            finding = Finding.from_dict(raw)
+        for finding in entry.drift:
             path = _INDEX.sub("[*]", finding.field)
             key = (
-                str(entry.get("api")),
-                str(entry.get("operation_id") or "-"),
+                entry.api,
+                entry.operation_id or "-",
                 finding.side,
                 finding.location,
                 path,
@@ -284,13 +256,16 @@ def summarise(entries: Iterable[JSON]) -> DriftReport:
                 sample: JSON = {
                     "problem": finding.problem,
                     "field": finding.field,
-                    "method": entry.get("method"),
-                    "path": entry.get("path"),
-                    "status": entry.get("status"),
+                    "method": entry.method,
+                    "path": entry.path,
+                    "status": entry.status,
                 }
-                for name in ("seq", "replayed", "recording"):
-                    if entry.get(name) is not None:
-                        sample[name] = entry[name]
+                if entry.seq is not None:
+                    sample["seq"] = entry.seq
+                if entry.replayed is not None:
+                    sample["replayed"] = entry.replayed
+                if entry.recording is not None:
+                    sample["recording"] = entry.recording
                 groups[key] = item = DriftItem(*key, count=0, sample=sample)
             item.count += 1
     report.items = sorted(groups.values(), key=lambda i: (i.api, i.operation_id, i.side, i.field))
@@ -320,32 +295,35 @@ class _Headers(dict[str, str]):
         return next((v for k, v in self.items() if k.lower() == lowered), default)
 
 
-def check_recordings(apis: Mapping[str, MountedApi], recordings: Iterable[Recording]) -> list[JSON]:
-    """Each recording checked against the specs as they are now, as a journal-like entry
-    (``api``, ``operation_id``, ``method``, ``path``, ``status``, ``recording``, ``drift``) for
-    :func:`summarise`. A recording of an API no spec serves is one finding."""
+def check_recordings(
+    apis: Mapping[str, MountedApi], recordings: Iterable[Recording]
+) -> list[JournalEntry]:
+    """Each recording checked against the specs as they are now, as a journal entry (with its
+    ``recording``, ``drift`` and the operation it matched) for :func:`summarise`. A recording of
+    an API no spec serves is one finding."""
     from mockserver.validation import read_parameters
 
-    entries: list[JSON] = []
+    entries: list[JournalEntry] = []
     for recording in recordings:
-        entry: JSON = {
-            "api": recording.api,
-            "method": recording.method,
-            "path": recording.path,
-            "status": recording.status,
-            "recording": recording.file,
-        }
+        entry = JournalEntry(
+            _timestamp(recording.recorded_at),
+            recording.api,
+            recording.method,
+            recording.path,
+            recording.query,
+            status=recording.status,
+            duration_ms=recording.duration_ms,
+            recording=recording.file,
+        )
         entries.append(entry)
         api = apis.get(recording.api)
         if api is None:
-            entry["operation_id"] = recording.operation_id
-            entry["drift"] = [
-                Finding(
-                    "request", "path", "path", f"no spec serves the API {recording.api!r}"
-                ).as_dict()
+            entry.operation_id = recording.operation_id
+            entry.drift = [
+                Finding("request", "path", "path", f"no spec serves the API {recording.api!r}")
             ]
             continue
-        entry["path"] = api.mount + recording.path
+        entry.path = api.mount + recording.path
         found: list[Finding] = []
         match = api.router.match(recording.method, recording.path)
         compiled = None
@@ -360,7 +338,7 @@ def check_recordings(apis: Mapping[str, MountedApi], recordings: Iterable[Record
             )
         else:
             compiled = api.compiled[match.operation.operation_id]
-            entry["operation_id"] = match.operation.operation_id
+            entry.operation_id = match.operation.operation_id
             headers = _Headers(recording.request_headers)
             _, violations = read_parameters(
                 compiled.parameters, match.path_params, _Query(recording.query), headers, {}
@@ -378,9 +356,16 @@ def check_recordings(apis: Mapping[str, MountedApi], recordings: Iterable[Record
                 head=recording.method == "HEAD",
             )
         )
-        if found:
-            entry["drift"] = [f.as_dict() for f in found]
+        entry.drift = found
     return entries
+
+
+def _timestamp(iso: str) -> float:
+    """A recording's ``recorded_at`` in unix seconds (0 when it cannot be read)."""
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def _request_body(compiled: CompiledOperation, raw: bytes) -> list[Finding]:

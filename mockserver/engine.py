@@ -29,6 +29,7 @@ from mockserver.envelopes import Failure, generic, render
 from mockserver.errors import SpecError
 from mockserver.errorshapes import shape
 from mockserver.formats import preload as preload_formats
+from mockserver.journal import JournalEntry
 from mockserver.media import decode, is_checked, kind_of
 from mockserver.media.answers import checked_as_json, encode
 from mockserver.negotiation import request_media
@@ -249,7 +250,7 @@ class Exchange:
 
     api: MountedApi
     request: RequestData
-    entry: dict[str, Any]  # the journal entry, filled in as the steps go
+    entry: JournalEntry  # filled in as the steps go
     method: str  # upper-case
     relative: str  # the path inside the mount
     # The operation, found by the route step (the steps after it rely on it).
@@ -323,15 +324,9 @@ class Engine:
         api = self.api_for(request.path)
         if api is None:
             return self._outside(request)
-        entry: dict[str, Any] = {
-            "time": time.time(),
-            "api": api.spec.name,
-            "operation_id": None,
-            "method": request.method,
-            "path": request.path,
-            "query": request.query_string,
-            "notes": [],
-        }
+        entry = JournalEntry(
+            time.time(), api.spec.name, request.method, request.path, request.query_string
+        )
         x = Exchange(
             api, request, entry, request.method.upper(), request.path[len(api.mount) :] or "/"
         )
@@ -339,12 +334,12 @@ class Engine:
             response = self._handle(x)
         except SpecError as exc:  # a schema of a big spec, compiled on first use, is unusable
             log.error("%s", exc)
-            entry["error"] = str(exc)
+            entry.error = str(exc)
             response = ResponseData(500, orjson.dumps({"error": f"the spec cannot be used: {exc}"}))
         except ResponseValidationError as exc:
             self.services.server_errors.append(exc)
             response = ResponseData(500, orjson.dumps({"error": str(exc)}))
-            entry.setdefault("response_violations", [str(exc)])
+            entry.response_violations = entry.response_violations or [str(exc)]
         if self.settings.cors and "Origin" in request.headers:
             response.headers.setdefault("Access-Control-Allow-Origin", "*")
         self._journal(x, response, started)
@@ -399,7 +394,7 @@ class Engine:
         x.routed = api.compiled[op.operation_id]
         x.path_params = match.path_params
         x.reads_body = bool(op.body_content) and method not in ("GET", "HEAD")
-        x.entry["operation_id"] = op.operation_id
+        x.entry.operation_id = op.operation_id
         return None
 
     def _fault(self, x: Exchange) -> ResponseData | None:
@@ -411,7 +406,7 @@ class Engine:
         )
         if fault is None:
             return None
-        x.entry["notes"].append(f"fault {fault.id}")
+        x.entry.notes.append(f"fault {fault.id}")
         if fault.latency_ms:
             time.sleep(fault.latency_ms / 1000)
         if fault.drop:
@@ -429,9 +424,9 @@ class Engine:
         assert account is not None
         x.account = account
         entry = x.entry
-        entry["account"] = mask(account)
-        if account in entry["query"] or quote(account, safe="") in entry["query"]:
-            entry["query"] = _masked_query(entry["query"], account)
+        entry.account = mask(account)
+        if account in entry.query or quote(account, safe="") in entry.query:
+            entry.query = _masked_query(entry.query, account)
         return None
 
     def _rate_limit(self, x: Exchange) -> Failure | None:
@@ -502,7 +497,7 @@ class Engine:
                     f"charset {charset!r} is not accepted; send UTF-8 JSON",
                 )
         elif declared and not is_json_media(declared):
-            x.entry["notes"].append(f"body parsed as JSON although Content-Type is {declared!r}")
+            x.entry.notes.append(f"body parsed as JSON although Content-Type is {declared!r}")
         return None
 
     def _size(self, x: Exchange) -> Failure | None:
@@ -556,9 +551,9 @@ class Engine:
             except BodyError as exc:
                 return Failure("malformed", 400, f"body: {exc.problem}")
             if journal_it:
-                x.entry["body"] = x.body
+                x.entry.body = x.body
             else:
-                x.entry["body_bytes"] = len(raw)
+                x.entry.body_bytes = len(raw)
             return None
         if not raw and kind not in ("form", "multipart", "text"):  # empty text is text
             return self._missing_body(x, f"a {media}")
@@ -574,10 +569,10 @@ class Engine:
         except BodyError as exc:
             return Failure("malformed", 400, f"body: {exc.problem}")
         if kind == "binary" or not journal_it:
-            x.entry["body_bytes"] = len(raw)
+            x.entry.body_bytes = len(raw)
         else:
-            x.entry["body"] = value
-        x.entry["notes"].append(f"body read as {media}")
+            x.entry.body = value
+        x.entry.notes.append(f"body read as {media}")
         x.body = _Decoded(value, media, is_checked(kind))
         return None
 
@@ -655,7 +650,7 @@ class Engine:
             return self._reply(outcome)
         chosen = x.chosen
         assert chosen is not None
-        x.entry["notes"].append(f"answered from the spec ({chosen.status})")
+        x.entry.notes.append(f"answered from the spec ({chosen.status})")
         headers = required_headers(chosen.definition, self._generator, api.spec.document)
         if chosen.media is None:
             payload = b""
@@ -681,7 +676,7 @@ class Engine:
             f"{op.api}.{op.operation_id} answered {response.status}, which breaks the spec: "
             + "; ".join(problems[:5])
         )
-        x.entry["response_violations"] = problems
+        x.entry.response_violations = problems
         log.warning("%s", text)
         if mode == "strict":
             raise ResponseValidationError(text)
@@ -690,14 +685,14 @@ class Engine:
     def _journal(self, x: Exchange, response: ResponseData, started: float) -> None:
         """The exchange's journal entry, completed with the answer, appended to the state."""
         entry = x.entry
-        entry["status"] = response.status
-        entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        entry.status = response.status
+        entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
         if response.body:
             if self.settings.journal_bodies and len(response.body) <= JOURNAL_BODY_LIMIT:
-                entry["response"] = _recorded(response)
+                entry.response = _recorded(response)
             else:
-                entry["response_bytes"] = len(response.body)
-        self.services.state.journal.append(entry)
+                entry.response_bytes = len(response.body)
+        self.services.state.journal.append(entry.to_record())
         if self.settings.log_requests:
             log.info(
                 "%s %s %s -> %d (%s, %.1f ms)",
@@ -705,8 +700,8 @@ class Engine:
                 x.request.method,
                 printable(x.request.path),
                 response.status,
-                entry.get("operation_id") or "-",
-                entry["duration_ms"],
+                entry.operation_id or "-",
+                entry.duration_ms,
             )
 
     # -- failures ----------------------------------------------------------------------------
@@ -737,8 +732,8 @@ class Engine:
         documents it), noted in the journal entry."""
         api, entry = x.api, x.entry
         if failure.violations:
-            entry["violations"] = [v.as_dict() for v in failure.violations]
-        entry["error"] = failure.message
+            entry.violations = list(failure.violations)
+        entry.error = failure.message
         headers = dict(failure.headers)
         if api.spec.settings.envelope == "problem" and x.compiled is not None:
             documented = self._documented_failure(api, x.compiled, failure, headers)

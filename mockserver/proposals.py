@@ -36,12 +36,12 @@ def propose(apis: Mapping[str, MountedApi], recordings: Iterable[Recording], sou
     count = 0
     for recording, entry in zip(recordings, checked, strict=True):
         api = apis.get(recording.api)
-        operation_id = entry.get("operation_id")
+        operation_id = entry.operation_id
         if api is None or operation_id is None:
             unmatched.append(recording.file)
             continue
         op = api.compiled[operation_id].operation
-        findings = entry.get("drift") or []
+        findings = entry.drift
         number = recording.file.rsplit("-", 1)[-1].removesuffix(".json")
         name = f"recorded_{number}"
         operation = (
@@ -89,7 +89,7 @@ def propose(apis: Mapping[str, MountedApi], recordings: Iterable[Recording], sou
                 "summary": f"{label} ({recording.file}, {recording.recorded_at})",
                 "value": value,
             }
-            broken = [f"{f['field']}: {f['problem']}" for f in findings if f["side"] == side]
+            broken = [f"{f.field}: {f.problem}" for f in findings if f.side == side]
             if broken:
                 example["x-mock-violations"] = broken
             examples[name] = example

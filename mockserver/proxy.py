@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from mockserver.drift import Finding, check_response, header_value, request_findings
+from mockserver.drift import check_response, header_value, request_findings
 from mockserver.envelopes import Failure, render
 from mockserver.errors import ConfigError
+from mockserver.journal import Finding, JournalEntry, UpstreamCall
 from mockserver.openapi.spec import Spec
 from mockserver.recording import (
     Recorder,
@@ -155,7 +156,7 @@ class Relay:
         api: MountedApi,
         compiled: CompiledOperation | None,
         request: RequestData,
-        entry: dict[str, Any],
+        entry: JournalEntry,
         refusal: Failure | None,
     ) -> ResponseData | None:
         """The relayed answer, or None when the mock should answer (or refuse) as usual."""
@@ -183,7 +184,7 @@ class Relay:
             return None
 
         if problems:
-            entry["violations"] = [v.as_dict() for v in problems]
+            entry.violations = problems
         findings = request_findings(problems)
         if recording is not None:
             answer = UpstreamAnswer(
@@ -193,19 +194,15 @@ class Relay:
                 recording.upstream,
                 0.0,
             )
-            entry["replayed"] = recording.file
-            entry["notes"].append(f"answered by the recording {recording.file}")
+            entry.replayed = recording.file
+            entry.notes.append(f"answered by the recording {recording.file}")
         else:
             try:
                 answer = self._forward(name, request, relative, raw)
             except UpstreamError as exc:
                 return self._gateway(api, compiled, request, entry, exc, findings)
-            entry["upstream"] = {
-                "url": answer.url,
-                "status": answer.status,
-                "duration_ms": answer.duration_ms,
-            }
-            entry["notes"].append(f"forwarded to {answer.url}")
+            entry.upstream = UpstreamCall(answer.url, answer.status, answer.duration_ms)
+            entry.notes.append(f"forwarded to {answer.url}")
 
         head = request.method.upper() == "HEAD"
         content_type = answer.header("Content-Type")
@@ -213,10 +210,10 @@ class Relay:
             api, compiled, answer.status, content_type, answer.header, answer.body, head=head
         )
         if findings:
-            entry["drift"] = [f.as_dict() for f in findings]
+            entry.drift = findings
             self._log(api, compiled, request, answer.status, findings, recording)
         if recording is None and self.recorder is not None:
-            entry["recorded"] = self._record(
+            entry.recorded = self._record(
                 api, compiled, request, relative, raw, answer, findings
             )
         if self.settings.proxy_strict and findings:
@@ -264,20 +261,16 @@ class Relay:
         api: MountedApi,
         compiled: CompiledOperation | None,
         request: RequestData,
-        entry: dict[str, Any],
+        entry: JournalEntry,
         error: UpstreamError,
         findings: list[Finding],
     ) -> ResponseData:
         from mockserver.engine import ResponseData
 
-        entry["upstream"] = {
-            "url": error.url,
-            "error": error.reason,
-            "message": error.message,
-            "duration_ms": error.duration_ms,
-        }
-        if findings:
-            entry["drift"] = [f.as_dict() for f in findings]
+        entry.upstream = UpstreamCall(
+            error.url, duration_ms=error.duration_ms, error=error.reason, message=error.message
+        )
+        entry.drift = findings
         op = compiled.operation.operation_id if compiled is not None else "-"
         log.warning(
             "%s %s %s (%s) -> %d: %s", api.spec.name, request.method, request.path, op,

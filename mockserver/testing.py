@@ -22,10 +22,12 @@ from flask.testing import FlaskClient
 
 from mockserver.app import create_app
 from mockserver.config import Settings
-from mockserver.control import notification_json
+from mockserver.control import check_body, notification_json
 from mockserver.drift import DriftReport, summarise
 from mockserver.engine import Engine
 from mockserver.faults import build_fault
+from mockserver.journal import JournalEntry
+from mockserver.journal import read as read_journal
 from mockserver.launcher import ServeProcess, StartError, serve
 from mockserver.server import ThreadedServer
 from mockserver.services import Services
@@ -242,8 +244,16 @@ class MockServer:
     def requests(
         self, api: str | None = None, operation: str | None = None, status: int | None = None
     ) -> list[dict[str, Any]]:
-        """Journal entries (oldest first), filtered by API, operationId and status."""
-        return self.services.state.journal.read(api=api, operation_id=operation, status=status)
+        """Journal entries (oldest first), filtered by API, operationId and status, as
+        ``GET /__mock/requests`` lists them."""
+        return [e.to_json() for e in self.journal(api, operation, status)]
+
+    def journal(
+        self, api: str | None = None, operation: str | None = None, status: int | None = None
+    ) -> list[JournalEntry]:
+        """Journal entries (oldest first) as typed objects, filtered as :meth:`requests`; each
+        violation also names the JSON Schema keyword it broke and where (``schema_path``)."""
+        return read_journal(self.services.state, api=api, operation_id=operation, status=status)
 
     def assert_called(
         self, operation_id: str, times: int | None = None, api: str | None = None
@@ -252,8 +262,7 @@ class MockServer:
         calls = self.requests(api=api, operation=operation_id)
         if (times is None and not calls) or (times is not None and len(calls) != times):
             seen = [
-                f"{e['method']} {e['path']} -> {e['status']} ({e.get('operation_id')})"
-                for e in self.requests()
+                f"{e.method} {e.path} -> {e.status} ({e.operation_id})" for e in self.journal()
             ]
             expected = "at least once" if times is None else f"{times} time(s)"
             raise AssertionError(
@@ -265,12 +274,12 @@ class MockServer:
     @property
     def violations(self) -> list[dict[str, Any]]:
         """Requests the mock rejected as invalid, with their violations (empty: all were valid)."""
-        return [e for e in self.requests() if e.get("violations")]
+        return [e.to_json() for e in self.journal() if e.violations]
 
     def drift(self, api: str | None = None) -> DriftReport:
         """Where the proxied (or replayed) API and its spec disagree, from the journal
         (``report.drift`` is False when they agree; see docs/proxy.md)."""
-        return summarise(self.services.state.journal.read(api=api))
+        return summarise(self.journal(api=api))
 
     # -- state ---------------------------------------------------------------------------------
     def customers(self, api: str, account: str) -> list[dict[str, Any]]:
@@ -314,7 +323,7 @@ class MockServer:
         or when ``status`` is one an operation the fault can hit does not document (the message
         lists the statuses they document).
         """
-        request = {
+        given = {
             "api": api,
             "operation_id": operation_id,
             "method": method,
@@ -324,6 +333,8 @@ class MockServer:
             "drop": drop,
             "count": count,
         }
+        request = {key: value for key, value in given.items() if value is not None}
+        check_body("addFault", request)  # as POST /__mock/faults: ValueError naming the field
         fault = build_fault({name: a.spec for name, a in self.engine.by_name.items()}, request)
         self.services.state.faults.add(fault)
         return fault

@@ -32,11 +32,18 @@ class Violation:
 
     ``location`` is body, query, path, header or cookie; ``path`` is the JSON path
     inside it (``("customers", 3, "email")``); ``problem`` says what is wrong with the value.
+    A violation of a schema keeps the rule it broke: ``keyword`` (``required``, ``maxLength``)
+    and ``schema_path``, where that keyword sits: in the schema validated (the operation's
+    request body or parameter schema), or from ``components`` on for a referenced schema
+    (``("components", "schemas", "Customer", "required")``). A parameter that is missing has
+    keyword ``required`` and no schema path.
     """
 
     location: str
     path: tuple[str | int, ...]
     problem: str
+    keyword: str = ""
+    schema_path: tuple[str | int, ...] = ()
 
     @property
     def field(self) -> str:
@@ -53,8 +60,41 @@ class Violation:
     def message(self) -> str:
         return f"{self.field}: {self.problem}"
 
+    @property
+    def schema_pointer(self) -> str:
+        """``schema_path`` as a JSON pointer (``/properties/customers/items/required``)."""
+        return "".join(
+            "/" + str(part).replace("~", "~0").replace("/", "~1") for part in self.schema_path
+        )
+
     def as_dict(self) -> JSON:
+        """As error lists and the journal show it: location, field, problem."""
         return {"location": self.location, "field": self.field, "problem": self.problem}
+
+    def as_record(self) -> JSON:
+        """Everything, for storage (see :meth:`from_record`)."""
+        return {
+            "location": self.location,
+            "field": self.field,
+            "problem": self.problem,
+            "path": list(self.path),
+            "keyword": self.keyword,
+            "schema_path": list(self.schema_path),
+        }
+
+    @classmethod
+    def from_record(cls, data: JSON) -> Violation:
+        """A violation from :meth:`as_record` (or :meth:`as_dict`: the path is then the field)."""
+        path = data.get("path")
+        if path is None:
+            path = [] if data["field"] == data["location"] else [data["field"]]
+        return cls(
+            data["location"],
+            tuple(path),
+            data["problem"],
+            data.get("keyword", ""),
+            tuple(data.get("schema_path", ())),
+        )
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -122,6 +162,17 @@ def _problem(error: Any, instance: Any) -> tuple[tuple[str | int, ...], str]:
     return path, message
 
 
+def _keyword(error: Any, schema_path: tuple[str | int, ...]) -> str:
+    """The JSON Schema keyword an error broke: the last name of its schema path."""
+    if type(error.kind).__name__ == "FalseSchema":
+        return "false"
+    for part in reversed(schema_path):
+        if isinstance(part, str):
+            return part
+    name = type(error.kind).__name__
+    return name[:1].lower() + name[1:]
+
+
 def _missing_in_every_branch(branches: Any) -> list[str]:
     """The missing properties when each ``anyOf`` branch failed only for one of them (an
     "at least one of these" rule), else an empty list."""
@@ -183,7 +234,8 @@ class SchemaValidator:
         self.schema = schema
         self._components = components
         self._splits: dict[str, tuple[SchemaValidator, SchemaValidator] | None] = {}
-        self._branches: dict[str, SchemaValidator] | None = None  # built on first need
+        # By JSON type: the branch's validator and where it sits (("oneOf", 1)); on first need.
+        self._branches: dict[str, tuple[SchemaValidator, tuple[str | int, ...]]] | None = None
         compiled = dict(schema)
         if components:
             compiled.setdefault("components", components)
@@ -198,35 +250,69 @@ class SchemaValidator:
         return bool(self._validator.is_valid(instance))
 
     def violations(
-        self, instance: Any, location: str = "body", prefix: tuple[str | int, ...] = ()
+        self,
+        instance: Any,
+        location: str = "body",
+        prefix: tuple[str | int, ...] = (),
+        schema_prefix: tuple[str | int, ...] = (),
     ) -> list[Violation]:
-        """Every violation, in document order; empty when the instance is valid."""
+        """Every violation, in document order; empty when the instance is valid.
+
+        ``prefix`` goes before each violation's JSON path, ``schema_prefix`` before its schema
+        path (where this schema sits in the one validated first).
+        """
         if self._validator.is_valid(instance):
             return []
+        at = self._resolved_at() or schema_prefix  # where the schema's own keywords sit
         branch = self._branch_for(instance)
         if branch is not None:
-            return branch.violations(instance, location, prefix)
+            validator, where = branch
+            return validator.violations(instance, location, prefix, (*at, *where))
         split = self._split_for(instance)
         if split is not None:
             name, (outer, item) = split
-            found = outer.violations(instance, location, prefix)
+            found = outer.violations(instance, location, prefix, at)
             elements = instance if name == "" else instance[name]
-            at = prefix if name == "" else (*prefix, name)
+            data_at = prefix if name == "" else (*prefix, name)
+            item_at = (*at, "items") if name == "" else (*at, "properties", name, "items")
             for index, element in enumerate(elements):
                 if len(found) >= MAX_VIOLATIONS:
                     break
                 if not item.is_valid(element):
-                    found.extend(item.violations(element, location, (*at, index)))
+                    found.extend(item.violations(element, location, (*data_at, index), item_at))
             return found[:MAX_VIOLATIONS]
         found = []
         for error in self._validator.iter_errors(instance):
             path, problem = _problem(error, instance)
-            found.append(Violation(location, (*prefix, *path), problem))
+            schema_path = tuple(error.schema_path)
+            if not schema_path or schema_path[0] != "components":  # not in a referenced schema
+                schema_path = (*schema_prefix, *schema_path)
+            keyword = _keyword(error, schema_path)
+            found.append(Violation(location, (*prefix, *path), problem, keyword, schema_path))
             if len(found) >= MAX_VIOLATIONS:
                 break
         return found
 
-    def _branch_for(self, instance: Any) -> SchemaValidator | None:
+    def _resolved_at(self) -> tuple[str | int, ...]:
+        """Where a schema that is a ``$ref`` points (``("components", "schemas", "X")``), else
+        ``()``: the split and branch validators are compiled from the node it resolves to."""
+        ref = self.schema.get("$ref") if isinstance(self.schema, dict) else None
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            return ()
+        root = {"components": self._components or {}}
+        node: Any = self.schema
+        parts: tuple[str | int, ...] = ()
+        for _ in range(32):
+            ref = node.get("$ref") if isinstance(node, dict) else None
+            if not isinstance(ref, str) or not ref.startswith("#/"):
+                break
+            parts = tuple(p.replace("~1", "/").replace("~0", "~") for p in ref[2:].split("/"))
+            node = _follow_refs({"$ref": ref}, root)
+        return parts
+
+    def _branch_for(
+        self, instance: Any
+    ) -> tuple[SchemaValidator, tuple[str | int, ...]] | None:
         """The branch of a root ``oneOf``/``anyOf`` whose branches each take one JSON type (an
         object or an array of the same items, say) that takes ``instance``'s type, or None.
 
@@ -238,7 +324,7 @@ class SchemaValidator:
             self._branches = self._compile_branches()
         return self._branches.get(_json_type(instance)) if self._branches else None
 
-    def _compile_branches(self) -> dict[str, SchemaValidator]:
+    def _compile_branches(self) -> dict[str, tuple[SchemaValidator, tuple[str | int, ...]]]:
         root = {"components": self._components or {}}
         node = _follow_refs(self.schema, root)
         if not isinstance(node, dict):
@@ -246,12 +332,13 @@ class SchemaValidator:
         combined = [k for k in ("oneOf", "anyOf") if k in node]
         if len(combined) != 1 or set(node) & (_COMBINING | {"type"}) - {combined[0]}:
             return {}
-        branches: dict[str, SchemaValidator] = {}
-        for branch in node[combined[0]]:
+        branches: dict[str, tuple[SchemaValidator, tuple[str | int, ...]]] = {}
+        for index, branch in enumerate(node[combined[0]]):
             kind = (_follow_refs(branch, root) or {}).get("type")
             if not isinstance(kind, str) or kind in branches or kind in ("integer", "null"):
                 return {}
-            branches[kind] = SchemaValidator(branch, self._components)
+            validator = SchemaValidator(branch, self._components)
+            branches[kind] = (validator, (combined[0], index))
         return branches
 
     def _split_for(
@@ -507,9 +594,7 @@ def read_parameters(
             raw_values = [cookie] if cookie is not None else []
         if not raw_values:
             if p.required:
-                violations.append(
-                    Violation(p.location, (p.name,), f"required {p.location} parameter is missing")
-                )
+                violations.append(_missing(p))
             continue
         if cp.is_array:
             parts = raw_values if p.explode else [x for v in raw_values for x in v.split(",")]
@@ -550,14 +635,18 @@ def _read_styled(
     )
     if raw is paramstyles.MISSING:
         if p.required:
-            violations.append(
-                Violation(p.location, (p.name,), f"required {p.location} parameter is missing")
-            )
+            violations.append(_missing(p))
         return
     value = paramstyles.coerce_value(raw, p.schema, document)
     values[p.name] = value
     if cp.validator is not None:
         violations.extend(cp.validator.violations(value, p.location, (p.name,)))
+
+
+def _missing(p: Parameter) -> Violation:
+    return Violation(
+        p.location, (p.name,), f"required {p.location} parameter is missing", "required"
+    )
 
 
 def _readings(raw: str) -> list[Any]:

@@ -125,7 +125,7 @@ def test_a_response_over_the_limit_is_journalled_by_its_size(mock: MockServer) -
         "/bunce/v1/customers/bulk", json={"customers": many}, headers=BUNCE_KEY
     )
     assert answer.status_code == 200 and len(answer.get_data()) > JOURNAL_BODY_LIMIT
-    [entry] = mock.services.state.journal.read()
+    [entry] = mock.requests()
     assert "response" not in entry
     assert entry["response_bytes"] == len(answer.get_data())
 
@@ -145,7 +145,7 @@ def test_an_error_answer_is_journalled_as_json(mock: MockServer) -> None:
         "/bunce/v1/customers/bulk", data="{", content_type="application/json", headers=BUNCE_KEY
     )
     assert answer.status_code == 400
-    [entry] = mock.services.state.journal.read()
+    [entry] = mock.requests()
     assert entry["response"] == answer.get_json()
 
 

@@ -77,7 +77,7 @@ def test_the_journal_filters_by_api_operation_status_since_and_limit(client) -> 
 def test_a_bad_journal_filter_is_a_400_problem(client) -> None:
     answer = client.get("/__mock/requests?limit=abc")
     assert answer.status_code == 400
-    assert body_of(answer)["detail"] == "query parameter 'limit' must be an integer, got 'abc'"
+    assert body_of(answer)["detail"] == "query parameter 'limit': 'abc' is not of type integer"
 
 
 def test_the_journal_is_bounded(make_mock) -> None:
@@ -114,19 +114,36 @@ def test_an_unknown_control_endpoint_is_a_json_404_and_a_wrong_method_405(client
             b"\xff\xfe",
             "the body is not valid JSON",
         ),
-        ("/__mock/faults", b'{"status": 500, "api": ["bunce"]}', "unknown api ['bunce']"),
-        ("/__mock/faults", b'{"status": 500, "method": 5}', "'method' must be a string"),
+        (
+            "/__mock/faults",
+            b'{"status": 500, "api": ["bunce"]}',
+            "body.api: an array of 1 items is not of type string",
+        ),
+        ("/__mock/faults", b'{"status": 500, "api": "nope"}', "unknown api 'nope'"),
+        ("/__mock/faults", b'{"status": 500, "method": 5}', "body.method: 5 is not of type string"),
+        (
+            "/__mock/faults",
+            b'{"status": 99, "latency_ms": -1, "drop": "yes", "count": 0}',
+            "body.status: 99 is less than the minimum of 100; "
+            "body.latency_ms: -1 is less than the minimum of 0; "
+            "body.drop: 'yes' is not of type boolean; "
+            "body.count: 0 is less than the minimum of 1",
+        ),
+        ("/__mock/faults", b"[]", "body: an array of 0 items is not of type object"),
         (
             "/__mock/webhooks/endpoints",
             b'{"url": "http://127.0.0.1:9/x", "secret": 5}',
-            "'secret' must be a string",
+            "body.secret: 5 is not of type string",
         ),
         (
             "/__mock/webhooks/endpoints",
             b'{"url": "ftp://127.0.0.1/x"}',
             "must be an absolute http:// or https:// URL",
         ),
-        ("/__mock/webhooks/endpoints", b'{"url": 5}', "'url' must be an http(s) URL"),
+        ("/__mock/webhooks/endpoints", b'{"url": 5}', "body.url: 5 is not of type string"),
+        ("/__mock/webhooks/endpoints", b"{}", "body.url: is required"),
+        ("/__mock/customers?api=bunce", b"[]", "query parameter 'account': required query"),
+        ("/__mock/customers?api=bunce&account=sk_test_1", b"[5]", "body[0]: 5 is not of type"),
     ],
 )
 def test_bad_control_requests_are_400_problems(client, path, body, problem) -> None:
@@ -152,3 +169,48 @@ def test_the_control_token_is_required_when_set(make_mock) -> None:
     )
     # The token guards the control API only; the mocked APIs keep their own auth.
     assert client.get("/bunce/v1/customers", headers=BUNCE_AUTH).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "problem"),
+    [
+        ("GET", "/__mock/jobs?status=bogus", None, "query parameter 'status': 'bogus' is not one"),
+        ("GET", "/__mock/requests?rejected=maybe", None, "query parameter 'rejected': 'maybe'"),
+        ("GET", "/__mock/requests?limit=-1", None, "query parameter 'limit': -1 is less than"),
+        ("GET", "/__mock/accounts", None, "query parameter 'api': required query parameter"),
+        ("PUT", "/__mock/rate-limits", {"api": "bunce"}, "body.enabled: is required"),
+        (
+            "PUT",
+            "/__mock/rate-limits",
+            {"api": "bunce", "enabled": "yes"},
+            "body.enabled: 'yes' is not of type boolean",
+        ),
+    ],
+)
+def test_control_requests_are_checked_against_the_control_spec(
+    client, method, path, body, problem
+) -> None:
+    answer = client.open(path, method=method, json=body)
+    assert answer.status_code == 400
+    assert answer.content_type == "application/problem+json"
+    refused = body_of(answer)
+    assert refused["status"] == 400
+    assert refused["detail"].startswith(problem)
+
+
+def test_a_checked_control_request_still_works(client) -> None:
+    assert client.get("/__mock/requests?rejected=true&bodies=false&limit=0").status_code == 200
+    answer = client.post(
+        "/__mock/webhooks/endpoints",
+        json={"api": "bunce", "url": "http://127.0.0.1:9/hook", "events": "customer.created"},
+    )
+    assert answer.status_code == 201
+    assert body_of(answer)["events"] == ["customer.created"]
+
+
+def test_the_fixture_checks_a_fault_as_the_control_api_does(mock) -> None:
+    with pytest.raises(ValueError, match=r"^body.latency_ms: 70000 is greater than the maximum"):
+        mock.fault(api="bunce", latency_ms=70_000)
+    with pytest.raises(ValueError, match="a fault needs 'status', 'latency_ms' or 'drop'"):
+        mock.fault(api="bunce")
+    assert mock.services.state.faults.list() == []
