@@ -6,7 +6,10 @@ It is described by its own OpenAPI document (``control.yaml``), served at
 requires a token (``X-Mock-Token`` header or ``Authorization: Bearer``), since it reads and resets
 every account's data. Whatever the token, ``mockserver.guard`` first refuses a request that may
 come from a web page (403: a foreign ``Host`` or ``Origin``; 415: a write whose body is not JSON),
-and every answer shows credentials masked (:func:`mockserver.engine.mask`).
+and every answer shows credentials masked (:func:`mockserver.engine.mask`). Then the request is
+checked against ``control.yaml`` by the code that checks the APIs' requests (:func:`check_request`):
+a query parameter or body field of the wrong type, out of range or missing is a 400 problem naming
+it; the views only check what the document cannot say (which APIs are mounted).
 """
 
 from __future__ import annotations

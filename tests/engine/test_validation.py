@@ -310,3 +310,30 @@ def test_a_long_array_reports_the_same_violations_as_a_short_one(
     assert sorted(map(str, split)) == sorted(map(str, whole))
     missing = "customers[3]" if api == "bunce" else "customers[3].email"
     assert {v.field for v in split} >= {missing, "customers[1200].email"}
+
+
+def test_routing_comes_before_an_armed_fault(mock, client) -> None:
+    mock.fault(api="bunce", status=500)
+    assert client.get("/bunce/v1/nowhere", headers=BUNCE_AUTH).status_code == 404
+    assert len(mock.services.state.faults.list()) == 1  # not consumed by a path no operation has
+
+
+def test_an_armed_fault_answers_before_authentication(mock, client) -> None:
+    mock.fault(api="bunce", status=500)
+    answer = client.get("/bunce/v1/customers")  # no credential
+    assert answer.status_code == 500
+    assert mock.services.state.faults.list() == []
+
+
+def test_the_schema_is_checked_before_a_prefer_header_is_honoured(client) -> None:
+    invalid = client.post(
+        BUNCE_BULK, json={"customers": [{}]}, headers={**BUNCE_JSON, "Prefer": "code=200"}
+    )
+    assert invalid.status_code == 422
+    valid = client.post(
+        BUNCE_BULK,
+        json={"customers": [BUNCE_CUSTOMER]},
+        headers={**BUNCE_JSON, "Prefer": "code=299"},
+    )
+    assert valid.status_code == 422
+    assert "299" in assert_envelope("bunce", valid)["message"]
