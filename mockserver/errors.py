@@ -28,11 +28,3 @@ class SpecError(MockServerError):
         self.pointer = pointer or "/"
         self.problem = problem
         super().__init__(f"{file}#{self.pointer}: {problem}")
-
-
-class StoreError(MockServerError):
-    """The state backend failed (for example an unreadable --state file)."""
-
-
-class UnknownOperationError(MockServerError):
-    """A behaviour, fault or example names an API or operationId that no loaded spec has."""

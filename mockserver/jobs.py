@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from mockserver.inflight import InFlight
 from mockserver.store import DEFAULT_LEASE_S, JSON, Job, JobGone, State
 
-__all__ = ["JobErrorListener", "JobHandler", "JobRunner"]
+__all__ = ["JobHandler", "JobRunner"]
 
 logger = logging.getLogger("mockserver.jobs")
 
