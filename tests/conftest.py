@@ -1,15 +1,19 @@
-"""Fixtures every test package shares: the state on each backend, the fake clock, and
-``mockserver serve`` as a subprocess (:func:`mockserver.testing.serve`)."""
+"""Fixtures every test package shares: the state on each backend, the fake clock,
+``mockserver serve`` as a subprocess (:func:`mockserver.testing.serve`), and a throwaway
+PostgreSQL server with fresh databases on it."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from shared import BACKENDS, FakeClock, state_target
+from tooling import unavailable
 
+from mockserver import pgtemp
 from mockserver.store import State, open_state
 from mockserver.testing import ServeProcess, serve
 
@@ -22,13 +26,18 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_state(backend: str, tmp_path: Path) -> Iterator[Callable[..., State]]:
+def make_state(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., State]]:
     """Open a fresh state of the test's backend: ``make_state(journal_limit=5)`` passes its
     options to :func:`~mockserver.store.open_state`. Each is closed after the test."""
     opened: list[State] = []
 
     def make(**options: Any) -> State:
-        target = state_target(backend, tmp_path, f"state-{len(opened)}")
+        if backend == "postgresql":  # a fresh database on the session's server
+            target = request.getfixturevalue("new_postgres_database")()
+        else:
+            target = state_target(backend, tmp_path, f"state-{len(opened)}")
         opened.append(open_state(target, **options))
         return opened[-1]
 
@@ -74,3 +83,45 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         for n, server in enumerate(getattr(item, "mockserver_processes", [])):
             report.sections.append((f"mockserver serve #{n + 1} output", server.log_tail(8000)))
     return report
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[pgtemp.TempPostgres]:
+    """A PostgreSQL server for the whole session (one per xdist worker), stopped at its end.
+
+    Started from the installed server binaries (``mockserver.pgtemp``); without them the tests
+    that need it skip, and under CI they fail.
+    """
+    try:
+        server = pgtemp.start()
+    except pgtemp.PostgresUnavailable as exc:
+        unavailable(f"PostgreSQL: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def new_postgres_database(postgres_server: pgtemp.TempPostgres) -> Iterator[Callable[[], str]]:
+    """``new_postgres_database()``: the URL of a fresh, empty database on the session's server.
+    Every one is dropped after the test (its connections ended)."""
+    import psycopg
+
+    created: list[str] = []
+
+    def create() -> str:
+        name = f"test_{uuid.uuid4().hex[:16]}"
+        with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {name}")
+        created.append(name)
+        return postgres_server.url(name)
+
+    yield create
+    with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
+        for name in created:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def postgres_url(new_postgres_database: Callable[[], str]) -> str:
+    """The URL of a fresh, empty database (see ``new_postgres_database``)."""
+    return new_postgres_database()

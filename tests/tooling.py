@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import NoReturn
 
 import pytest
+
+
+def unavailable(message: str) -> NoReturn:
+    """Skip the test that needs what is missing, or fail it under CI (which installs it)."""
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
 
 
 def require_program(name: str, *alternatives: str) -> str:
@@ -19,7 +27,4 @@ def require_program(name: str, *alternatives: str) -> str:
         found = shutil.which(candidate)
         if found is not None:
             return found
-    message = f"{name} is not installed (Debian: apt-get install it; .ci/run does)"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    unavailable(f"{name} is not installed (Debian: apt-get install it; .ci/run does)")
