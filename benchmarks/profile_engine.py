@@ -46,7 +46,7 @@ def main() -> int:
     settings = Settings(
         log_requests=False,
         background=False,
-        state_path=str(Path(tmp) / "state.sqlite3") if args.state == "sqlite" else None,
+        state=str(Path(tmp) / "state.sqlite3") if args.state == "sqlite" else None,
         state_durable=False,  # a throwaway file, as `serve --workers N` runs it
     )
     app = create_app(settings)

@@ -77,7 +77,7 @@ def worker(backend: str, total: int, batch: int) -> dict[str, Any]:
     state_path = str(Path(tmp) / "state.sqlite3") if backend == "sqlite" else None
     app = create_app(
         Settings(
-            log_requests=False, background=False, state_path=state_path, validate_responses="warn"
+            log_requests=False, background=False, state=state_path, validate_responses="warn"
         )
     )
     engine = app.extensions["mockserver"]

@@ -130,7 +130,12 @@ _serve_options = _options(
         type=float,
         help="Seconds a request may take to arrive, from its first byte (default 15).",
     ),
-    _file_option("--state", "state_path", help="SQLite file that keeps state across restarts."),
+    click.option(
+        "--state",
+        metavar="FILE|URL",
+        help="Where state lives: an SQLite FILE kept across restarts, or a postgresql:// URL that "
+        "several hosts share (docs/deployment.md).",
+    ),
     click.option(
         "--control-token",
         envvar="MOCKSERVER_CONTROL_TOKEN",

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
@@ -41,7 +42,13 @@ class Settings:
     # Host names (besides loopback names and the bound address) the control API answers to
     # (mockserver/guard.py); ``MOCKSERVER_ALLOWED_HOSTS`` takes them comma-separated.
     allowed_hosts: list[str] = field(default_factory=list)
-    state_path: str | None = None
+    # Where the state lives: None (memory of one worker, or a temporary SQLite file shared by
+    # several), an SQLite file path, or a ``postgresql://`` URL that several hosts share
+    # (docs/deployment.md). ``MOCKSERVER_STATE`` sets it.
+    state: str | None = None
+    # PostgreSQL state only: connections each worker process opens at most (None: threads + 8,
+    # see ``pool_size``).
+    state_pool: int | None = None
     # False for a state file that is thrown away at exit (``serve --workers N`` without
     # ``--state``): SQLite then skips its fsyncs (``synchronous = OFF``), which only an OS crash
     # could make matter.
@@ -95,11 +102,32 @@ class Settings:
             raise ConfigError(f"request_timeout_s={self.request_timeout_s}: must be positive")
         if self.workers is not None and self.workers < 1:
             raise ConfigError(f"workers={self.workers}: must be at least 1")
+        if self.state_pool is not None and self.state_pool < 1:
+            raise ConfigError(f"state_pool={self.state_pool}: must be at least 1")
+        if self.state is not None and not is_postgres_url(self.state):
+            if "://" in self.state:
+                raise ConfigError(
+                    f"state={self.state!r}: give an SQLite file path or a postgresql:// URL"
+                )
+            if os.path.isdir(self.state):
+                raise ConfigError(f"state={self.state!r} is a directory: give an SQLite file path")
         if self.webhook_timeout_s <= 0 or self.lease_s <= self.webhook_timeout_s:
             raise ConfigError(
                 f"lease_s={self.lease_s}, webhook_timeout_s={self.webhook_timeout_s}: a webhook"
                 " attempt's timeout must be positive and shorter than the lease"
             )
+
+    @property
+    def pool_size(self) -> int:
+        """PostgreSQL connections per worker process: ``state_pool``, or one per request
+        thread plus the background threads (jobs, deliveries and their 4 senders, leases, the
+        journal writer) and a spare."""
+        return self.state_pool or self.threads + 8
+
+    @property
+    def state_url(self) -> bool:
+        """True when ``state`` names a PostgreSQL server (``postgresql://`` or ``postgres://``)."""
+        return is_postgres_url(self.state)
 
     @property
     def scheme(self) -> str:
@@ -138,6 +166,25 @@ class Settings:
         if unknown:
             raise ConfigError(f"unknown settings {sorted(unknown)}; known: {sorted(types)}")
         return cls(**values)
+
+
+def is_postgres_url(target: str | None) -> bool:
+    """True when a ``--state`` target is a PostgreSQL URL rather than an SQLite file."""
+    return target is not None and target.startswith(("postgresql://", "postgres://"))
+
+
+def describe_state(target: str | None) -> str:
+    """``target`` as a log line shows it: ``memory``, the file, or the URL without its password."""
+    if target is None:
+        return "memory"
+    if not is_postgres_url(target):
+        return target
+    parts = urlsplit(target)
+    if parts.password is None:
+        return target
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 MAX_DEFAULT_WORKERS = 4

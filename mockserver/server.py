@@ -7,7 +7,9 @@ through its request holds no thread, and is cut off with a 408 when the request 
 than ``request_timeout_s``. By default there is one worker per CPU (at most 4,
 :func:`~mockserver.config.default_workers`). One worker keeps state in memory; several share an
 SQLite state file (a temporary one unless ``--state FILE`` is given), so duplicate detection
-and the journal stay consistent whichever worker answers.
+and the journal stay consistent whichever worker answers. With ``--state postgresql://...``
+every worker of every host shares one PostgreSQL database (docs/deployment.md); its schema is
+created or migrated here before the workers start.
 
 With several workers each one listens on its own ``SO_REUSEPORT`` socket (gunicorn's
 ``reuse_port``), so the kernel spreads new connections over the workers. With one shared
@@ -33,10 +35,11 @@ import orjson
 from flask import Flask
 
 from mockserver.app import create_app, load_specs
-from mockserver.config import Settings
+from mockserver.config import Settings, describe_state
 from mockserver.errors import ConfigError
 from mockserver.openapi.spec import Spec
 from mockserver.services import Services
+from mockserver.store import open_state
 
 log = logging.getLogger("mockserver")
 
@@ -198,18 +201,22 @@ def serve_forever(settings: Settings, port_file: str | None = None) -> None:
     if held is not None and not reuse_port:
         address = f"fd://{held.detach()}"  # gunicorn takes over (and closes) the listening socket
     temp_dir = None
-    if settings.worker_count > 1 and not settings.state_path:
+    if settings.state_url:
+        # Connect, create or migrate the schema here, before any worker starts: a wrong URL or
+        # an unreachable server stops start-up with one message instead of failing each worker.
+        open_state(settings.state, journal_limit=settings.journal_limit, pool_size=1).close()
+    elif settings.worker_count > 1 and not settings.state:
         temp_dir = tempfile.mkdtemp(prefix="mockserver-")
         settings = replace(
             settings,
-            state_path=os.path.join(temp_dir, "state.sqlite3"),
+            state=os.path.join(temp_dir, "state.sqlite3"),
             state_durable=False,  # deleted at exit: fsyncs would protect nothing
         )
     if settings.dataset:
         # Load once, before the workers start, so N workers don't each try.
         services = Services.build(replace(settings, background=False))
         services.load_dataset(settings.dataset)
-        if settings.state_path is None:
+        if settings.state is None:
             preloaded: Services | None = services
         else:
             services.state.close()
@@ -262,7 +269,7 @@ def serve_forever(settings: Settings, port_file: str | None = None) -> None:
         settings.host,
         settings.port,
         settings.worker_count,
-        settings.state_path or "memory",
+        describe_state(settings.state),
     )
     for line in mount_lines(specs, settings):
         log.info("%s", line)
@@ -273,14 +280,14 @@ def serve_forever(settings: Settings, port_file: str | None = None) -> None:
             held.close()
         if temp_dir:
             shutil.rmtree(temp_dir, ignore_errors=True)
-        elif settings.state_path and os.path.exists(settings.state_path):
+        elif settings.state and not settings.state_url and os.path.exists(settings.state):
             # Every worker has stopped: fold the WAL into the state file and empty it.
             from mockserver.store.sqlite import checkpoint_file
 
             try:
-                checkpoint_file(settings.state_path)
+                checkpoint_file(settings.state)
             except Exception:
-                log.warning("could not checkpoint %s at stop", settings.state_path, exc_info=True)
+                log.warning("could not checkpoint %s at stop", settings.state, exc_info=True)
 
 
 def mount_lines(specs: list[Spec], settings: Settings) -> list[str]:

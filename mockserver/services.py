@@ -66,13 +66,15 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings, state: State | None = None) -> Services:
-        """Open the state (memory, or SQLite at ``settings.state_path``) and wire the workers."""
+        """Open the state (memory, an SQLite file or a PostgreSQL database: ``settings.state``)
+        and wire the workers."""
         flush_s = settings.journal_flush_ms / 1000 if settings.journal_flush_ms > 0 else None
         state = state or open_state(
-            settings.state_path,
+            settings.state,
             journal_limit=settings.journal_limit,
             journal_flush_s=flush_s,
             durable=settings.state_durable,
+            pool_size=settings.pool_size,
         )
         webhooks = WebhookDispatcher(
             state,

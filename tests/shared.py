@@ -6,13 +6,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-BACKENDS = ["memory", "sqlite"]
-"""Every state backend; the ``state`` fixture runs each test once per backend."""
+BACKENDS = ["memory", "sqlite", "postgresql"]
+"""Every state backend; the ``state`` fixture runs each test once per backend (PostgreSQL in a
+fresh database on the session's throwaway server: tests/conftest.py)."""
 
 
 def state_target(backend: str, folder: Path, name: str = "state") -> str | None:
     """What :func:`mockserver.store.open_state` opens for ``backend``: None (memory), or a
-    fresh SQLite file in ``folder``."""
+    fresh SQLite file in ``folder`` (``make_state`` creates PostgreSQL's databases itself)."""
     if backend == "memory":
         return None
     if backend == "sqlite":

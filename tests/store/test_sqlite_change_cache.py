@@ -1,6 +1,7 @@
 """Each worker process answers "is a fault armed?" and "is rate limiting on?" from a cache that a
 shared change counter invalidates, so a fault or switch set through any worker applies at once in
-every other one. Two states on one file stand for two worker processes here."""
+every other one. Two states on one SQLite file stand for two worker processes here, and two
+states on one PostgreSQL database for two hosts."""
 
 from __future__ import annotations
 
@@ -9,24 +10,28 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.store import Fault, SQLiteState
+from mockserver.store import Fault, State, open_state
 
 
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[tuple[SQLiteState, SQLiteState]]:
-    a = SQLiteState(tmp_path / "state.sqlite3")
-    b = SQLiteState(tmp_path / "state.sqlite3")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[State, State]]:
+    if request.param == "postgresql":
+        target = request.getfixturevalue("postgres_url")
+    else:
+        target = str(tmp_path / "state.sqlite3")
+    a = open_state(target)
+    b = open_state(target)
     yield a, b
     a.close()
     b.close()
 
 
-def take(state: SQLiteState) -> Fault | None:
+def take(state: State) -> Fault | None:
     return state.faults.take("bunce", "createCustomersBulk", "POST", "/bunce/v1/customers/bulk")
 
 
 def test_a_fault_armed_through_one_worker_hits_the_next_request_of_another(
-    workers: tuple[SQLiteState, SQLiteState],
+    workers: tuple[State, State],
 ) -> None:
     a, b = workers
     assert take(a) is None  # a now caches "no fault armed"
@@ -39,7 +44,7 @@ def test_a_fault_armed_through_one_worker_hits_the_next_request_of_another(
     assert take(b) is None  # ... as the other worker sees too
 
 
-def test_a_cleared_fault_stops_in_every_worker(workers: tuple[SQLiteState, SQLiteState]) -> None:
+def test_a_cleared_fault_stops_in_every_worker(workers: tuple[State, State]) -> None:
     a, b = workers
     b.faults.add(Fault(id="f1", status=503, remaining=5))
     assert take(a) is not None
@@ -50,7 +55,7 @@ def test_a_cleared_fault_stops_in_every_worker(workers: tuple[SQLiteState, SQLit
 
 
 def test_a_switch_flipped_through_one_worker_applies_in_another(
-    workers: tuple[SQLiteState, SQLiteState],
+    workers: tuple[State, State],
 ) -> None:
     a, b = workers
     assert a.flags.get("rate-limit:bunce", False) is False
@@ -63,7 +68,7 @@ def test_a_switch_flipped_through_one_worker_applies_in_another(
 
 
 def test_a_flag_value_read_from_the_cache_is_a_copy(
-    workers: tuple[SQLiteState, SQLiteState],
+    workers: tuple[State, State],
 ) -> None:
     a, _ = workers
     a.flags.set("settings", {"limit": 1})

@@ -109,7 +109,7 @@ def test_a_kept_state_file_is_fsynced_at_checkpoints(path: Path) -> None:
 def test_a_throwaway_state_file_skips_fsyncs_and_still_keeps_every_commit(path: Path) -> None:
     # `serve --workers N` without --state: the file is deleted at exit, so nothing is fsynced.
     state = Services.build(
-        Settings(state_path=str(path), state_durable=False, background=False)
+        Settings(state=str(path), state_durable=False, background=False)
     ).state
     assert isinstance(state, SQLiteState)
     assert synchronous_of(state) == 0

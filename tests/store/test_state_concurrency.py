@@ -1,5 +1,6 @@
 """Races: the same email inserted at once, jobs and deliveries claimed at once, by threads of one
-process (both backends) and by worker processes sharing one SQLite file."""
+process (every backend) and by processes sharing one store: worker processes on one SQLite file,
+or hosts on one PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.store import Delivery, Job, NewRecord, Scope, SQLiteState, State
+from mockserver.store import Delivery, Job, NewRecord, Scope, State, open_state
 
 from . import customer
 
@@ -115,9 +116,10 @@ def test_threads_count_every_hit(state: State) -> None:
     assert state.rate_limits.hit("client", 60, T0) == 4001
 
 
-# -- several processes on one SQLite file ----------------------------------------------------
-# Each task runs in a spawned process with its own SQLiteState, as a gunicorn worker would, and
-# waits for a common start time so that the processes really race.
+# -- several processes on one store ----------------------------------------------------------
+# Each task runs in a spawned process with its own state on the shared SQLite file or PostgreSQL
+# database, as a gunicorn worker (or a host) would, and waits for a common start time so that the
+# processes really race.
 
 
 def _wait(start_at: float) -> None:
@@ -125,8 +127,8 @@ def _wait(start_at: float) -> None:
 
 
 def _insert_worker(args: tuple[str, int, float]) -> list[list[bool]]:
-    path, worker, start_at = args
-    state = SQLiteState(path)
+    target, worker, start_at = args
+    state = open_state(target)
     try:
         _wait(start_at)
         outcomes = []
@@ -142,8 +144,8 @@ def _insert_worker(args: tuple[str, int, float]) -> list[list[bool]]:
 
 
 def _claim_worker(args: tuple[str, int, float]) -> tuple[list[str], list[str], int]:
-    path, _, start_at = args
-    state = SQLiteState(path)
+    target, _, start_at = args
+    state = open_state(target)
     try:
         _wait(start_at)
         jobs: list[str] = []
@@ -166,24 +168,33 @@ def processes() -> Iterator[Pool]:
         yield pool
 
 
-def _tasks(path: Path) -> list[tuple[str, int, float]]:
+def _tasks(target: str) -> list[tuple[str, int, float]]:
     start_at = time.time() + 0.5
-    return [(str(path), worker, start_at) for worker in range(PROCESSES)]
+    return [(target, worker, start_at) for worker in range(PROCESSES)]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """What several processes open as one store: an SQLite file, or a PostgreSQL database (the
+    processes then stand for hosts)."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    return str(tmp_path / "shared.db")
 
 
 @pytest.mark.slow
-def test_processes_racing_on_one_sqlite_file_create_each_email_once(
-    processes: Pool, tmp_path: Path
+def test_processes_racing_on_one_store_create_each_email_once(
+    processes: Pool, shared: str
 ) -> None:
-    path = tmp_path / "shared.db"
-    SQLiteState(path).close()  # schema in place (the workers would also create it)
+    open_state(shared).close()  # schema in place (the workers would also create it)
 
-    results = processes.map(_insert_worker, _tasks(path), chunksize=1)
+    results = processes.map(_insert_worker, _tasks(shared), chunksize=1)
 
     for round_ in range(20):
         assert sum(r[round_][0] for r in results) == 1, f"race{round_}@example.com"
     assert all(r[round_][1] for r in results for round_ in range(20))
-    state = SQLiteState(path)
+    state = open_state(shared)
     assert state.records.count(SCOPE) == 20 + 20 * PROCESSES
     assert all(state.records.find(SCOPE, "email", f"race{n}@example.com") for n in range(20))
     seqs = [r.seq for r in state.records.all(SCOPE)]
@@ -192,12 +203,11 @@ def test_processes_racing_on_one_sqlite_file_create_each_email_once(
 
 
 @pytest.mark.slow
-def test_processes_claim_each_job_and_delivery_once(processes: Pool, tmp_path: Path) -> None:
-    path = tmp_path / "shared.db"
-    state = SQLiteState(path)
+def test_processes_claim_each_job_and_delivery_once(processes: Pool, shared: str) -> None:
+    state = open_state(shared)
     add_jobs_and_deliveries(state, 150)
 
-    results = processes.map(_claim_worker, _tasks(path), chunksize=1)
+    results = processes.map(_claim_worker, _tasks(shared), chunksize=1)
 
     jobs = Counter(j for r in results for j in r[0])
     deliveries = Counter(d for r in results for d in r[1])
@@ -209,9 +219,9 @@ def test_processes_claim_each_job_and_delivery_once(processes: Pool, tmp_path: P
     state.close()
 
 
-def test_a_new_record_is_seen_by_another_connection_at_once(tmp_path: Path) -> None:
-    writer = SQLiteState(tmp_path / "shared.db")
-    reader = SQLiteState(tmp_path / "shared.db")
+def test_a_new_record_is_seen_by_another_connection_at_once(shared: str) -> None:
+    writer = open_state(shared)
+    reader = open_state(shared)
     try:
         writer.records.insert_batch(SCOPE, [NewRecord("a", {"n": 1}, {"email": "a@example.com"})])
         assert reader.records.get(SCOPE, "a") == {"n": 1}
@@ -223,11 +233,11 @@ def test_a_new_record_is_seen_by_another_connection_at_once(tmp_path: Path) -> N
         reader.close()
 
 
-def test_an_account_another_process_created_is_checked_not_taken_for_new(tmp_path: Path) -> None:
+def test_an_account_another_process_created_is_checked_not_taken_for_new(shared: str) -> None:
     # The second state has never seen this account: only an account created by the insert itself
     # may skip the lookups of what is already taken.
-    first = SQLiteState(tmp_path / "shared.db")
-    second = SQLiteState(tmp_path / "shared.db")
+    first = open_state(shared)
+    second = open_state(shared)
     try:
         first.records.insert_batch(SCOPE, [NewRecord("a", {"n": 1}, {"email": "a@example.com"})])
 

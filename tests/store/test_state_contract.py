@@ -31,6 +31,7 @@ from mockserver.store import (
     SQLiteState,
     State,
 )
+from mockserver.store.postgres import PostgresState
 
 from . import customer
 
@@ -59,7 +60,8 @@ def test_both_backends_implement_the_protocol(state: State) -> None:
 
 
 def test_open_state_opens_the_backend_its_target_names(backend: str, state: State) -> None:
-    assert type(state) is {"memory": MemoryState, "sqlite": SQLiteState}[backend]
+    expected = {"memory": MemoryState, "sqlite": SQLiteState, "postgresql": PostgresState}
+    assert type(state) is expected[backend]
 
 
 # -- insert_batch ------------------------------------------------------------------------------
