@@ -12,6 +12,11 @@ Servers (``--servers``, comma-separated; default: all of them):
 * ``gthread``: the same under gunicorn's own threaded worker (``benchmarks/serve_with_worker.py``),
   the HTTP server `serve` ran before it read each request in full before a thread sees it;
 * ``mock-1w``: one worker, state in memory;
+* ``pg``: the recommended settings with the state in PostgreSQL (``--state postgresql://...``),
+  one host; ``pg-2h``: two such hosts (two ``serve`` processes on two ports, one database) with
+  the load split evenly between them, as a load balancer would. The database is a throwaway
+  PostgreSQL server (``mockserver.pgtemp``, from the installed server binaries) whose CPU counts
+  as the server's; without the binaries both are skipped with a message;
 * ``bare``: a bare Flask app under gunicorn (``benchmarks/bare_flask.py``), the stack's ceiling;
 * ``prism``: Prism 5.
 
@@ -45,7 +50,8 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +68,7 @@ HOST = "127.0.0.1"
 # The recommended load settings for `mockserver serve` (docs/benchmarks.md explains the choice).
 MOCK_ARGS = ["--workers", "2", "--threads", "2", "--quiet"]  # the recommended load settings
 WORKERS, THREADS = 2, 8
-SERVERS = ("default", "mock", "gthread", "mock-1w", "bare", "prism")
+SERVERS = ("default", "mock", "gthread", "mock-1w", "pg", "pg-2h", "bare", "prism")
 SIZES = (2, 500)
 
 
@@ -100,6 +106,14 @@ class Server:
     process: subprocess.Popen[bytes] | None = None
     first_answer_s: float | None = None
     log_path: Path | None = None
+    # More hosts of the same mock (one state): started and stopped with it, loaded together.
+    peers: list[Server] = field(default_factory=list)
+    # Process groups whose CPU counts as this server's too (the PostgreSQL server).
+    also_cpu_of: list[int] = field(default_factory=list)
+
+    @property
+    def hosts(self) -> list[Server]:
+        return [self, *self.peers]
 
     def start(self, body: bytes, timeout: float = 60.0) -> None:
         """Start and wait for the first 200 to a real bulk request (that time is recorded)."""
@@ -131,12 +145,16 @@ class Server:
             )
             if status == 200:
                 self.first_answer_s = time.perf_counter() - started
+                for peer in self.peers:  # after the first host is up: its time is its own
+                    peer.start(body, timeout)
                 return
             time.sleep(0.01)
         self.stop()
         raise RuntimeError(f"{self.name} did not answer within {timeout} s: {self.log_tail()}")
 
     def stop(self) -> None:
+        for peer in self.peers:
+            peer.stop()
         if self.process is None:
             return
         if self.process.poll() is None:
@@ -150,9 +168,12 @@ class Server:
         self.process = None
 
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) of every process of the server's process group so far."""
+        """CPU time (user + system) so far of every process of the server's process group, of
+        its peers' and of ``also_cpu_of``."""
         if self.process is None:
             return 0.0
+        groups = {host.process.pid for host in self.hosts if host.process is not None}
+        groups.update(self.also_cpu_of)
         total = 0
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
@@ -161,7 +182,7 @@ class Server:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except (OSError, IndexError):
                 continue
-            if int(fields[2]) == self.process.pid:  # field 5, pgrp (the session we started)
+            if int(fields[2]) in groups:  # field 5, pgrp (the sessions we started)
                 total += int(fields[11]) + int(fields[12])  # fields 14 and 15, utime and stime
         return total / os.sysconf("SC_CLK_TCK")
 
@@ -192,6 +213,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
         return int(s.getsockname()[1])
+
+
+def start_database() -> Any:
+    """A throwaway PostgreSQL server for the ``pg`` cases; None (with the reason) without one."""
+    from mockserver import pgtemp
+
+    try:
+        return pgtemp.start()
+    except pgtemp.PostgresUnavailable as exc:
+        print(f"NOTE: the PostgreSQL cases are skipped: {exc}")
+        return None
+
+
+def create_database(server: Any, name: str) -> str:
+    """A new database on the throwaway server; its URL."""
+    import psycopg
+
+    with psycopg.connect(server.url(), autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return str(server.url(name))
 
 
 def ensure_prism() -> str | None:
@@ -238,6 +279,26 @@ class Load:
 def run_wrk(
     load: Load, server: Server, body_file: Path, mode: str, run_id: str, duration: float
 ) -> dict[str, Any]:
+    """wrk against the server; with peers, one wrk per host at once (the connections split
+    evenly), combined by :func:`combine`."""
+    if server.peers:
+        hosts = server.hosts
+        share = replace(
+            load,
+            connections=max(1, load.connections // len(hosts)),
+            wrk_threads=max(1, load.wrk_threads // len(hosts)),
+        )
+        with ThreadPoolExecutor(len(hosts)) as pool:
+            parts = list(
+                pool.map(
+                    lambda n: run_wrk(
+                        share, replace(hosts[n], peers=[]), body_file, mode, f"{run_id}h{n}",
+                        duration,
+                    ),
+                    range(len(hosts)),
+                )
+            )
+        return combine(parts)
     command = [
         "wrk",
         f"-t{load.wrk_threads}",
@@ -266,6 +327,30 @@ def run_wrk(
     return data
 
 
+def combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result from simultaneous runs against several hosts: requests and errors add up; p50
+    and the mean are weighted by each host's requests, p90, p99 and max are the largest."""
+    requests = sum(p["requests"] for p in parts)
+    weight = [p["requests"] / requests if requests else 1 / len(parts) for p in parts]
+    latency = {
+        "p50": int(sum(w * p["latency_us"]["p50"] for w, p in zip(weight, parts, strict=True))),
+        "mean": sum(w * p["latency_us"]["mean"] for w, p in zip(weight, parts, strict=True)),
+        **{k: max(p["latency_us"][k] for p in parts) for k in ("p90", "p99", "max")},
+    }
+    errors: dict[str, int] = {}
+    for part in parts:
+        for kind, count in part["errors"].items():
+            errors[kind] = errors.get(kind, 0) + count
+    return {
+        "requests": requests,
+        "duration_us": max(p["duration_us"] for p in parts),
+        "bytes": sum(p.get("bytes", 0) for p in parts),
+        "errors": errors,
+        "latency_us": latency,
+        "hosts": len(parts),
+    }
+
+
 def run_python_load(
     load: Load, server: Server, body: bytes, mode: str, run_id: str, duration: float
 ) -> dict[str, Any]:
@@ -277,7 +362,8 @@ def run_python_load(
     started = time.perf_counter()
 
     def worker(index: int) -> None:
-        conn = http.client.HTTPConnection(HOST, server.port, timeout=10)
+        port = server.hosts[index % len(server.hosts)].port  # the connections spread over hosts
+        conn = http.client.HTTPConnection(HOST, port, timeout=10)
         n = 0
         local: list[float] = []
         while time.perf_counter() < deadline and n < 1_000_000:
@@ -300,7 +386,7 @@ def run_python_load(
                 with lock:
                     errors["read"] += 1
                 conn.close()
-                conn = http.client.HTTPConnection(HOST, server.port, timeout=10)
+                conn = http.client.HTTPConnection(HOST, port, timeout=10)
                 continue
             local.append(time.perf_counter() - t0)
         with lock:
@@ -626,6 +712,26 @@ def main(argv: list[str] | None = None) -> int:
         else:
             continue
         servers.append(Server(name, command, port, cwd=Path(tmp), stateful=True))
+    database = None
+    if {"pg", "pg-2h"} & set(wanted):
+        database = start_database()
+    for name in ("pg", "pg-2h"):
+        if name not in wanted or database is None:
+            continue
+        url = create_database(database, name.replace("-", "_"))
+        hosts = [
+            Server(
+                name if n == 0 else f"{name}#{n + 1}",
+                [*serve, "--port", str(port), *mock_args, "--state", url],
+                port,
+                cwd=Path(tmp),
+                stateful=True,
+                also_cpu_of=[database.process.pid],
+            )
+            for n, port in enumerate(free_port() for _ in range(2 if name == "pg-2h" else 1))
+        ]
+        hosts[0].peers = hosts[1:]
+        servers.append(hosts[0])
     for variant in args.variant:
         # NAME=[VAR=value ...] serve-arguments, e.g. "old=PYTHONPATH=/tmp/old --workers 2 --quiet"
         # (run from a neutral directory, so PYTHONPATH can point at another copy of the package).
@@ -736,6 +842,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for server in servers:
             server.stop()
+        if database is not None:
+            database.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     result["total_s"] = round(time.perf_counter() - total_started, 1)
     result["targets"] = targets(result["cases"], result["first_answer_s"])
