@@ -1,8 +1,11 @@
 """The PostgreSQL backend: one database shared by every worker of every host.
 
 ``mockserver serve --state postgresql://USER@HOST/DB`` on several hosts behind a load balancer
-(docs/deployment.md). Like every backend it only stores: the rules live in the concern modules
-and reach the tables through the primitives of :class:`PostgresTx`.
+(docs/deployment.md). Like every backend it only stores: the rules live in the concern modules.
+It runs the shared statements of ``sql.py`` in PostgreSQL's :class:`PostgresDialect` and has its
+own record primitives (:class:`PostgresTx`): record ids and unique values are ``bytea`` (UTF-8),
+since ``text`` cannot hold the NUL character a client may send in an id, and lists of them
+travel as binary arrays.
 
 Transactions (psycopg 3, a ``psycopg_pool`` pool of autocommit connections per process):
 
@@ -11,24 +14,23 @@ Transactions (psycopg 3, a ``psycopg_pool`` pool of autocommit connections per p
   rule's reads and writes never interleave with another's (duplicates settle once, a reset is
   a barrier). The unique indexes (a record's id in its scope, ``(scope, key, value)``) stay the
   last word, and the claim's selects lock their rows (``FOR UPDATE SKIP LOCKED``).
-* ``read()``: ``BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY``: one snapshot, no lock.
+* ``read()``: ``BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY``: one snapshot, no lock.
 * ``direct()``: one statement on an autocommit connection.
 
 A thread inside a transaction that calls the backend again (``epoch()`` inside the journal's
-write, ``bump_epoch()`` inside the reset's) reuses its connection: a pool of N connections
+write, ``bump_epoch()`` inside the reset's) reuses its transaction: a pool of N connections
 never waits for itself.
 
-The change counter and the reset epoch are rows of ``counters``: read fresh on every call, so a
-fault or flag armed on one host is seen by the next request on any other, and a reset on one
-host drops the journal entries every other host still holds.
+The change counter and the reset epoch are rows of ``counters``, read fresh on every call: a
+fault or flag armed on one host is seen by the next request on any other, and a journal entry
+answered before a reset on any host is never written after it. Journal entries are committed
+inside each request (grouped per process), never deferred to a thread, so a journal read on
+any host sees every answer sent before it.
 
-The schema lives in the PostgreSQL schema ``mockserver`` and is created or migrated when the
-backend opens: the versions applied are rows of ``mockserver.migrations``, each migration runs
-once, under ``pg_advisory_xact_lock`` (several hosts starting at once wait for the first),
-and a database migrated by a newer mockserver is refused.
-
-Record ids and unique values are stored as ``bytea`` (UTF-8): PostgreSQL's ``text`` cannot hold
-a NUL character, and a client may send one in an id.
+The tables live in the PostgreSQL schema ``mockserver`` (the database may hold others), created
+or migrated when the backend opens: the versions applied are rows of ``mockserver.migrations``,
+each runs once in a transaction under ``pg_advisory_xact_lock`` (hosts starting at once wait for
+the first), and a schema a newer mockserver migrated is refused.
 """
 
 from __future__ import annotations
