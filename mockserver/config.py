@@ -105,9 +105,10 @@ class Settings:
         if self.state_pool is not None and self.state_pool < 1:
             raise ConfigError(f"state_pool={self.state_pool}: must be at least 1")
         if self.state is not None and not is_postgres_url(self.state):
-            if "://" in self.state:
+            if "://" in self.state and not self.state.startswith("sqlite:///"):
                 raise ConfigError(
-                    f"state={self.state!r}: give an SQLite file path or a postgresql:// URL"
+                    f"state={self.state!r}: give an SQLite file path (or sqlite:///PATH) or a"
+                    " postgresql:// URL"
                 )
             if os.path.isdir(self.state):
                 raise ConfigError(f"state={self.state!r} is a directory: give an SQLite file path")

@@ -43,6 +43,7 @@ def test_the_state_setting_takes_a_file_or_a_postgresql_url_also_from_the_enviro
     assert (settings.state, settings.state_url, settings.pool_size) == (url, True, 12)
     assert Settings(threads=4).pool_size == 12  # a connection per thread, the background's, a spare
     assert not Settings(state=str(tmp_path / "state.db")).state_url
+    assert not Settings(state=f"sqlite:///{tmp_path}/state.db").state_url
     # Logs show the URL without its password.
     assert describe_state(url) == "postgresql://mock:***@db.internal:5432/mockserver?sslmode=require"
     assert describe_state("postgres://mock@db/m") == "postgres://mock@db/m"
@@ -52,7 +53,7 @@ def test_the_state_setting_takes_a_file_or_a_postgresql_url_also_from_the_enviro
 @pytest.mark.parametrize(
     ("state", "message"),
     [
-        ("mysql://db/mock", "give an SQLite file path or a postgresql:// URL"),
+        ("mysql://db/mock", r"an SQLite file path \(or sqlite:///PATH\) or a postgresql://"),
         (".", "is a directory"),
     ],
 )
