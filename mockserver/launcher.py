@@ -20,10 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 
@@ -32,7 +33,7 @@ from mockserver.errors import MockServerError
 COMMAND: tuple[str, ...] = (sys.executable, "-m", "mockserver")
 """How :func:`serve` runs mockserver: this interpreter's installed package."""
 
-_POLL_S = 0.02
+_POLL_S = 0.005  # a start-up takes ~0.4 s: the wait should not add much to it
 
 
 class StartError(MockServerError):
@@ -65,6 +66,11 @@ class ServeProcess:
         self.stop_timeout = stop_timeout
         self.apis: dict[str, str] = {}
         """Each mounted API's name and mount path, as ``/__mock/health`` lists them."""
+        self.before_stop: list[Callable[[], object]] = []
+        """What :meth:`stop` calls first, e.g. the ``close`` of a client session whose idle
+        keep-alive connection would otherwise hold up gunicorn's graceful stop for seconds."""
+        self.ready_after_s = 0.0
+        """Seconds from the start of the process to its first healthy answer."""
         self._workdir = workdir  # the port file, and the log unless one was given; gone at stop
         self._final_log: str | None = None
 
@@ -97,8 +103,45 @@ class ServeProcess:
         """The last ``chars`` characters of :meth:`log` (for assertion messages)."""
         return self.log()[-chars:]
 
+    # -- the control API ----------------------------------------------------------------------
+    def control(
+        self, method: str, path: str, body: Any = None, timeout: float = 10.0
+    ) -> tuple[int, Any]:
+        """One request to the control API (``path`` under ``/__mock``, e.g. ``/reset``): the
+        status and the parsed JSON answer (None when it has no body)."""
+        status, answer = self._request(method, "/__mock" + path, body, timeout)
+        return status, orjson.loads(answer) if answer else None
+
+    def reset(self) -> None:
+        """Forget all state, journal, faults, jobs and webhooks (``POST /__mock/reset``)."""
+        status, answer = self.control("POST", "/reset", {})
+        if status != 200:
+            raise AssertionError(f"POST /__mock/reset answered {status}: {answer}")
+
+    def requests(self, **filters: str | int) -> list[dict[str, Any]]:
+        """Journal entries, oldest first (``GET /__mock/requests``, filtered by ``api``,
+        ``operation``, ``status`` ...)."""
+        query = f"?{urlencode(filters)}" if filters else ""
+        status, answer = self.control("GET", "/requests" + query)
+        if status != 200:
+            raise AssertionError(f"GET /__mock/requests answered {status}: {answer}")
+        entries: list[dict[str, Any]] = answer["requests"]
+        return entries
+
     def health(self, timeout: float = 5.0) -> dict[str, Any] | None:
         """The body of ``GET /__mock/health``, or None when the server does not answer 200."""
+        try:
+            status, body = self._request("GET", "/__mock/health", None, timeout)
+        except (OSError, http.client.HTTPException):
+            return None
+        if status != 200:
+            return None
+        parsed: dict[str, Any] = orjson.loads(body)
+        return parsed
+
+    def _request(self, method: str, path: str, body: Any, timeout: float) -> tuple[int, bytes]:
+        """One request on a connection of its own, closed at once (an idle keep-alive
+        connection would hold up gunicorn's graceful stop)."""
         if self.scheme == "https":
             context = ssl.create_default_context(cafile=self.ca_bundle)
             if self.ca_bundle is None:
@@ -109,18 +152,17 @@ class ServeProcess:
             )
         else:
             connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:  # one connection, closed at once: no idle keep-alive connection delays a stop
-            connection.request("GET", "/__mock/health", headers={"Connection": "close"})
+        headers = {"Connection": "close"}
+        payload = None
+        if body is not None:
+            payload = orjson.dumps(body)
+            headers["Content-Type"] = "application/json"
+        try:
+            connection.request(method, path, body=payload, headers=headers)
             answer = connection.getresponse()
-            body = answer.read()
-        except (OSError, http.client.HTTPException):
-            return None
+            return answer.status, answer.read()
         finally:
             connection.close()
-        if answer.status != 200:
-            return None
-        parsed: dict[str, Any] = orjson.loads(body)
-        return parsed
 
     def healthy(self) -> bool:
         """Whether ``GET /__mock/health`` answers 200 with status ``ok``."""
@@ -133,6 +175,8 @@ class ServeProcess:
         it after ``timeout`` seconds (default :attr:`stop_timeout`), and return once no process
         of the group is left. Returns the master's exit code (negative: killed by that signal)."""
         timeout = self.stop_timeout if timeout is None else timeout
+        while self.before_stop:
+            self.before_stop.pop(0)()
         if self.process.poll() is None:
             self._signal_group(sig)
             try:
@@ -207,7 +251,7 @@ def serve(
     *args: str,
     host: str = "127.0.0.1",
     port: int = 0,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str | None] | None = None,
     log: str | os.PathLike[str] | None = None,
     timeout: float = 30.0,
     stop_timeout: float = 20.0,
@@ -218,11 +262,11 @@ def serve(
 
     It binds ``host`` on a free port (``port=0``; pass one to serve on that port, as a restart
     on the same address does), which :attr:`ServeProcess.port` gives. ``env`` adds environment
-    variables; ``log`` is the file to write the output to (default: a temporary one, removed at
-    stop; :meth:`ServeProcess.log` reads it either way). ``args`` with ``--tls`` or ``--tls-cert``
-    serve HTTPS: pass the CA the health check should trust as ``ca_bundle`` (without it the
-    health check does not verify the certificate). ``command`` is how mockserver is run
-    (default: this interpreter's ``-m mockserver``).
+    variables (None removes one); ``log`` is the file to write the output to (default: a
+    temporary one, removed at stop; :meth:`ServeProcess.log` reads it either way). ``args``
+    with ``--tls`` or ``--tls-cert`` serve HTTPS: pass the CA the health check should trust as
+    ``ca_bundle`` (without it the health check does not verify the certificate). ``command`` is
+    how mockserver is run (default: this interpreter's ``-m mockserver``).
 
     Raises :class:`StartError`, with the server's output, when it exits or is not healthy
     within ``timeout`` seconds (the process group is stopped first). Use it as a context
@@ -236,6 +280,11 @@ def serve(
     log_path = Path(log) if log is not None else workdir / "serve.log"
     https = any(a == "--tls" or a.startswith("--tls-cert") for a in args)
     full = [*command, "serve", "--host", host, "--port", str(port), "--port-file", str(port_file)]
+    environment: dict[str, str] | None = None
+    if env is not None:
+        merged = {**os.environ, **env}
+        environment = {name: value for name, value in merged.items() if value is not None}
+    started = time.perf_counter()
     with log_path.open("ab") as out:
         process = subprocess.Popen(
             [*full, *args],
@@ -243,7 +292,7 @@ def serve(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: stop() ends the workers too
-            env={**os.environ, **env} if env is not None else None,
+            env=environment,
         )
     server = ServeProcess(
         process,
@@ -259,6 +308,7 @@ def serve(
     except BaseException:
         server.stop(timeout=5)
         raise
+    server.ready_after_s = time.perf_counter() - started
     return server
 
 

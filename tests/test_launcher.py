@@ -57,6 +57,19 @@ def test_serve_answers_on_the_port_it_picked_and_stop_ends_every_worker() -> Non
         wait_for(lambda: len(members(server.pid)) == 3, "master and two workers")
         group = members(server.pid)
         assert health["pid"] in group and server.pid in group
+        # The control API, through the helper: the journal, and a reset that empties it.
+        requests.get(server.base_url("bunce") + "/customers", timeout=5)
+        [entry] = server.requests(api="bunce")
+        assert (entry["operation_id"], entry["status"]) == ("listCustomers", 401)
+        server.reset()
+        assert server.requests() == []
+        # A client's idle keep-alive connection is closed before the stop, not waited for.
+        session = requests.Session()
+        assert session.get(server.url + "/__mock/health", timeout=5).status_code == 200
+        server.before_stop.append(session.close)
+        stopping = time.monotonic()
+
+    assert time.monotonic() - stopping < 2.5  # gunicorn waits ~3 s for an idle connection
 
     assert server.process.returncode == 0  # SIGTERM: gunicorn's graceful stop
     assert members(server.pid) == set() and not group_alive(server.pid)

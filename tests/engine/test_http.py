@@ -7,20 +7,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 from tooling import require_program
+
+from mockserver.testing import ServeProcess, serve
 
 from .support import DOCUMENTED, MIB, WIDGETS, documented
 
@@ -31,89 +29,20 @@ START_UP_TARGET_S = 0.5
 BUNCE_KEY = "sk_live_************************"  # as in Bunce's samples
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def first_answer(
-    url: str, headers: dict[str, str], process: subprocess.Popen[bytes], timeout: float = 30
-) -> float:
-    """Poll ``url`` until it answers 200; returns when (perf_counter) it did."""
-    deadline = time.perf_counter() + timeout
-    request = urllib.request.Request(url, headers=headers)
-    while time.perf_counter() < deadline:
-        try:
-            with urllib.request.urlopen(request, timeout=5) as answer:
-                if answer.status == 200:
-                    return time.perf_counter()
-        except OSError:
-            if process.poll() is not None:
-                raise AssertionError(f"mockserver serve exited with {process.returncode}") from None
-            time.sleep(0.005)
-    raise AssertionError(f"no answer from {url} within {timeout} s")
-
-
-@dataclass
-class Served:
-    """A running ``mockserver serve`` subprocess."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def base_url(self, api: str) -> str:
-        return (
-            self.url + {"tamio": "/tamio/v2", "bunce": "/bunce/v1", "widgets": "/widgets/v1"}[api]
-        )
-
-    def journal(self) -> list[dict[str, Any]]:
-        return requests.get(self.url + "/__mock/requests", timeout=10).json()["requests"]
-
-    def last(self) -> dict[str, Any]:
-        return self.journal()[-1]
-
-    def request_log_lines(self) -> list[str]:
-        return [
-            line for line in self.log.read_text().splitlines() if "mockserver.requests:" in line
-        ]
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def serve(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Served:
-    port = free_port()
-    log = tmp / f"serve-{port}.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [MOCKSERVER, "serve", "--port", str(port), *args],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    served = Served(f"http://127.0.0.1:{port}", process, log)
-    first_answer(served.url + "/__mock/health", {}, process)
-    return served
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Served]:
-    served = serve(tmp_path_factory.mktemp("serve"), "--spec", str(WIDGETS))
-    yield served
-    served.stop()
+def server() -> Iterator[ServeProcess]:
+    with serve("--spec", str(WIDGETS)) as served:
+        yield served
 
 
 @pytest.fixture
-def mock(server: Served) -> Served:
-    assert requests.post(server.url + "/__mock/reset", timeout=10).status_code == 200
+def mock(server: ServeProcess) -> ServeProcess:
+    server.reset()
     return server
+
+
+def request_log_lines(server: ServeProcess) -> list[str]:
+    return [line for line in server.log().splitlines() if "mockserver.requests:" in line]
 
 
 def run(command: list[str], cwd: Path | None = None, timeout: float = 60) -> str:
@@ -133,28 +62,17 @@ def test_serve_answers_its_first_request_within_half_a_second(
     tmp_path: Path, record_property
 ) -> None:
     # As after `pip install`: byte code cached (kept out of the source tree by a cache prefix).
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(tmp_path / "pycache")
+    env = {"PYTHONDONTWRITEBYTECODE": None, "PYTHONPYCACHEPREFIX": str(tmp_path / "pycache")}
     warm_up = "import mockserver.cli, mockserver.server, gunicorn.arbiter, mockserver.httpworker"
-    subprocess.run([sys.executable, "-c", warm_up], env=env, check=True, timeout=60)
+    cached = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+    subprocess.run([sys.executable, "-c", warm_up], env=cached, check=True, timeout=60)
     timings = []
     for _ in range(3):  # the best of three, so one slow moment of a busy machine does not decide
-        port = free_port()
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [MOCKSERVER, "serve", "--port", str(port), "--quiet"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}/bunce/v1/customers"
-            timings.append(first_answer(url, {"X-Authorization": "sk_test_1"}, process) - started)
+        with serve("--quiet", env=env, command=[MOCKSERVER]) as served:
+            timings.append(served.ready_after_s)  # from the start to its first answer
+            url = served.base_url("bunce") + "/customers"
             requests.get(url, headers={"X-Authorization": "sk_test_1"}, timeout=10)
-        finally:
-            process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
-            _, log = process.communicate(timeout=10)
-        assert b"mockserver.requests" not in log  # --quiet: no line per request
+        assert "mockserver.requests" not in served.log()  # --quiet: no line per request
         if timings[-1] < START_UP_TARGET_S:
             break
     measured = [round(t, 3) for t in timings]
@@ -167,8 +85,8 @@ def test_serve_answers_its_first_request_within_half_a_second(
     assert min(timings) < START_UP_TARGET_S, f"start-up to first answer took {measured} s"
 
 
-def test_each_request_is_logged_in_one_line(mock: Served) -> None:
-    before = len(mock.request_log_lines())
+def test_each_request_is_logged_in_one_line(mock: ServeProcess) -> None:
+    before = len(request_log_lines(mock))
     requests.get(
         mock.base_url("bunce") + "/customers", headers={"X-Authorization": "sk_test_1"}, timeout=10
     )
@@ -179,9 +97,9 @@ def test_each_request_is_logged_in_one_line(mock: Served) -> None:
     )
     requests.get(mock.url + "/nowhere", timeout=10)
     deadline = time.monotonic() + 5
-    while len(mock.request_log_lines()) < before + 3 and time.monotonic() < deadline:
+    while len(request_log_lines(mock)) < before + 3 and time.monotonic() < deadline:
         time.sleep(0.02)
-    lines = mock.request_log_lines()[before:]
+    lines = request_log_lines(mock)[before:]
     assert len(lines) == 3, lines
     assert lines[0].endswith(
         "bunce GET /bunce/v1/customers -> 200 (listCustomers, " + lines[0].rsplit(", ", 1)[1]
@@ -205,7 +123,7 @@ def test_a_bad_example_stops_serve_strict_examples_with_file_pointer_and_problem
             MOCKSERVER,
             "serve",
             "--port",
-            str(free_port()),
+            "0",
             "--strict-examples",
             "--spec",
             str(broken),
@@ -225,7 +143,7 @@ def test_a_bad_example_stops_serve_strict_examples_with_file_pointer_and_problem
 # -- the vendors' code samples, base URL swapped ---------------------------------------------------
 
 
-def test_tamio_curl_sample_form_encoded_json_is_scheduled(mock: Served) -> None:
+def test_tamio_curl_sample_form_encoded_json_is_scheduled(mock: ServeProcess) -> None:
     needs("curl")
     output = run(
         [
@@ -243,7 +161,7 @@ def test_tamio_curl_sample_form_encoded_json_is_scheduled(mock: Served) -> None:
         ]
     )
     assert json.loads(output) == {"status": 200}
-    entry = mock.last()
+    entry = mock.requests()[-1]
     assert (entry["operation_id"], entry["status"]) == ("bulkCreateCustomers", 200)
     assert (
         "body parsed as JSON although Content-Type is 'application/x-www-form-urlencoded'"
@@ -252,7 +170,7 @@ def test_tamio_curl_sample_form_encoded_json_is_scheduled(mock: Served) -> None:
     assert_imported(mock, "john.doe@plugnpaid.com")
 
 
-def assert_imported(mock: Served, email: str, token: str = "YOUR_TOKEN_HERE") -> None:
+def assert_imported(mock: ServeProcess, email: str, token: str = "YOUR_TOKEN_HERE") -> None:
     """The sample's import ran: John is listed for the sample's token, and the account got the
     import's completion notification."""
     control = mock.url + "/__mock"
@@ -297,12 +215,14 @@ fetch("BASE_URL/customers/bulk/create", requestOptions)
 """
 
 
-def test_tamio_fetch_sample_text_plain_json_is_scheduled(mock: Served, tmp_path: Path) -> None:
+def test_tamio_fetch_sample_text_plain_json_is_scheduled(
+    mock: ServeProcess, tmp_path: Path
+) -> None:
     node = needs("node")
     sample = tmp_path / "sample.js"
     sample.write_text(TAMIO_FETCH.replace("BASE_URL", mock.base_url("tamio")))
     assert json.loads(run([node, str(sample)])) == {"status": 200}
-    entry = mock.last()
+    entry = mock.requests()[-1]
     assert entry["status"] == 200
     assert "body parsed as JSON although Content-Type is 'text/plain'" in entry["notes"]
     assert_imported(mock, "john.doe@tamio.com")
@@ -311,7 +231,7 @@ def test_tamio_fetch_sample_text_plain_json_is_scheduled(mock: Served, tmp_path:
 TAMIO_RUBY = DOCUMENTED / "tamio_bulk_create.rb"
 
 
-def test_tamio_ruby_sample_over_plain_http_is_imported(mock: Served, tmp_path: Path) -> None:
+def test_tamio_ruby_sample_over_plain_http_is_imported(mock: ServeProcess, tmp_path: Path) -> None:
     """The document's Ruby Net::HTTP sample, run by Debian's ruby, with the base URL swapped.
 
     The sample sets ``https.use_ssl = true``, and this mock is served over plain HTTP, so the
@@ -333,7 +253,7 @@ def test_tamio_ruby_sample_over_plain_http_is_imported(mock: Served, tmp_path: P
     output = run([ruby, str(sample)])
 
     assert json.loads(output) == {"status": 200}
-    entry = mock.last()
+    entry = mock.requests()[-1]
     assert (entry["operation_id"], entry["status"]) == ("bulkCreateCustomers", 200)
     # Net::HTTP posts its body as application/x-www-form-urlencoded unless told otherwise.
     assert (
@@ -343,7 +263,7 @@ def test_tamio_ruby_sample_over_plain_http_is_imported(mock: Served, tmp_path: P
     assert_imported(mock, "john.doe@tamio.com")
 
 
-def test_bunce_curl_sample_creates_both_customers(mock: Served) -> None:
+def test_bunce_curl_sample_creates_both_customers(mock: ServeProcess) -> None:
     needs("curl")
     body = json.loads(
         run(
@@ -365,7 +285,7 @@ def test_bunce_curl_sample_creates_both_customers(mock: Served) -> None:
     assert body["success"] is True and body["message"] == "Customers created successfully"
     assert [c["customer_id"] for c in body["data"]] == ["0000", "1111"]
     assert [d["device_type"] for d in body["data"][0]["devices"]] == ["ios", "android"]
-    assert mock.last()["status"] == 200
+    assert mock.requests()[-1]["status"] == 200
 
 
 BUNCE_FETCH = """\
@@ -392,7 +312,7 @@ fetch(url, options)
 ULID = r"[0-9A-HJKMNP-TV-Z]{26}"
 
 
-def assert_created_with_an_assigned_id(mock: Served, first_id: str) -> None:
+def assert_created_with_an_assigned_id(mock: ServeProcess, first_id: str) -> None:
     """The sample's two customers exist; the second, sent without customer_id, got a ULID."""
     listed = requests.get(
         mock.base_url("bunce") + "/customers", headers={"X-Authorization": BUNCE_KEY}, timeout=10
@@ -400,12 +320,13 @@ def assert_created_with_an_assigned_id(mock: Served, first_id: str) -> None:
     assert [c["email"] for c in listed] == ["johndoe21@example.com", "johndoe22@example.com"]
     assert listed[0]["customer_id"] == first_id
     assert re.fullmatch(ULID, listed[1]["customer_id"]), listed[1]["customer_id"]
-    assert (mock.last()["operation_id"], mock.last()["status"]) == ("listCustomers", 200)
-    assert mock.journal()[-2]["status"] == 200
+    journal = mock.requests()
+    assert (journal[-1]["operation_id"], journal[-1]["status"]) == ("listCustomers", 200)
+    assert journal[-2]["status"] == 200
 
 
 def test_bunce_node_fetch_sample_creates_both_customers_without_a_customer_id(
-    mock: Served, tmp_path: Path
+    mock: ServeProcess, tmp_path: Path
 ) -> None:
     """The documented node-fetch sample; node 20's global ``fetch`` stands in for the package."""
     node = needs("node")
@@ -439,13 +360,13 @@ System.out.println(response.body());
 """  # noqa: E501 - the sample as documented
 
 
-def test_bunce_java_sample_creates_both_customers(mock: Served, tmp_path: Path) -> None:
+def test_bunce_java_sample_creates_both_customers(mock: ServeProcess, tmp_path: Path) -> None:
     java = needs("java")
     (tmp_path / "Sample.java").write_text(BUNCE_JAVA.replace("BASE_URL", mock.base_url("bunce")))
     body = json.loads(run([java, "Sample.java"], cwd=tmp_path, timeout=120))
     assert body["success"] is True
     assert [c["customer_id"] for c in body["data"]] == ["0000", "John"]
-    assert mock.last()["status"] == 200
+    assert mock.requests()[-1]["status"] == 200
 
 
 BUNCE_GO = r"""package main
@@ -473,7 +394,7 @@ fmt.Println(string(body))
 
 
 def test_bunce_go_sample_creates_both_customers_without_a_customer_id(
-    mock: Served, tmp_path: Path
+    mock: ServeProcess, tmp_path: Path
 ) -> None:
     """The documented Go sample, run with ``go run`` (standard library only)."""
     go = needs("go")
@@ -530,7 +451,7 @@ echo file_get_contents('BASE_URL/customers/bulk', false, $context);
 """
 
 
-def test_bunce_php_sample_creates_both_customers(mock: Served, tmp_path: Path) -> None:
+def test_bunce_php_sample_creates_both_customers(mock: ServeProcess, tmp_path: Path) -> None:
     """The documented PHP sample's request (URL, method, headers, body verbatim), sent with PHP's
     own stream functions: the sample's ``http\\Client`` is the pecl_http extension, which Debian
     does not package."""
@@ -540,13 +461,13 @@ def test_bunce_php_sample_creates_both_customers(mock: Served, tmp_path: Path) -
     assert body["success"] is True
     assert [c["email"] for c in body["data"]] == ["johndoe21@example.com", "johndoe22@example.com"]
     assert [c["customer_id"] for c in body["data"]] == ["0000", "1111"]
-    assert mock.last()["status"] == 200
+    assert mock.requests()[-1]["status"] == 200
 
 
 # -- hostile input at the HTTP level ---------------------------------------------------------------
 
 
-def test_a_12_mib_body_is_413_json_also_when_chunked(mock: Served) -> None:
+def test_a_12_mib_body_is_413_json_also_when_chunked(mock: ServeProcess) -> None:
     url = mock.base_url("bunce") + "/customers/bulk"
     headers = {"X-Authorization": "sk_test_1", "Content-Type": "application/json"}
     sized = requests.post(url, data=b"[" + b" " * (12 * MIB) + b"]", headers=headers, timeout=30)
@@ -579,10 +500,9 @@ RAW_REQUESTS = {
 
 @pytest.mark.parametrize(("raw", "status"), RAW_REQUESTS.values(), ids=RAW_REQUESTS.keys())
 def test_a_request_the_http_server_cannot_parse_gets_a_json_problem(
-    mock: Served, raw: bytes, status: int
+    mock: ServeProcess, raw: bytes, status: int
 ) -> None:
-    port = int(mock.url.rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+    with socket.create_connection(("127.0.0.1", mock.port), timeout=10) as connection:
         connection.sendall(raw)
         answer = b""
         while chunk := connection.recv(65536):

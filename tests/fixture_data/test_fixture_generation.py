@@ -180,30 +180,12 @@ def test_datasets_load(name: str) -> None:
 
 @pytest.mark.slow
 def test_serve_loads_a_dataset() -> None:
-    import socket
-    import subprocess
-    import sys
-    import time
-
     import requests
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--quiet",
-         "--dataset", str(FIXTURES / "datasets" / "small.json")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                requests.get(base + "/__mock/health", timeout=1).raise_for_status()
-                break
-            except requests.RequestException:
-                assert time.monotonic() < deadline, "mockserver serve did not come up"
-                time.sleep(0.1)
+    from mockserver.testing import serve
+
+    with serve("--quiet", "--dataset", str(FIXTURES / "datasets" / "small.json")) as server:
+        base = server.url
         listed = requests.get(base + "/bunce/v1/customers", params={"per_page": 100},
                               headers={"X-Authorization": "sk_test_demo"}, timeout=5).json()
         assert len(listed["data"]["data"]) == 10
@@ -211,9 +193,6 @@ def test_serve_loads_a_dataset() -> None:
                              params={"page": 1, "per_page": 100, "include_leads": "true"},
                              headers={"Authorization": "Bearer tamio_demo_token"}).json()
         assert tamio["total_results"] == 10
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.mark.filterwarnings("ignore:fr_QC locale is deprecated")

@@ -8,19 +8,21 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from .support import LiveServer, start_server
+from mockserver.testing import ServeProcess
+
+from .support import problems_in_log, start_server
 
 
 @pytest.fixture(scope="session")
-def live() -> Iterator[LiveServer]:
+def live() -> Iterator[ServeProcess]:
     """``mockserver serve --workers 2`` on a free loopback port. At the end it must still be
     healthy and its log free of tracebacks."""
     server = start_server()
     try:
         yield server
-        assert server.process.poll() is None, f"the server died:\n{server.log_text()[-3000:]}"
+        assert server.process.poll() is None, f"the server died:\n{server.log()[-3000:]}"
         assert server.healthy(), "the server is not healthy after the hardening tests"
-        assert server.problems_in_log() == [], server.log_text()[-5000:]
+        assert problems_in_log(server) == [], server.log()[-5000:]
     finally:
         server.stop()
 

@@ -7,20 +7,15 @@ tests of the engine (tests/engine/) cover the pipeline with the Flask test clien
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
-import tempfile
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 import requests
+
+from mockserver.testing import ServeProcess, serve
 
 HOST = "127.0.0.1"
 BUNCE = "/bunce/v1"
@@ -52,99 +47,32 @@ POSTS = [e for e in ENDPOINTS if e[1] == "POST"]
 GETS = [e for e in ENDPOINTS if e[1] == "GET"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class LiveServer:
-    """A running ``mockserver serve`` subprocess; ``log`` holds its output."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def healthy(self) -> bool:
-        try:
-            response = requests.get(f"{self.url}/__mock/health", timeout=5)
-        except requests.RequestException:
-            return False
-        return response.status_code == 200 and response.json().get("status") == "ok"
-
-    def problems_in_log(self) -> list[str]:
-        """Lines of the log that show a server-side error (a traceback, a worker crash)."""
-        markers = ("Traceback", "unexpected error", "WORKER TIMEOUT", "Worker exiting", "CRITICAL")
-        return [line for line in self.log_text().splitlines() if any(m in line for m in markers)]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)  # the group this module started
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
-
-
 def start_server(
-    *args: str,
-    workers: int | None = 2,
-    timeout: float = 30.0,
-    env: dict[str, str] | None = None,
-    quiet: bool = True,
-) -> LiveServer:
-    """Start ``mockserver serve`` on a free loopback port and wait until it is healthy.
+    *args: str, workers: int | None = 2, env: dict[str, str] | None = None, quiet: bool = True
+) -> ServeProcess:
+    """``mockserver serve`` on a free loopback port, with strict response validation, once it
+    is healthy (:func:`mockserver.testing.serve`).
 
     ``workers=None`` leaves the worker count to the default; ``env`` adds variables;
     ``quiet=False`` logs a line per request (at level info).
     """
-    for _attempt in range(3):
-        port = free_port()
-        handle, name = tempfile.mkstemp(prefix="mockserver-hardening-", suffix=".log")
-        command = [
-            sys.executable,
-            "-m",
-            "mockserver",
-            "serve",
-            "--host",
-            HOST,
-            "--port",
-            str(port),
-            *(["--workers", str(workers)] if workers is not None else []),
-            "--log-level",
-            "warning" if quiet else "info",
-            *(["--quiet"] if quiet else []),
-            "--validate-responses",
-            "strict",
-            *args,
-        ]
-        with os.fdopen(handle, "wb") as log:
-            process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env={**os.environ, **(env or {})},
-            )
-        server = LiveServer(process, port, Path(name))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and process.poll() is None:
-            if server.healthy():
-                return server
-            time.sleep(0.05)
-        server.stop()
-        if "Address already in use" not in server.log_text():
-            raise RuntimeError(f"mockserver serve did not start:\n{server.log_text()[-3000:]}")
-    raise RuntimeError("no free port for mockserver serve")
+    return serve(
+        *(["--workers", str(workers)] if workers is not None else []),
+        "--log-level",
+        "warning" if quiet else "info",
+        *(["--quiet"] if quiet else []),
+        "--validate-responses",
+        "strict",
+        *args,
+        host=HOST,
+        env=env,
+    )
+
+
+def problems_in_log(server: ServeProcess) -> list[str]:
+    """Lines of the server's log that show a server-side error (a traceback, a worker crash)."""
+    markers = ("Traceback", "unexpected error", "WORKER TIMEOUT", "Worker exiting", "CRITICAL")
+    return [line for line in server.log().splitlines() if any(m in line for m in markers)]
 
 
 # -- raw HTTP -------------------------------------------------------------------------------------

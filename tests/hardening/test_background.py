@@ -11,7 +11,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from .support import AUTH, TAMIO, LiveServer, start_server, tamio_customer
+from mockserver.testing import ServeProcess
+
+from .support import AUTH, TAMIO, problems_in_log, start_server, tamio_customer
 
 
 class TricklingReceiver:
@@ -59,7 +61,7 @@ def trickler() -> Iterator[TricklingReceiver]:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ServeProcess]:
     monkeypatch.setenv("MOCKSERVER_WEBHOOK_TIMEOUT_S", "1.0")  # each attempt: 1 s in all
     live = start_server("--job-delay", "0", workers=1)
     try:
@@ -68,7 +70,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
         live.stop()
 
 
-def imported(server: LiveServer, account: str, email: str, within_s: float) -> float:
+def imported(server: ServeProcess, account: str, email: str, within_s: float) -> float:
     """Import one Tamio customer into ``account``; seconds until it is listed (or fail)."""
     headers = {"Authorization": f"Bearer {account}"}
     started = time.monotonic()
@@ -90,7 +92,7 @@ def imported(server: LiveServer, account: str, email: str, within_s: float) -> f
 
 
 def test_a_trickling_receiver_neither_stalls_imports_nor_survives_a_reset(
-    server: LiveServer, trickler: TricklingReceiver
+    server: ServeProcess, trickler: TricklingReceiver
 ) -> None:
     control = f"{server.url}/__mock"
     registered = requests.post(
@@ -123,4 +125,4 @@ def test_a_trickling_receiver_neither_stalls_imports_nor_survives_a_reset(
     assert time.monotonic() - started < 2
     imported(server, "tok_after_reset", "later@example.com", within_s=4)
     imported(server, "tok_after_reset_2", "later2@example.com", within_s=4)
-    assert server.problems_in_log() == [], server.log_text()[-3000:]
+    assert problems_in_log(server) == [], server.log()[-3000:]

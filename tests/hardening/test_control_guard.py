@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from .support import BUNCE, TAMIO, LiveServer, bunce_customer, start_server, tamio_customer
+from mockserver.testing import ServeProcess
+
+from .support import BUNCE, TAMIO, bunce_customer, problems_in_log, start_server, tamio_customer
 
 SCHEMES = Path(__file__).parent.parent / "userspecs" / "specs" / "schemes.yaml"
 # Long credentials, so that what the mask keeps (the kind prefix and the last 4) is not all.
@@ -28,7 +30,7 @@ EVIL = "http://evil.example"
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[LiveServer]:
+def server() -> Iterator[ServeProcess]:
     """Two workers, a name admitted with --allowed-host, a spec with a query-string API key and a
     log line per request."""
     live = start_server(
@@ -36,12 +38,12 @@ def server() -> Iterator[LiveServer]:
     )
     try:
         yield live
-        assert live.problems_in_log() == [], live.log_text()[-3000:]
+        assert problems_in_log(live) == [], live.log()[-3000:]
     finally:
         live.stop()
 
 
-def stored(server: LiveServer) -> list[dict[str, object]]:
+def stored(server: ServeProcess) -> list[dict[str, object]]:
     answer = requests.get(
         f"{server.url}/__mock/customers",
         params={"api": "bunce", "account": BUNCE_KEY},
@@ -52,14 +54,14 @@ def stored(server: LiveServer) -> list[dict[str, object]]:
     return customers
 
 
-def endpoints(server: LiveServer) -> list[dict[str, object]]:
+def endpoints(server: ServeProcess) -> list[dict[str, object]]:
     answer = requests.get(f"{server.url}/__mock/webhooks/endpoints", timeout=10)
     assert answer.status_code == 200, answer.text
     found: list[dict[str, object]] = answer.json()["endpoints"]
     return found
 
 
-def create_bunce_customer(server: LiveServer, n: int) -> None:
+def create_bunce_customer(server: ServeProcess, n: int) -> None:
     answer = requests.post(
         f"{server.url}{BUNCE}/customers",
         json=bunce_customer(f"cus_guard_{n}", f"guard{n}@example.com"),
@@ -76,14 +78,14 @@ def assert_refused(answer: requests.Response, status: int, words: str) -> None:
 
 
 @pytest.fixture
-def clean(server: LiveServer) -> LiveServer:
+def clean(server: ServeProcess) -> ServeProcess:
     """The server with nothing stored, and one Bunce customer of BUNCE_KEY."""
     assert requests.post(f"{server.url}/__mock/reset", json={}, timeout=10).status_code == 200
     create_bunce_customer(server, 1)
     return server
 
 
-def test_a_cross_site_text_plain_reset_is_refused_and_forgets_nothing(clean: LiveServer) -> None:
+def test_a_cross_site_text_plain_reset_is_refused_and_forgets_nothing(clean: ServeProcess) -> None:
     # What <form method=post enctype=text/plain> or fetch(..., {mode: "no-cors"}) sends.
     answer = requests.post(
         f"{clean.url}/__mock/reset",
@@ -104,7 +106,7 @@ def test_a_cross_site_text_plain_reset_is_refused_and_forgets_nothing(clean: Liv
     assert len(stored(clean)) == 1
 
 
-def test_a_cross_site_webhook_registration_is_refused(clean: LiveServer) -> None:
+def test_a_cross_site_webhook_registration_is_refused(clean: ServeProcess) -> None:
     body = b'{"api": "bunce", "url": "http://evil.example/steal"}'
     for content_type in ("text/plain", "application/json"):  # JSON would need a preflight too
         answer = requests.post(
@@ -136,7 +138,7 @@ def test_a_cross_site_webhook_registration_is_refused(clean: LiveServer) -> None
     "host",
     ["evil.example", "evil.example:{port}", "127.0.0.1.nip.io:{port}", "localhost:1"],
 )
-def test_a_foreign_host_is_refused_as_dns_rebinding(clean: LiveServer, host: str) -> None:
+def test_a_foreign_host_is_refused_as_dns_rebinding(clean: ServeProcess, host: str) -> None:
     host = host.format(port=clean.port)
     answer = requests.get(
         f"{clean.url}/__mock/accounts", params={"api": "bunce"}, headers={"Host": host}, timeout=10
@@ -162,7 +164,7 @@ def test_a_foreign_host_is_refused_as_dns_rebinding(clean: LiveServer, host: str
     ],
 )
 def test_same_origin_and_origin_less_json_requests_work(
-    clean: LiveServer, headers: dict[str, str]
+    clean: ServeProcess, headers: dict[str, str]
 ) -> None:
     headers = {name: value.format(port=clean.port) for name, value in headers.items()}
     answer = requests.post(
@@ -180,7 +182,7 @@ def test_same_origin_and_origin_less_json_requests_work(
     assert stored(clean) == [] and endpoints(clean) == []
 
 
-def test_only_the_allowed_host_is_admitted(clean: LiveServer) -> None:
+def test_only_the_allowed_host_is_admitted(clean: ServeProcess) -> None:
     ok = requests.get(
         f"{clean.url}/__mock/health", headers={"Host": f"mock.test:{clean.port}"}, timeout=10
     )
@@ -191,7 +193,7 @@ def test_only_the_allowed_host_is_admitted(clean: LiveServer) -> None:
     assert_refused(other, 403, "--allowed-host")
 
 
-def test_no_control_answer_or_log_line_shows_a_credential(clean: LiveServer) -> None:
+def test_no_control_answer_or_log_line_shows_a_credential(clean: ServeProcess) -> None:
     url = clean.url
     tamio = {"Authorization": f"Bearer {TAMIO_TOKEN}"}
     # An endpoint for the Tamio account's events (its import's customer gets a delivery).
@@ -230,7 +232,7 @@ def test_no_control_answer_or_log_line_shows_a_credential(clean: LiveServer) -> 
         assert answer.status_code == 200, (path, answer.text)
         for secret in FULL_SECRETS:
             assert secret not in answer.text, f"{path} shows {secret}"
-    log = clean.log_text()
+    log = clean.log()
     assert re.search(r"bunce POST /bunce/v1/customers -> 201", log), log[-2000:]
     for secret in FULL_SECRETS:
         assert secret not in log

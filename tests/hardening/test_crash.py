@@ -21,7 +21,9 @@ import orjson
 import pytest
 import requests
 
-from .support import BUNCE, TAMIO, LiveServer, bunce_customer, start_server, tamio_customer
+from mockserver.testing import ServeProcess
+
+from .support import BUNCE, TAMIO, bunce_customer, start_server, tamio_customer
 
 BUNCE_KEY = "sk_test_crash"
 TAMIO_TOKEN = "tok_crash"
@@ -125,17 +127,17 @@ def receiver() -> Iterator[Receiver]:
     rec.close()
 
 
-def serve(state: Path) -> LiveServer:
+def serve(state: Path) -> ServeProcess:
     return start_server("--state", str(state), "--job-delay", "0")
 
 
-def control(server: LiveServer, path: str) -> Any:
+def control(server: ServeProcess, path: str) -> Any:
     answer = requests.get(f"{server.url}/__mock/{path}", timeout=10)
     assert answer.status_code == 200, answer.text
     return answer.json()
 
 
-def settled(server: LiveServer, within_s: float) -> tuple[list[Any], list[Any]]:
+def settled(server: ServeProcess, within_s: float) -> tuple[list[Any], list[Any]]:
     """Jobs and deliveries once every job is done and every delivery delivered."""
     deadline = time.monotonic() + within_s
     while True:
@@ -152,7 +154,7 @@ def settled(server: LiveServer, within_s: float) -> tuple[list[Any], list[Any]]:
         time.sleep(0.1)
 
 
-def crash_and_restart(server: LiveServer, state: Path, stream: Stream, how: str) -> LiveServer:
+def crash_and_restart(server: ServeProcess, state: Path, stream: Stream, how: str) -> ServeProcess:
     """Stream for a moment, crash the server ``how`` mid-stream, restart it on the same state."""
     stream.start(server.url)
     time.sleep(1.0)
@@ -163,10 +165,9 @@ def crash_and_restart(server: LiveServer, state: Path, stream: Stream, how: str)
         stream.finish()
         return server
     if how == "SIGTERM":
-        os.killpg(server.process.pid, signal.SIGTERM)
+        assert server.stop(timeout=20) == 0, server.log_tail()  # stopped without a SIGKILL
     else:
-        os.killpg(server.process.pid, signal.SIGKILL)
-    server.process.wait(20)
+        server.kill()  # SIGKILL to the whole process group
     stream.finish()
     if how == "SIGTERM":
         wal = Path(f"{state}-wal")

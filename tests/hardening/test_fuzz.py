@@ -18,7 +18,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .support import AUTH, BUNCE, TAMIO, LiveServer, check_envelope
+from mockserver.testing import ServeProcess
+
+from .support import AUTH, BUNCE, TAMIO, check_envelope, problems_in_log
 
 pytestmark = pytest.mark.slow
 
@@ -169,7 +171,7 @@ FIVE_XX = re.compile(r"code\s*=\s*5")
 )
 @given(data=st.data())
 def test_fuzz_both_apis(
-    live: LiveServer, fuzz_session: requests.Session, data: st.DataObject
+    live: ServeProcess, fuzz_session: requests.Session, data: st.DataObject
 ) -> None:
     api, methods, template = data.draw(st.sampled_from(PATHS), label="path")
     method = data.draw(st.sampled_from([*methods, "PUT", "DELETE"]), label="method")
@@ -227,6 +229,6 @@ def fuzz_session() -> Any:
         yield s
 
 
-def test_fuzz_leaves_the_server_healthy(live: LiveServer) -> None:
+def test_fuzz_leaves_the_server_healthy(live: ServeProcess) -> None:
     assert live.healthy()
-    assert live.problems_in_log() == [], live.log_text()[-5000:]
+    assert problems_in_log(live) == [], live.log()[-5000:]

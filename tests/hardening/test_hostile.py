@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import requests
 
+from mockserver.testing import ServeProcess
+
 from .support import (
     AUTH,
     BUNCE,
@@ -22,11 +24,11 @@ from .support import (
     POSTS,
     TAMIO,
     TAMIO_TOKEN,
-    LiveServer,
     api_of,
     bunce_customer,
     check_envelope,
     check_response,
+    problems_in_log,
     raw_request,
     tamio_customer,
 )
@@ -239,7 +241,7 @@ QUERIES = [
 
 
 @pytest.fixture(scope="module")
-def sentinels(live: LiveServer) -> dict[str, Any]:
+def sentinels(live: ServeProcess) -> dict[str, Any]:
     """One customer of each API, created before the battery; it must survive it."""
     bunce = requests.post(
         f"{live.url}{BUNCE}/customers",
@@ -264,7 +266,7 @@ def _before_the_battery(sentinels: dict[str, Any]) -> None:
 
 
 def _send(
-    session: requests.Session, live: LiveServer, method: str, path: str, what: str, **kwargs: Any
+    session: requests.Session, live: ServeProcess, method: str, path: str, what: str, **kwargs: Any
 ) -> Any:
     response = session.request(method, f"{live.url}{path}", timeout=30, **kwargs)
     return check_response(response, what)
@@ -273,7 +275,7 @@ def _send(
 @pytest.mark.parametrize("name", sorted(HOSTILE_BODIES))
 @pytest.mark.parametrize(("api", "method", "path"), POSTS, ids=[p for _, _, p in POSTS])
 def test_hostile_bodies(
-    live: LiveServer, session: requests.Session, api: str, method: str, path: str, name: str
+    live: ServeProcess, session: requests.Session, api: str, method: str, path: str, name: str
 ) -> None:
     headers = {**AUTH[api], "Content-Type": "application/json"}
     parsed = _send(session, live, method, path, name, data=HOSTILE_BODIES[name], headers=headers)
@@ -285,7 +287,7 @@ def test_hostile_bodies(
 
 @pytest.mark.parametrize(("api", "method", "path"), POSTS, ids=[p for _, _, p in POSTS])
 def test_12_mib_bodies_are_413(
-    live: LiveServer, session: requests.Session, api: str, method: str, path: str
+    live: ServeProcess, session: requests.Session, api: str, method: str, path: str
 ) -> None:
     item = json.dumps(
         bunce_customer("x", "big@example.com")
@@ -310,7 +312,7 @@ def test_12_mib_bodies_are_413(
 @pytest.mark.parametrize("content_type", CONTENT_TYPES, ids=lambda c: str(c)[:40])
 @pytest.mark.parametrize(("api", "method", "path"), POSTS, ids=[p for _, _, p in POSTS])
 def test_content_types(
-    live: LiveServer,
+    live: ServeProcess,
     session: requests.Session,
     api: str,
     method: str,
@@ -334,7 +336,7 @@ def test_content_types(
     ("api", "method", "path"), ENDPOINTS, ids=[f"{m} {p}" for _, m, p in ENDPOINTS]
 )
 def test_wrong_or_missing_auth(
-    live: LiveServer, session: requests.Session, api: str, method: str, path: str, variant: str
+    live: ServeProcess, session: requests.Session, api: str, method: str, path: str, variant: str
 ) -> None:
     headers = {"Content-Type": "application/json", **AUTH_VARIANTS[variant]}
     response = session.request(
@@ -380,7 +382,7 @@ def _undocumented_methods() -> list[tuple[str, str, str, str]]:
     ("api", "documented", "path", "method"), _undocumented_methods(), ids=lambda v: str(v)[:40]
 )
 def test_wrong_methods(
-    live: LiveServer, session: requests.Session, api: str, documented: str, path: str, method: str
+    live: ServeProcess, session: requests.Session, api: str, documented: str, path: str, method: str
 ) -> None:
     response = session.request(
         method,
@@ -398,7 +400,9 @@ def test_wrong_methods(
 
 @pytest.mark.parametrize("path", UNKNOWN_PATHS, ids=lambda p: p[:50])
 @pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
-def test_unknown_paths(live: LiveServer, session: requests.Session, path: str, method: str) -> None:
+def test_unknown_paths(
+    live: ServeProcess, session: requests.Session, path: str, method: str
+) -> None:
     api = api_of(path)
     headers = {**(AUTH[api] if api else {}), "Content-Type": "application/json"}
     response = session.request(method, f"{live.url}{path}", headers=headers, data=b"{}", timeout=30)
@@ -408,7 +412,7 @@ def test_unknown_paths(live: LiveServer, session: requests.Session, path: str, m
 @pytest.mark.parametrize("query", QUERIES, ids=lambda q: q[:40])
 @pytest.mark.parametrize(("api", "method", "path"), GETS, ids=[p for _, _, p in GETS])
 def test_hostile_query_strings(
-    live: LiveServer, session: requests.Session, api: str, method: str, path: str, query: str
+    live: ServeProcess, session: requests.Session, api: str, method: str, path: str, query: str
 ) -> None:
     joiner = "&" if "?" in path else "?"
     _send(session, live, method, f"{path}{joiner}{query}", query, headers=AUTH[api])
@@ -464,7 +468,7 @@ RAW_REQUESTS: dict[str, bytes] = {
 
 
 @pytest.mark.parametrize("name", sorted(RAW_REQUESTS))
-def test_malformed_http(live: LiveServer, name: str) -> None:
+def test_malformed_http(live: ServeProcess, name: str) -> None:
     answer = raw_request(live.port, RAW_REQUESTS[name])
     # Requests gunicorn's HTTP parser refuses never reach the app: they get a JSON problem.
     target = RAW_REQUESTS[name].split(b"\r\n")[0].split(b" ")
@@ -474,7 +478,7 @@ def test_malformed_http(live: LiveServer, name: str) -> None:
 
 
 @pytest.mark.parametrize(("api", "method", "path"), POSTS, ids=[p for _, _, p in POSTS])
-def test_body_cut_short_by_the_client(live: LiveServer, api: str, method: str, path: str) -> None:
+def test_body_cut_short_by_the_client(live: ServeProcess, api: str, method: str, path: str) -> None:
     """Content-Length promises 1000 bytes, 20 arrive, then the client closes its sending side."""
     auth = "".join(f"{k}: {v}\r\n" for k, v in AUTH[api].items())
     request = (
@@ -494,7 +498,7 @@ def test_body_cut_short_by_the_client(live: LiveServer, api: str, method: str, p
 
 
 def test_zz_after_the_battery_the_server_is_healthy_and_nothing_is_lost(
-    live: LiveServer, session: requests.Session, sentinels: dict[str, Any]
+    live: ServeProcess, session: requests.Session, sentinels: dict[str, Any]
 ) -> None:
     assert live.healthy()
     bunce = session.get(
@@ -512,4 +516,4 @@ def test_zz_after_the_battery_the_server_is_healthy_and_nothing_is_lost(
     )
     assert tamio.status_code == 200, tamio.text
     assert tamio.json()["customer"]["email"] == "sentinel@example.com"
-    assert live.problems_in_log() == [], live.log_text()[-5000:]
+    assert problems_in_log(live) == [], live.log()[-5000:]

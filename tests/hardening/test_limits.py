@@ -17,16 +17,9 @@ from gunicorn.config import Config
 
 from mockserver.bodies import MAX_DEPTH
 from mockserver.httpworker import SingleChunk
+from mockserver.testing import ServeProcess
 
-from .support import (
-    BUNCE,
-    TAMIO,
-    LiveServer,
-    bunce_customer,
-    check_response,
-    start_server,
-    tamio_customer,
-)
+from .support import BUNCE, TAMIO, bunce_customer, check_response, start_server, tamio_customer
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +41,7 @@ def _deep_create(api: str, depth: int) -> tuple[str, dict[str, str], bytes, str]
     return path, {**headers, "Content-Type": "application/json"}, body, email
 
 
-def _stored(live: LiveServer, api: str, headers: dict[str, str], email: str) -> bool:
+def _stored(live: ServeProcess, api: str, headers: dict[str, str], email: str) -> bool:
     if api == "bunce":
         customer_id = "deep-" + email.split("@")[0].removeprefix("deep-")
         found = requests.get(f"{live.url}{BUNCE}/customers/{customer_id}", headers=headers)
@@ -59,7 +52,7 @@ def _stored(live: LiveServer, api: str, headers: dict[str, str], email: str) -> 
     return [c["email"] for c in listed["customers"]] == [email]
 
 
-def _control_reads_answer(live: LiveServer) -> None:
+def _control_reads_answer(live: ServeProcess) -> None:
     for path in ("/__mock/requests", "/__mock/jobs", "/__mock/webhooks/deliveries"):
         answer = requests.get(f"{live.url}{path}", timeout=10)
         assert answer.status_code == 200, f"{path}: {answer.status_code} {answer.text[:300]}"
@@ -67,7 +60,7 @@ def _control_reads_answer(live: LiveServer) -> None:
 
 @pytest.mark.parametrize("api", ["bunce", "tamio"])
 def test_a_body_nested_to_the_limit_is_served_and_the_control_api_still_reads(
-    live: LiveServer, api: str
+    live: ServeProcess, api: str
 ) -> None:
     path, headers, body, email = _deep_create(api, MAX_DEPTH)
     answer = requests.post(f"{live.url}{path}", data=body, headers=headers, timeout=10)
@@ -81,7 +74,9 @@ def test_a_body_nested_to_the_limit_is_served_and_the_control_api_still_reads(
 
 
 @pytest.mark.parametrize("api", ["bunce", "tamio"])
-def test_a_body_nested_past_the_limit_is_400_and_leaves_nothing(live: LiveServer, api: str) -> None:
+def test_a_body_nested_past_the_limit_is_400_and_leaves_nothing(
+    live: ServeProcess, api: str
+) -> None:
     path, headers, body, email = _deep_create(api, MAX_DEPTH + 1)
     answer = requests.post(f"{live.url}{path}", data=body, headers=headers, timeout=10)
     check_response(answer, "past the nesting limit")
@@ -133,7 +128,7 @@ def test_a_large_create_costs_memory_in_proportion_to_its_size() -> None:
 
 
 # -- a reset is a barrier for every worker --------------------------------------------------------
-def _sessions_on_two_workers(live: LiveServer) -> tuple[requests.Session, requests.Session]:
+def _sessions_on_two_workers(live: ServeProcess) -> tuple[requests.Session, requests.Session]:
     """Two keep-alive connections answered by different worker processes."""
     first = requests.Session()
     pid = first.get(f"{live.url}/__mock/health").json()["pid"]

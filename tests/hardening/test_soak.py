@@ -19,12 +19,14 @@ from typing import Any
 import pytest
 import requests
 
+from mockserver.testing import ServeProcess
+
 from .support import (
     BUNCE,
     TAMIO,
-    LiveServer,
     bunce_customer,
     check_response,
+    problems_in_log,
     start_server,
     tamio_customer,
 )
@@ -40,7 +42,7 @@ TIME_LIMIT_S = 120
 
 
 @pytest.fixture(scope="module")
-def soak_server() -> Iterator[LiveServer]:
+def soak_server() -> Iterator[ServeProcess]:
     server = start_server("--job-delay", "0.05")
     try:
         yield server
@@ -195,7 +197,7 @@ def _stored(base: str) -> list[dict[str, Any]]:
     raise AssertionError("the list did not end")
 
 
-def test_soak_mixed_concurrent_load_on_two_workers(soak_server: LiveServer) -> None:
+def test_soak_mixed_concurrent_load_on_two_workers(soak_server: ServeProcess) -> None:
     base = soak_server.url
     deadline = time.monotonic() + TIME_LIMIT_S
     clients = [Client(i, base, deadline) for i in range(THREADS)]
@@ -238,7 +240,7 @@ def test_soak_mixed_concurrent_load_on_two_workers(soak_server: LiveServer) -> N
                 got.text
             )
     assert soak_server.healthy()
-    assert soak_server.problems_in_log() == [], soak_server.log_text()[-5000:]
+    assert problems_in_log(soak_server) == [], soak_server.log()[-5000:]
     print(
         f"soak: {sum(statuses.values())} requests in {elapsed:.1f} s, statuses {dict(statuses)}, "
         f"{len(acknowledged)} customers created"

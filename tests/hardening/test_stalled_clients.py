@@ -18,7 +18,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from .support import BUNCE, HOST, LiveServer, bunce_customer, start_server
+from mockserver.testing import ServeProcess
+
+from .support import BUNCE, HOST, bunce_customer, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +38,7 @@ STALLS = {
 
 
 @pytest.fixture(scope="module", params=[None, 2], ids=["default serve", "--workers 2"])
-def server(request: pytest.FixtureRequest) -> Iterator[tuple[LiveServer, int]]:
+def server(request: pytest.FixtureRequest) -> Iterator[tuple[ServeProcess, int]]:
     """The server, and how many connections to stall: more than all of its request threads."""
     workers = request.param
     live = start_server(
@@ -58,7 +60,7 @@ def stalled(port: int, count: int, first_bytes: bytes) -> list[socket.socket]:
     return connections
 
 
-def assert_server_answers_promptly(live: LiveServer, key: str) -> None:
+def assert_server_answers_promptly(live: ServeProcess, key: str) -> None:
     health = requests.get(f"{live.url}/__mock/health", timeout=2)
     assert health.status_code == 200, health.text
     created = requests.post(
@@ -85,7 +87,9 @@ def closed_by_server(connection: socket.socket, within: float) -> bytes:
 
 
 @pytest.mark.parametrize("kind", sorted(STALLS))
-def test_stalled_clients_hold_no_request_thread(server: tuple[LiveServer, int], kind: str) -> None:
+def test_stalled_clients_hold_no_request_thread(
+    server: tuple[ServeProcess, int], kind: str
+) -> None:
     live, count = server
     connections = stalled(live.port, count, STALLS[kind])
     try:
@@ -104,7 +108,7 @@ def test_stalled_clients_hold_no_request_thread(server: tuple[LiveServer, int], 
 
 
 def test_a_request_trickled_a_byte_a_second_is_cut_off_at_the_timeout(
-    server: tuple[LiveServer, int],
+    server: tuple[ServeProcess, int],
 ) -> None:
     live, count = server
     connections = stalled(live.port, count, b"P")
@@ -145,7 +149,7 @@ def test_a_request_trickled_a_byte_a_second_is_cut_off_at_the_timeout(
 
 
 def test_a_client_that_waits_for_100_continue_gets_it_before_sending_its_body(
-    server: tuple[LiveServer, int],
+    server: tuple[ServeProcess, int],
 ) -> None:
     # curl sends "Expect: 100-continue" for large bodies and waits (1 s) for the interim answer:
     # the server, which reads the whole request before a thread runs it, must send it itself.

@@ -12,8 +12,10 @@ import jsonschema
 import pytest
 import requests
 
+from mockserver.testing import ServeProcess, serve
+
 from .conftest import AUTH
-from .support import MOCKSERVER, Served, serve
+from .support import MOCKSERVER
 from .upstream import BrokenUpstream
 
 
@@ -78,14 +80,12 @@ def upstream() -> Iterator[BrokenUpstream]:
 
 
 @pytest.fixture(scope="module")
-def served(upstream, tmp_path_factory) -> Iterator[Served]:
+def served(upstream) -> Iterator[ServeProcess]:
     """``mockserver serve`` proxying Bunce to the broken upstream (real HTTP, gunicorn)."""
-    server = serve(
-        tmp_path_factory.mktemp("drift"), "--api", "bunce", "--proxy", f"bunce={upstream.url}",
-        "--proxy-timeout", "0.5",
-    )
-    yield server
-    server.stop()
+    with serve(
+        "--api", "bunce", "--proxy", f"bunce={upstream.url}", "--proxy-timeout", "0.5"
+    ) as server:
+        yield server
 
 
 def drift(*args: str) -> subprocess.CompletedProcess[str]:
@@ -119,7 +119,7 @@ def test_mockserver_drift_reads_a_running_proxy_and_exits_1_on_drift(served) -> 
     ]
 
     # the request log of the server names each violation with its path
-    log = served.log.read_text()
+    log = served.log()
     assert "response data.customer_created_at: 'hier à 10 h' is not a valid date-time" in log
     assert "response status: 403 is not documented for getCustomer" in log
 

@@ -18,7 +18,7 @@ from mockserver.errors import ConfigError
 from mockserver.recording import mask_secret
 
 from .conftest import AUTH, KEY, proxy_settings
-from .support import MOCKSERVER, serve
+from .support import MOCKSERVER
 
 CUSTOMERS = [
     {"customer_id": "0000", "first_name": "John", "last_name": "Doe",
@@ -47,18 +47,16 @@ def client_session(base: str) -> list[tuple[int, object]]:
 
 
 @pytest.mark.slow
-def test_record_then_replay_answers_the_same_with_the_upstream_stopped(tmp_path) -> None:
+def test_record_then_replay_answers_the_same_with_the_upstream_stopped(tmp_path, launch) -> None:
     recordings = tmp_path / "recordings"
-    upstream = serve(tmp_path, "--api", "bunce")  # the real API, as far as this test knows
-    recorder = serve(
-        tmp_path, "--api", "bunce", "--proxy", f"bunce={upstream.base_url('bunce')}",
+    upstream = launch("--api", "bunce")  # the real API, as far as this test knows
+    recorder = launch(
+        "--api", "bunce", "--proxy", f"bunce={upstream.base_url('bunce')}",
         "--record", str(recordings),
     )
-    try:
-        live = client_session(recorder.base_url("bunce"))
-    finally:
-        recorder.stop()
-        upstream.stop()
+    live = client_session(recorder.base_url("bunce"))
+    recorder.stop()
+    upstream.stop()
     assert [status for status, _ in live] == [200, 409, 200, 200, 422, 404]
 
     files = sorted(p.relative_to(recordings).as_posix() for p in recordings.rglob("*.json"))
@@ -79,44 +77,39 @@ def test_record_then_replay_answers_the_same_with_the_upstream_stopped(tmp_path)
     assert second["response"]["body"] == live[1][1]
     assert {name.lower() for name in second["response"]["headers"]} == {"content-type"}
 
-    replay = serve(tmp_path, "--api", "bunce", "--replay", str(recordings))
-    try:
-        assert client_session(replay.base_url("bunce")) == live
-        # By the time each request came in: with several workers (serve's default) each one
-        # writes its own journal entries, so the journal's order is not the answers' order.
-        journal = sorted(replay.journal(), key=lambda entry: entry["time"])
-        assert [e["replayed"] for e in journal] == [
-            "bunce/createCustomersBulk-0001.json",
-            "bunce/createCustomersBulk-0002.json",
-            "bunce/getCustomer-0001.json",
-            "bunce/listCustomers-0001.json",
-            "bunce/createCustomersBulk-0003.json",
-            "bunce/getCustomer-0002.json",
-        ]
-        # the same request recorded twice answered in turn; after a reset, from the first again
-        replay.reset()
-        again = requests.post(replay.base_url("bunce") + "/customers/bulk", headers=AUTH,
-                              json={"customers": CUSTOMERS}, timeout=10)
-        assert again.status_code == 200
-        assert again.headers["X-Mock-Recording"] == "bunce/createCustomersBulk-0001.json"
-    finally:
-        replay.stop()
+    replay = launch("--api", "bunce", "--replay", str(recordings))
+    assert client_session(replay.base_url("bunce")) == live
+    # By the time each request came in: with several workers (serve's default) each one
+    # writes its own journal entries, so the journal's order is not the answers' order.
+    journal = sorted(replay.requests(), key=lambda entry: entry["time"])
+    assert [e["replayed"] for e in journal] == [
+        "bunce/createCustomersBulk-0001.json",
+        "bunce/createCustomersBulk-0002.json",
+        "bunce/getCustomer-0001.json",
+        "bunce/listCustomers-0001.json",
+        "bunce/createCustomersBulk-0003.json",
+        "bunce/getCustomer-0002.json",
+    ]
+    # the same request recorded twice answered in turn; after a reset, from the first again
+    replay.reset()
+    again = requests.post(replay.base_url("bunce") + "/customers/bulk", headers=AUTH,
+                          json={"customers": CUSTOMERS}, timeout=10)
+    assert again.status_code == 200
+    assert again.headers["X-Mock-Recording"] == "bunce/createCustomersBulk-0001.json"
 
 
 @pytest.mark.slow
-def test_several_workers_record_without_name_clashes(tmp_path, broken) -> None:
+def test_several_workers_record_without_name_clashes(tmp_path, broken, launch) -> None:
     recordings = tmp_path / "recordings"
-    served = serve(tmp_path, "--api", "bunce", "--workers", "2", "--proxy",
-                   f"bunce={broken.url}", "--record", str(recordings))
-    try:
-        url = served.base_url("bunce") + "/customers/fine"
-        with ThreadPoolExecutor(8) as pool:
-            statuses = list(pool.map(
-                lambda _: requests.get(url, headers=AUTH, timeout=10).status_code, range(24)))
-        pids = {requests.get(served.url + "/__mock/health", timeout=5).json()["pid"]
-                for _ in range(20)}
-    finally:
-        served.stop()
+    served = launch("--api", "bunce", "--workers", "2", "--proxy", f"bunce={broken.url}",
+                    "--record", str(recordings))
+    url = served.base_url("bunce") + "/customers/fine"
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(
+            lambda _: requests.get(url, headers=AUTH, timeout=10).status_code, range(24)))
+    pids = {requests.get(served.url + "/__mock/health", timeout=5).json()["pid"]
+            for _ in range(20)}
+    served.stop()
     assert statuses == [200] * 24
     names = sorted(p.name for p in (recordings / "bunce").iterdir())
     assert names == [f"getCustomer-{n:04d}.json" for n in range(1, 25)]

@@ -1,4 +1,5 @@
-"""Fixtures of the stateful tests (clients bound to the plugin's live ``mockserver``)."""
+"""Fixtures of the stateful tests: clients bound to the plugin's live ``mockserver``, and
+``mockserver serve`` for the modules that also run their tests against gunicorn."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mockserver.testing import MockServer, WebhookReceiver
+from mockserver.testing import MockServer, ServeProcess, WebhookReceiver, serve
 
 from .helpers import Bunce, Tamio
 
@@ -34,3 +35,11 @@ def receiver() -> Iterator[WebhookReceiver]:
     started = WebhookReceiver(secret="whsec_stateful_e2e").start()
     yield started
     started.stop()
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[ServeProcess]:
+    """``mockserver serve --validate-responses strict`` (gunicorn, its default workers) for the
+    tests of a module that run against it too."""
+    with serve("--validate-responses", "strict", "--quiet", "--log-level", "warning") as running:
+        yield running

@@ -1,26 +1,18 @@
 """Clients and helpers for the stateful tests: every request goes over real HTTP (``requests``).
 
 Most tests use the plugin's ``mockserver`` fixture (a werkzeug server on a thread, reset per test).
-The few ``slow`` tests start ``mockserver serve`` (gunicorn) as a subprocess with :func:`serve`.
+The few ``slow`` tests start ``mockserver serve`` (gunicorn) as a subprocess with
+:func:`mockserver.testing.serve`.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import requests
 
-MOCKSERVER = Path(sys.executable).with_name("mockserver")
+from mockserver.testing import ServeProcess
 
 
 def bunce_customer(customer_id: str, email: str, **extra: Any) -> dict[str, Any]:
@@ -133,97 +125,17 @@ def wait_until(
         time.sleep(interval)
 
 
-# -- `mockserver serve` as a subprocess ----------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# -- clients of a `mockserver serve` subprocess (mockserver.testing.serve) -----------------------
+def bunce_of(served: ServeProcess, key: str) -> Bunce:
+    """A Bunce client of ``served``; its connections close before the server stops (an idle
+    keep-alive connection would hold up gunicorn's graceful stop)."""
+    client = Bunce(served.base_url("bunce"), key)
+    served.before_stop.append(client.session.close)
+    return client
 
 
-@dataclass
-class ServedMock:
-    """A running ``mockserver serve`` process."""
-
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-    clients: list[Bunce | Tamio] = field(default_factory=list)
-
-    def base_url(self, api: str) -> str:
-        return f"{self.url}/{api}/{'v1' if api == 'bunce' else 'v2'}"
-
-    def log_tail(self, chars: int = 3000) -> str:
-        """The end of the server's output (for assertion messages)."""
-        return self.log.read_text(errors="replace")[-chars:]
-
-    def bunce(self, key: str) -> Bunce:
-        """A Bunce client for this server (its connections are closed by :meth:`stop`)."""
-        self.clients.append(Bunce(self.base_url("bunce"), key))
-        return self.clients[-1]  # type: ignore[return-value]
-
-    def tamio(self, token: str) -> Tamio:
-        """A Tamio client for this server (its connections are closed by :meth:`stop`)."""
-        self.clients.append(Tamio(self.base_url("tamio"), token))
-        return self.clients[-1]  # type: ignore[return-value]
-
-    def stop(self, timeout: float = 10.0) -> int:
-        """SIGTERM the whole process group (gunicorn master and workers); wait for the exit."""
-        for client in self.clients:
-            client.session.close()  # gunicorn waits for idle keep-alive connections otherwise
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
-        return self.process.returncode
-
-
-def start_serve(*args: str, log: Path, timeout: float = 30.0) -> ServedMock:
-    """Start ``mockserver serve --port <free> ARGS`` and wait until /__mock/health answers."""
-    port = free_port()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [
-                str(MOCKSERVER),
-                "serve",
-                "--port",
-                str(port),
-                "--quiet",
-                "--log-level",
-                "warning",
-                *args,
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    served = ServedMock(process, f"http://127.0.0.1:{port}", log)
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"mockserver serve exited with {process.returncode}:\n{log.read_text()}"
-            )
-        try:
-            if requests.get(f"{served.url}/__mock/health", timeout=2).status_code == 200:
-                return served
-        except (requests.ConnectionError, requests.Timeout):
-            pass  # not listening yet, or the socket is open but no worker has booted yet
-        if time.monotonic() > deadline:
-            served.stop()
-            raise AssertionError(
-                f"mockserver serve not healthy after {timeout} s:\n{log.read_text()}"
-            )
-        time.sleep(0.05)
-
-
-@contextmanager
-def serve(*args: str, log: Path) -> Iterator[ServedMock]:
-    """``mockserver serve`` for the duration of a ``with`` block; always stopped afterwards."""
-    served = start_serve(*args, log=log)
-    try:
-        yield served
-    finally:
-        served.stop()
+def tamio_of(served: ServeProcess, token: str) -> Tamio:
+    """A Tamio client of ``served``, closed like :func:`bunce_of`'s."""
+    client = Tamio(served.base_url("tamio"), token)
+    served.before_stop.append(client.session.close)
+    return client

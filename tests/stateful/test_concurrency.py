@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -17,16 +18,9 @@ from typing import Any
 import pytest
 import requests
 
-from mockserver.testing import MockServer, WebhookReceiver
+from mockserver.testing import MockServer, ServeProcess, WebhookReceiver, serve
 
-from .helpers import (
-    MOCKSERVER,
-    ServedMock,
-    bunce_customer,
-    serve,
-    tamio_customer,
-    wait_until,
-)
+from .helpers import bunce_customer, bunce_of, tamio_customer, tamio_of, wait_until
 
 RACERS = 16
 
@@ -108,33 +102,33 @@ def test_racing_requests_create_an_email_once_in_the_threaded_server(
 
 
 @pytest.fixture(scope="module")
-def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedMock]:
+def two_workers() -> Iterator[ServeProcess]:
     """``mockserver serve --workers 2``: gunicorn with two processes sharing an SQLite state."""
-    with serve("--workers", "2", log=tmp_path_factory.mktemp("served") / "serve.log") as served:
+    with serve("--workers", "2", "--quiet", "--log-level", "warning") as served:
         yield served
 
 
 @pytest.mark.slow
 def test_racing_requests_create_an_email_once_across_gunicorn_workers(
-    two_workers: ServedMock,
+    two_workers: ServeProcess,
 ) -> None:
     # The racers' connections are spread over both gunicorn worker processes.
     statuses = race_bulk_creates(two_workers.url, "sk_test_race", "race@example.com", processes=2)
 
     assert statuses == {200: 1, 409: RACERS - 1}, two_workers.log_tail()
-    assert two_workers.bunce("sk_test_race").emails() == ["race@example.com"]
+    assert bunce_of(two_workers, "sk_test_race").emails() == ["race@example.com"]
     health = requests.get(f"{two_workers.url}/__mock/health", timeout=5).json()
     assert health["store"] == "SQLiteState"
 
 
 @pytest.mark.slow
 def test_racing_updates_give_an_email_to_one_customer_across_gunicorn_workers(
-    two_workers: ServedMock,
+    two_workers: ServeProcess,
 ) -> None:
     # Bunce's PUT /customers/{customer_id}: each racer moves its own customer to one email; the
     # uniqueness check is made again inside the write, in whichever process answers.
     key = "sk_test_update_race"
-    bunce = two_workers.bunce(key)
+    bunce = bunce_of(two_workers, key)
     created = bunce.bulk(*(bunce_customer(f"u{i}", f"u{i}@example.com") for i in range(RACERS)))
     assert created.status_code == 200, created.text
     sessions, _ = open_connections(two_workers.url, RACERS, processes=2)
@@ -159,7 +153,7 @@ def test_racing_updates_give_an_email_to_one_customer_across_gunicorn_workers(
 
 @pytest.mark.slow
 def test_an_import_runs_once_and_each_event_is_delivered_once_across_workers(
-    two_workers: ServedMock,
+    two_workers: ServeProcess,
 ) -> None:
     control = f"{two_workers.url}/__mock"
     receiver = WebhookReceiver(secret="whsec_two_workers").start()
@@ -174,7 +168,7 @@ def test_an_import_runs_once_and_each_event_is_delivered_once_across_workers(
                 "account": "tok_two_workers",
             },
         )
-        tamio = two_workers.tamio("tok_two_workers")
+        tamio = tamio_of(two_workers, "tok_two_workers")
         emails = [f"person{i}@example.com" for i in range(5)]
 
         assert tamio.bulk_create(*(tamio_customer("P", e) for e in emails)).json() == {
@@ -198,9 +192,11 @@ def test_an_import_runs_once_and_each_event_is_delivered_once_across_workers(
 
 
 @pytest.mark.slow
-def test_a_dropped_connection_is_a_connection_error_under_gunicorn(two_workers: ServedMock) -> None:
+def test_a_dropped_connection_is_a_connection_error_under_gunicorn(
+    two_workers: ServeProcess,
+) -> None:
     control = f"{two_workers.url}/__mock"
-    bunce = two_workers.bunce("sk_test_drop")
+    bunce = bunce_of(two_workers, "sk_test_drop")
     requests.post(f"{control}/faults", json={"api": "bunce", "drop": True}, timeout=5)
 
     with pytest.raises(requests.exceptions.ConnectionError):
@@ -246,12 +242,12 @@ def pids_of_simultaneous_connections(root: str, count: int) -> Counter[int]:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc/net/tcp")
 def test_gunicorn_workers_each_listen_and_get_a_share_of_the_connections(
-    two_workers: ServedMock,
+    two_workers: ServeProcess,
 ) -> None:
     # Each worker listens on its own SO_REUSEPORT socket and the kernel spreads connections by
     # their addresses. With one shared socket the worker that woke first took nearly all of a
     # load generator's connections (14-15 of 16 under wrk), and two workers used one core.
-    port = int(two_workers.url.rsplit(":", 1)[1])
+    port = two_workers.port
     # Health answers once one worker listens; the other may still be booting.
     wait_until(lambda: listening_sockets(port) == 2, timeout=10, what="both workers listening")
     assert listening_sockets(port) == 2
@@ -268,7 +264,7 @@ def test_serve_with_several_workers_refuses_a_port_in_use(tmp_path: Path) -> Non
         holder.listen()
         port = holder.getsockname()[1]
         done = subprocess.run(
-            [str(MOCKSERVER), "serve", "--workers", "2", "--port", str(port)],
+            [sys.executable, "-m", "mockserver", "serve", "--workers", "2", "--port", str(port)],
             capture_output=True,
             text=True,
             timeout=60,

@@ -5,7 +5,6 @@ a body that validates against that response's schema and carries its required he
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +16,7 @@ from mockserver.app import load_specs
 from mockserver.config import Settings
 from mockserver.formats import format_checker
 from mockserver.openapi.spec import Operation, Spec
-from mockserver.testing import MockServer
-
-from .helpers import ServedMock, serve
+from mockserver.testing import MockServer, ServeProcess
 
 SPECS = {spec.name: spec for spec in load_specs(Settings())}
 PATH_VALUES = {"uuid": "550e8400-e29b-41d4-a716-446655440000", "customer_id": "7"}
@@ -80,20 +77,13 @@ class Target:
         return entries
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedMock]:
-    log = tmp_path_factory.mktemp("served") / "serve.log"
-    with serve("--validate-responses", "strict", log=log) as running:
-        yield running
-
-
 @pytest.fixture(params=["fixture", pytest.param("serve", marks=pytest.mark.slow)])
 def target(request: pytest.FixtureRequest) -> Target:
     if request.param == "fixture":
         mockserver: MockServer = request.getfixturevalue("mockserver")
         return Target(mockserver.url)
-    running: ServedMock = request.getfixturevalue("served")
-    assert requests.post(f"{running.url}/__mock/reset", timeout=5).status_code == 200
+    running: ServeProcess = request.getfixturevalue("served")
+    running.reset()
     return Target(running.url)
 
 

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import bunce_customer, serve, tamio_customer
+from mockserver.testing import serve
+
+from .helpers import bunce_customer, bunce_of, tamio_customer, tamio_of
 
 
 @pytest.mark.slow
 def test_state_file_survives_a_restart(tmp_path: Path) -> None:
     state_file = tmp_path / "state.sqlite3"
-    log = tmp_path / "serve.log"
 
-    with serve("--state", str(state_file), log=log) as first:
-        bunce = first.bunce("sk_test_restart")
-        tamio = first.tamio("tok_restart")
+    with serve("--state", str(state_file), "--quiet", "--log-level", "warning") as first:
+        bunce = bunce_of(first, "sk_test_restart")
+        tamio = tamio_of(first, "tok_restart")
         assert (
             bunce.bulk(
                 bunce_customer("1", "ann@example.com"), bunce_customer("2", "bob@example.com")
@@ -25,12 +26,12 @@ def test_state_file_survives_a_restart(tmp_path: Path) -> None:
             == 200
         )
         created = tamio.create(tamio_customer("Cid", "cid@example.com")).json()["customer"]
-    assert first.process.returncode in (0, -signal.SIGTERM), log.read_text()
+    assert first.process.returncode in (0, -signal.SIGTERM), first.log()
     assert state_file.exists()
 
-    with serve("--state", str(state_file), log=log) as second:
-        bunce = second.bunce("sk_test_restart")
-        tamio = second.tamio("tok_restart")
+    with serve("--state", str(state_file), "--quiet", "--log-level", "warning") as second:
+        bunce = bunce_of(second, "sk_test_restart")
+        tamio = tamio_of(second, "tok_restart")
 
         assert bunce.emails() == ["ann@example.com", "bob@example.com"]
         assert bunce.get("2").json()["data"]["email"] == "bob@example.com"

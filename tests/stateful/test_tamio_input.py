@@ -4,16 +4,16 @@ checked against the spec (the fixture validates them strictly)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import requests
 
-from mockserver.testing import MockServer
+from mockserver.testing import MockServer, ServeProcess
 
-from .helpers import ServedMock, Tamio, serve, tamio_customer
+from .helpers import Tamio, tamio_customer
 
 
 @dataclass
@@ -25,22 +25,15 @@ class Target:
     customers: Callable[[], list[dict[str, Any]]]
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedMock]:
-    log = tmp_path_factory.mktemp("served") / "serve.log"
-    with serve("--validate-responses", "strict", log=log) as running:
-        yield running
-
-
 @pytest.fixture(params=["fixture", pytest.param("serve", marks=pytest.mark.slow)])
 def target(request: pytest.FixtureRequest) -> Target:
     if request.param == "fixture":
         mockserver: MockServer = request.getfixturevalue("mockserver")
         base, control = mockserver.base_url("tamio"), f"{mockserver.url}/__mock"
     else:
-        running: ServedMock = request.getfixturevalue("served")
+        running: ServeProcess = request.getfixturevalue("served")
         base, control = running.base_url("tamio"), f"{running.url}/__mock"
-        assert requests.post(f"{control}/reset", timeout=5).status_code == 200
+        running.reset()
     tamio = Tamio(base, "tok_input")
 
     def flush() -> None:

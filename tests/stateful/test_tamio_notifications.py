@@ -5,7 +5,6 @@ reader, and the binding to the import's job (a reset that removed the job leaves
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +14,9 @@ from mockserver.behaviours.registry import JOB_HANDLERS
 from mockserver.behaviours.tamio import IMPORT_JOB
 from mockserver.engine import mask
 from mockserver.store import JobGone
-from mockserver.testing import MockServer
+from mockserver.testing import MockServer, serve
 
-from .helpers import Tamio, serve, tamio_customer, wait_until
+from .helpers import Tamio, tamio_customer, tamio_of, wait_until
 from .test_tamio import claimed_import
 
 TOKEN = "tok_stateful"
@@ -138,12 +137,9 @@ def test_an_import_a_reset_interrupts_before_it_finishes_notifies_nothing(
 
 
 @pytest.mark.slow
-def test_served_with_two_workers_the_notification_is_shared(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    log: Path = tmp_path_factory.mktemp("served") / "serve.log"
-    with serve("--workers", "2", log=log) as served:
-        client = served.tamio("tok_served")
+def test_served_with_two_workers_the_notification_is_shared() -> None:
+    with serve("--workers", "2", "--quiet", "--log-level", "warning") as served:
+        client = tamio_of(served, "tok_served")
         import_with_one_duplicate(client)
         control = f"{served.url}/__mock"
 

@@ -15,7 +15,9 @@ import pytest
 import requests
 from tooling import require_program
 
-from .conftest import TlsServer, start_tls
+from mockserver.testing import ServeProcess
+
+from .conftest import start_tls
 
 pytestmark = pytest.mark.slow
 
@@ -31,9 +33,9 @@ BUNCE_CUSTOMER = {
 }
 
 
-def journal(server: TlsServer, **params: str) -> list[dict[str, object]]:
+def journal(server: ServeProcess, **params: str) -> list[dict[str, object]]:
     answer = requests.get(
-        f"{server.url}/__mock/requests", params=params, verify=str(server.ca), timeout=5
+        f"{server.url}/__mock/requests", params=params, verify=str(server.ca_bundle), timeout=5
     )
     assert answer.status_code == 200
     entries: list[dict[str, object]] = answer.json()["requests"]
@@ -41,7 +43,7 @@ def journal(server: TlsServer, **params: str) -> list[dict[str, object]]:
 
 
 def test_the_ruby_sample_with_use_ssl_works_with_only_the_base_url_changed(
-    tls_server: TlsServer, tmp_path: Path
+    tls_server: ServeProcess, tmp_path: Path
 ) -> None:
     ruby = require_program("ruby")
     source = RUBY_SAMPLE.read_text()
@@ -49,7 +51,7 @@ def test_the_ruby_sample_with_use_ssl_works_with_only_the_base_url_changed(
     sample = tmp_path / "sample.rb"
     sample.write_text(source.replace("https://api.tamio.com/v2", f"{tls_server.url}/tamio/v2"))
     before = len(journal(tls_server, operation="bulkCreateCustomers"))
-    env = {**os.environ, "SSL_CERT_FILE": str(tls_server.ca)}
+    env = {**os.environ, "SSL_CERT_FILE": str(tls_server.ca_bundle)}
     done = subprocess.run(
         [ruby, str(sample)], capture_output=True, text=True, env=env, timeout=30, check=False
     )
@@ -59,7 +61,7 @@ def test_the_ruby_sample_with_use_ssl_works_with_only_the_base_url_changed(
     assert len(calls) == before + 1 and calls[-1]["status"] == 200
 
 
-def test_python_requests_trusts_the_ca_through_requests_ca_bundle(tls_server: TlsServer) -> None:
+def test_python_requests_trusts_the_ca_through_requests_ca_bundle(tls_server: ServeProcess) -> None:
     # As a user's shell would: the variable alone, no verify= in the client code.
     code = (
         "import requests, sys\n"
@@ -68,7 +70,7 @@ def test_python_requests_trusts_the_ca_through_requests_ca_bundle(tls_server: Tl
         f"    json={{'customers': [{BUNCE_CUSTOMER!r}]}})\n"
         "print(r.status_code, r.json()['success'])\n"
     )
-    env = {**os.environ, "REQUESTS_CA_BUNDLE": str(tls_server.ca)}
+    env = {**os.environ, "REQUESTS_CA_BUNDLE": str(tls_server.ca_bundle)}
     done = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -81,7 +83,7 @@ def test_python_requests_trusts_the_ca_through_requests_ca_bundle(tls_server: Tl
     assert done.stdout.split() == ["200", "True"]
 
 
-def test_node_fetch_trusts_the_ca_through_node_extra_ca_certs(tls_server: TlsServer) -> None:
+def test_node_fetch_trusts_the_ca_through_node_extra_ca_certs(tls_server: ServeProcess) -> None:
     node = require_program("node")
     # The Tamio document's fetch sample, base URL changed (it sends JSON as text/plain).
     script = f"""
@@ -96,7 +98,7 @@ def test_node_fetch_trusts_the_ca_through_node_extra_ca_certs(tls_server: TlsSer
           .then(result => console.log(result))
           .catch(error => {{ console.log('error', error.cause || error); process.exit(1); }});
     """
-    env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(tls_server.ca)}
+    env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(tls_server.ca_bundle)}
     done = subprocess.run(
         [node, "-e", script], capture_output=True, text=True, env=env, timeout=30, check=False
     )
@@ -105,7 +107,7 @@ def test_node_fetch_trusts_the_ca_through_node_extra_ca_certs(tls_server: TlsSer
 
 
 def test_a_client_that_does_not_trust_the_ca_fails_with_a_tls_error_quickly(
-    tls_server: TlsServer,
+    tls_server: ServeProcess,
 ) -> None:
     started = time.monotonic()
     with pytest.raises(requests.exceptions.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
@@ -113,11 +115,13 @@ def test_a_client_that_does_not_trust_the_ca_fails_with_a_tls_error_quickly(
         requests.get(f"{tls_server.url}/__mock/health", timeout=10)
     assert time.monotonic() - started < 5
     # The server is unharmed: the next trusting client is answered.
-    answer = requests.get(f"{tls_server.url}/__mock/health", verify=str(tls_server.ca), timeout=5)
+    answer = requests.get(
+        f"{tls_server.url}/__mock/health", verify=str(tls_server.ca_bundle), timeout=5
+    )
     assert answer.status_code == 200
 
 
-def test_node_without_the_ca_fails_with_a_certificate_error(tls_server: TlsServer) -> None:
+def test_node_without_the_ca_fails_with_a_certificate_error(tls_server: ServeProcess) -> None:
     node = require_program("node")
     script = (
         f"fetch('{tls_server.url}/__mock/health')"
@@ -134,12 +138,12 @@ def test_node_without_the_ca_fails_with_a_certificate_error(tls_server: TlsServe
     assert time.monotonic() - started < 10
 
 
-def test_both_workers_answer_over_tls(tls_server: TlsServer) -> None:
+def test_both_workers_answer_over_tls(tls_server: ServeProcess) -> None:
     pids = set()
     for _ in range(40):
         # A new connection each time, so the kernel can hand it to either worker.
         answer = requests.get(
-            f"{tls_server.url}/__mock/health", verify=str(tls_server.ca), timeout=5
+            f"{tls_server.url}/__mock/health", verify=str(tls_server.ca_bundle), timeout=5
         )
         pids.add(answer.json()["pid"])
         if len(pids) == 2:
@@ -148,27 +152,29 @@ def test_both_workers_answer_over_tls(tls_server: TlsServer) -> None:
 
 
 def test_the_start_up_lines_say_where_the_ca_is_and_how_to_trust_it(
-    tls_server: TlsServer,
+    tls_server: ServeProcess,
 ) -> None:
-    log = tls_server.log_text()
+    log = tls_server.log()
     assert f"https://127.0.0.1:{tls_server.port}" in log
     for variable in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"):
-        assert f"{variable}={tls_server.ca}" in log
+        assert f"{variable}={tls_server.ca_bundle}" in log
 
 
 def test_the_ca_is_made_once_and_kept_while_the_leaf_is_issued_anew(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    first = start_tls(data, tmp_path / "first.log", "--tls")
+    first = start_tls(data, "--tls")
     try:
         ca_before = (data / "ca" / "ca.pem").read_bytes()
         leaf_before = ssl.get_server_certificate(("127.0.0.1", first.port))
     finally:
         first.stop()
-    second = start_tls(data, tmp_path / "second.log", "--tls")
+    second = start_tls(data, "--tls")
     try:
         assert (data / "ca" / "ca.pem").read_bytes() == ca_before  # clients keep trusting it
         assert ssl.get_server_certificate(("127.0.0.1", second.port)) != leaf_before
-        answer = requests.get(f"{second.url}/__mock/health", verify=str(second.ca), timeout=5)
+        answer = requests.get(
+            f"{second.url}/__mock/health", verify=str(second.ca_bundle), timeout=5
+        )
         assert answer.status_code == 200
     finally:
         second.stop()
@@ -182,7 +188,6 @@ def test_tls_cert_and_tls_key_serve_the_users_own_certificate(tmp_path: Path) ->
     assert own.ca_bundle is not None
     server = start_tls(
         tmp_path / "unused",
-        tmp_path / "serve.log",
         "--tls-cert",
         own.cert,
         "--tls-key",
@@ -193,6 +198,6 @@ def test_tls_cert_and_tls_key_serve_the_users_own_certificate(tmp_path: Path) ->
         answer = requests.get(f"{server.url}/__mock/health", verify=own.ca_bundle, timeout=5)
         assert answer.status_code == 200
         assert not (tmp_path / "unused").exists()  # no local CA made
-        assert "NODE_EXTRA_CA_CERTS" not in server.log_text()  # the user knows their CA
+        assert "NODE_EXTRA_CA_CERTS" not in server.log()  # the user knows their CA
     finally:
         server.stop()

@@ -4,25 +4,22 @@ statuses only, and refusals in the documented error shape carrying the message."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from xml.etree import ElementTree
 
 import pytest
 import requests
 
-from .serving import SPECS, Served, serve
+from mockserver.testing import ServeProcess
+
+from .serving import SPECS
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    served = serve(tmp_path_factory.mktemp("answers"), "--spec", str(SPECS / "answers.yaml"))
-    yield served
-    served.stop()
+SERVE_ARGS = ["--spec", str(SPECS / "answers.yaml")]
 
 
-def url(server: Served, path: str) -> str:
+def url(server: ServeProcess, path: str) -> str:
     return f"{server.url}/answers/v1{path}"
 
 
@@ -30,7 +27,9 @@ def url(server: Served, path: str) -> str:
     ("path", "media", "text"),
     [("/ping", "text/plain", "pong"), ("/page", "text/html", "<h1>Hi</h1>")],
 )
-def test_a_text_example_is_sent_as_text(server: Served, path: str, media: str, text: str) -> None:
+def test_a_text_example_is_sent_as_text(
+    server: ServeProcess, path: str, media: str, text: str
+) -> None:
     answer = requests.get(url(server, path), timeout=10)
     assert answer.status_code == 200
     assert answer.headers["Content-Type"] == media
@@ -50,7 +49,7 @@ def test_a_text_example_is_sent_as_text(server: Served, path: str, media: str, t
     ],
 )
 def test_the_media_type_is_negotiated_from_accept(
-    server: Served, accept: str | None, media: str
+    server: ServeProcess, accept: str | None, media: str
 ) -> None:
     headers = {"Accept": accept} if accept else {}
     answer = requests.get(url(server, "/pets/1"), headers=headers, timeout=10)
@@ -58,7 +57,7 @@ def test_the_media_type_is_negotiated_from_accept(
     assert answer.headers["Content-Type"] == media
 
 
-def test_xml_is_written_from_the_example_with_the_schemas_xml_hints(server: Served) -> None:
+def test_xml_is_written_from_the_example_with_the_schemas_xml_hints(server: ServeProcess) -> None:
     answer = requests.get(url(server, "/pets/1"), headers={"Accept": "application/xml"}, timeout=10)
     root = ElementTree.fromstring(answer.content)
     assert root.tag == "pet" and root.get("id") == "1"
@@ -66,7 +65,7 @@ def test_xml_is_written_from_the_example_with_the_schemas_xml_hints(server: Serv
     assert [t.text for t in root.findall("tags/tag")] == ["good"]
 
 
-def test_xml_without_an_example_is_generated_from_the_schema(server: Served) -> None:
+def test_xml_without_an_example_is_generated_from_the_schema(server: ServeProcess) -> None:
     created = requests.post(
         url(server, "/pets"),
         json={"id": 5, "name": "rex"},
@@ -79,7 +78,7 @@ def test_xml_without_an_example_is_generated_from_the_schema(server: Served) -> 
     assert root.tag == "pet" and int(root.get("id") or "x") >= 0 and root.findtext("name")
 
 
-def test_bad_input_answers_the_documented_4xx_in_its_shape(server: Served) -> None:
+def test_bad_input_answers_the_documented_4xx_in_its_shape(server: ServeProcess) -> None:
     answer = requests.get(url(server, "/pets/0"), timeout=10)
     assert answer.status_code == 422  # the operation documents 422, not 400
     assert answer.headers["Content-Type"] == "application/json"
@@ -88,7 +87,7 @@ def test_bad_input_answers_the_documented_4xx_in_its_shape(server: Served) -> No
     assert isinstance(body["code"], int)
 
 
-def test_a_4xx_range_answers_when_the_status_is_not_documented(server: Served) -> None:
+def test_a_4xx_range_answers_when_the_status_is_not_documented(server: ServeProcess) -> None:
     answer = requests.post(
         url(server, "/pets"), json={"id": 5}, headers={"Authorization": "Bearer t"}, timeout=10
     )
@@ -96,7 +95,7 @@ def test_a_4xx_range_answers_when_the_status_is_not_documented(server: Served) -
     assert answer.json()["message"] == "name: is required"
 
 
-def test_401_uses_the_documented_body_and_sends_a_challenge(server: Served) -> None:
+def test_401_uses_the_documented_body_and_sends_a_challenge(server: ServeProcess) -> None:
     answer = requests.post(url(server, "/pets"), json={"id": 5, "name": "rex"}, timeout=10)
     assert answer.status_code == 401
     assert answer.headers["WWW-Authenticate"] == 'Bearer realm="answers"'
@@ -106,13 +105,13 @@ def test_401_uses_the_documented_body_and_sends_a_challenge(server: Served) -> N
     }
 
 
-def test_an_operation_without_2xx_answers_its_documented_status(server: Served) -> None:
+def test_an_operation_without_2xx_answers_its_documented_status(server: ServeProcess) -> None:
     answer = requests.get(url(server, "/redirect"), allow_redirects=False, timeout=10)
     assert answer.status_code == 302
     assert answer.headers["Location"]
 
 
-def test_default_answers_both_success_and_bad_input(server: Served) -> None:
+def test_default_answers_both_success_and_bad_input(server: ServeProcess) -> None:
     ok = requests.get(url(server, "/fallback"), timeout=10)
     assert ok.status_code == 200
     refused = requests.get(url(server, "/fallback?n=x"), timeout=10)
@@ -120,7 +119,7 @@ def test_default_answers_both_success_and_bad_input(server: Served) -> None:
     assert refused.json()["error"]["message"] == "n: 'x' is not of type integer"
 
 
-def test_problem_json_only_where_nothing_is_documented(server: Served) -> None:
+def test_problem_json_only_where_nothing_is_documented(server: ServeProcess) -> None:
     answer = requests.get(url(server, "/ping"), headers={"Prefer": "code=500"}, timeout=10)
     assert answer.status_code == 400  # Prefer asked for an undocumented status: refused
     assert answer.headers["Content-Type"] == "application/problem+json"

@@ -4,7 +4,6 @@ sending one (a generated, valid body answers instead); ``--strict-examples`` ref
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,9 @@ import requests
 from click.testing import CliRunner
 
 from mockserver.cli import main
+from mockserver.testing import ServeProcess
 
-from .serving import SPECS, Served, run_serve, serve
+from .serving import SPECS, run_serve
 
 pytestmark = pytest.mark.slow
 SPEC = SPECS / "badexamples.yaml"
@@ -24,28 +24,24 @@ POINTERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    served = serve(tmp_path_factory.mktemp("bad"), "--spec", str(SPEC))
-    yield served
-    served.stop()
+SERVE_ARGS = ["--spec", str(SPEC)]
 
 
-def test_each_bad_example_is_reported_once_at_start_up(server: Served) -> None:
-    output = server.output()
+def test_each_bad_example_is_reported_once_at_start_up(server: ServeProcess) -> None:
+    output = server.log()
     for pointer in POINTERS:
         assert output.count(f"{SPEC}{pointer}: example does not match its schema") == 1, output
     assert output.count("example does not match its schema") == len(POINTERS)
 
 
-def test_a_bad_example_is_never_sent_a_valid_generated_body_answers(server: Served) -> None:
+def test_a_bad_example_is_never_sent_a_valid_generated_body_answers(server: ServeProcess) -> None:
     answer = requests.get(server.url + "/badexamples/things/7", timeout=10)
     assert answer.status_code == 200  # the strict response check would have made it a 500
     body = answer.json()
     assert isinstance(body["id"], int) and body["id"] >= 1 and body["name"]
 
 
-def test_the_valid_example_beside_a_bad_one_is_still_served(server: Served) -> None:
+def test_the_valid_example_beside_a_bad_one_is_still_served(server: ServeProcess) -> None:
     answer = requests.get(server.url + "/badexamples/things", timeout=10)
     assert answer.json() == [{"id": 2, "name": "Gear"}]
     named = requests.get(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .serving import Served, serve
+from mockserver.testing import ServeProcess, serve
 
 pytestmark = pytest.mark.slow
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -30,13 +30,12 @@ def write_big_spec(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     folder = tmp_path_factory.mktemp("big")
     spec = write_big_spec(folder / "big.json")
     assert spec.stat().st_size > 1_000_000
-    served = serve(folder, "--spec", f"big={spec}", timeout=180)
-    yield served
-    served.stop()
+    with serve("--no-bundled", "--seed", "7", "--spec", f"big={spec}", timeout=180) as served:
+        yield served
 
 
 def high_water_mb(pid: int) -> float:
@@ -48,13 +47,13 @@ def high_water_mb(pid: int) -> float:
     return total
 
 
-def test_a_long_load_is_reported(server: Served) -> None:
-    output = server.output()
+def test_a_long_load_is_reported(server: ServeProcess) -> None:
+    output = server.log()
     assert re.search(r"loading \S+big.json \(1\.\d MB\) \.\.\.", output), output
     assert "1000 operations in" in output and "(validators compiled on first use)" in output
 
 
-def test_operations_answer_and_validate_as_for_a_small_spec(server: Served) -> None:
+def test_operations_answer_and_validate_as_for_a_small_spec(server: ServeProcess) -> None:
     base = server.url + "/big/api/v10/guilds/1"
     got = requests.get(base + "/resource0s", headers=AUTH, timeout=60)
     assert got.status_code == 200, got.text
@@ -66,7 +65,7 @@ def test_operations_answer_and_validate_as_for_a_small_spec(server: Served) -> N
     assert bad_id.status_code == 400 and "item_id: 'abc' does not match" in bad_id.text
 
 
-def test_memory_stays_below_prisms(server: Served) -> None:
+def test_memory_stays_below_prisms(server: ServeProcess) -> None:
     # Prism 5 holds about 290 MB on a spec of this size; every operation has been answered
     # (compiled) by the tests above.
     assert high_water_mb(server.process.pid) < 290

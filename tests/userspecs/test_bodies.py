@@ -4,30 +4,27 @@ DELETE bodies, and 415 only for a type the operation does not document."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from .serving import SPECS, Served, serve
+from mockserver.testing import ServeProcess
+
+from .serving import SPECS
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    served = serve(tmp_path_factory.mktemp("bodies"), "--spec", str(SPECS / "bodies.yaml"))
-    yield served
-    served.stop()
+SERVE_ARGS = ["--spec", str(SPECS / "bodies.yaml")]
 
 
-def last_body(server: Served) -> Any:
+def last_body(server: ServeProcess) -> Any:
     journal = requests.get(server.url + "/__mock/requests", timeout=10).json()["requests"]
     return journal[-1]["body"]
 
 
-def test_a_form_body_is_typed_by_its_schema_and_encoding(server: Served) -> None:
+def test_a_form_body_is_typed_by_its_schema_and_encoding(server: ServeProcess) -> None:
     form = [
         ("To", "+15551234567"),
         ("Body", "Hello"),
@@ -70,14 +67,14 @@ def test_a_form_body_is_typed_by_its_schema_and_encoding(server: Served) -> None
     ],
 )
 def test_an_invalid_form_field_is_refused_naming_it(
-    server: Served, form: dict[str, str], field: str
+    server: ServeProcess, form: dict[str, str], field: str
 ) -> None:
     answer = requests.post(server.url + "/bodies/messages", data=form, timeout=10)
     assert answer.status_code == 400
     assert field in answer.text, answer.text
 
 
-def test_a_multipart_upload_carries_fields_and_files(server: Served) -> None:
+def test_a_multipart_upload_carries_fields_and_files(server: ServeProcess) -> None:
     answer = requests.post(
         server.url + "/bodies/files",
         files={
@@ -95,7 +92,7 @@ def test_a_multipart_upload_carries_fields_and_files(server: Served) -> None:
     assert body["file"].encode("latin-1") == b"\x89PNG\r\n\x1a\n\x00\xff"
 
 
-def test_an_invalid_multipart_upload_is_refused_naming_the_part(server: Served) -> None:
+def test_an_invalid_multipart_upload_is_refused_naming_the_part(server: ServeProcess) -> None:
     missing = requests.post(
         server.url + "/bodies/files", files={"purpose": (None, "avatar")}, timeout=10
     )
@@ -118,7 +115,7 @@ def test_an_invalid_multipart_upload_is_refused_naming_the_part(server: Served) 
     assert broken.status_code == 400 and "malformed multipart body" in broken.text
 
 
-def test_a_text_body_is_read_as_text_and_checked(server: Served) -> None:
+def test_a_text_body_is_read_as_text_and_checked(server: ServeProcess) -> None:
     saved = requests.put(
         server.url + "/bodies/notes",
         data="buy milk",
@@ -137,7 +134,7 @@ def test_a_text_body_is_read_as_text_and_checked(server: Served) -> None:
 
 
 @pytest.mark.parametrize("content_type", ["application/octet-stream", "image/png"])
-def test_a_binary_body_is_accepted_as_documented(server: Served, content_type: str) -> None:
+def test_a_binary_body_is_accepted_as_documented(server: ServeProcess, content_type: str) -> None:
     answer = requests.put(
         server.url + "/bodies/blobs",
         data=b"\x00\x01\xfe\xff",
@@ -147,7 +144,9 @@ def test_a_binary_body_is_accepted_as_documented(server: Served, content_type: s
     assert answer.status_code == 204, answer.text
 
 
-def test_an_xml_body_is_accepted_when_documented_and_must_be_well_formed(server: Served) -> None:
+def test_an_xml_body_is_accepted_when_documented_and_must_be_well_formed(
+    server: ServeProcess
+) -> None:
     xml = {"Content-Type": "application/xml"}
     ok = requests.post(
         server.url + "/bodies/pets", data="<Pet><name>doggie</name></Pet>", headers=xml, timeout=10
@@ -157,7 +156,7 @@ def test_an_xml_body_is_accepted_when_documented_and_must_be_well_formed(server:
     assert broken.status_code == 400 and "malformed XML" in broken.text
 
 
-def test_an_undocumented_type_is_415_naming_the_documented_ones(server: Served) -> None:
+def test_an_undocumented_type_is_415_naming_the_documented_ones(server: ServeProcess) -> None:
     answer = requests.post(
         server.url + "/bodies/pets",
         data="name=x",
@@ -172,7 +171,7 @@ def test_an_undocumented_type_is_415_naming_the_documented_ones(server: Served) 
     assert blob.status_code == 415
 
 
-def test_a_delete_body_is_read_and_validated(server: Served) -> None:
+def test_a_delete_body_is_read_and_validated(server: ServeProcess) -> None:
     removed = requests.delete(server.url + "/bodies/library", json={"ids": ["a", "b"]}, timeout=10)
     assert removed.status_code == 200, removed.text
     refused = requests.delete(
@@ -181,7 +180,7 @@ def test_a_delete_body_is_read_and_validated(server: Served) -> None:
     assert refused.status_code == 400 and "ids: has 3 items, at most 2" in refused.text
 
 
-def test_an_empty_text_body_is_the_empty_text(server: Served) -> None:
+def test_an_empty_text_body_is_the_empty_text(server: ServeProcess) -> None:
     saved = requests.put(
         server.url + "/bodies/notes", data=b"", headers={"Content-Type": "text/plain"}, timeout=10
     )

@@ -5,47 +5,43 @@ start-up output listing the mounts, and every security scheme type."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from .serving import SPECS, Served, run_serve, serve
+from mockserver.testing import ServeProcess
+
+from .serving import SPECS, run_serve
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    served = serve(
-        tmp_path_factory.mktemp("loader"),
-        "--spec",
-        str(SPECS / "emoji.json"),
-        "--spec",
-        str(SPECS / "tree" / "openapi.yaml"),
-        "--spec",
-        str(SPECS / "webhook-example-3.1.yaml"),
-        "--spec",
-        str(SPECS / "acme" / "openapi.yaml"),
-        "--spec",
-        str(SPECS / "globex" / "openapi.yaml"),
-        "--spec",
-        f"named={SPECS / 'globex' / 'openapi.yaml'}",
-        "--spec",
-        str(SPECS / "schemes.yaml"),
-    )
-    yield served
-    served.stop()
+SERVE_ARGS = [
+    "--spec",
+    str(SPECS / "emoji.json"),
+    "--spec",
+    str(SPECS / "tree" / "openapi.yaml"),
+    "--spec",
+    str(SPECS / "webhook-example-3.1.yaml"),
+    "--spec",
+    str(SPECS / "acme" / "openapi.yaml"),
+    "--spec",
+    str(SPECS / "globex" / "openapi.yaml"),
+    "--spec",
+    f"named={SPECS / 'globex' / 'openapi.yaml'}",
+    "--spec",
+    str(SPECS / "schemes.yaml"),
+]
 
 
-def test_a_json_spec_with_surrogate_pair_escapes_is_read_as_json(server: Served) -> None:
+def test_a_json_spec_with_surrogate_pair_escapes_is_read_as_json(server: ServeProcess) -> None:
     answer = requests.get(server.url + "/emoji/reactions/1", timeout=10)
     assert answer.status_code == 200
     assert answer.json() == {"id": 1, "emoji": "\U0001f44d", "label": "caf\u00e9"}
 
 
-def test_a_recursive_schema_in_another_file_validates_at_any_depth(server: Served) -> None:
+def test_a_recursive_schema_in_another_file_validates_at_any_depth(server: ServeProcess) -> None:
     deep = {"name": "root", "children": [{"name": "a", "children": [{"name": "b"}]}]}
     created = requests.post(server.url + "/openapi/nodes", json=deep, timeout=10)
     assert created.status_code == 201, created.text
@@ -55,20 +51,22 @@ def test_a_recursive_schema_in_another_file_validates_at_any_depth(server: Serve
     assert refused.json()["detail"].startswith("children[0].children[0].name:")
 
 
-def test_files_that_refer_to_each_other_answer_generated_bodies_that_fit(server: Served) -> None:
+def test_files_that_refer_to_each_other_answer_generated_bodies_that_fit(
+    server: ServeProcess,
+) -> None:
     answer = requests.get(server.url + "/openapi/folders/f1", timeout=10)
     assert answer.status_code == 200  # the strict response check would have answered 500
     body = answer.json()
     assert isinstance(body["name"], str) and isinstance(body["entries"], list)
 
 
-def test_a_file_name_with_a_dot_is_mounted_under_a_derived_name(server: Served) -> None:
+def test_a_file_name_with_a_dot_is_mounted_under_a_derived_name(server: ServeProcess) -> None:
     answer = requests.post(server.url + "/webhook-example-3-1/pets", json={}, timeout=10)
     assert answer.status_code == 404  # a webhooks-only 3.1 document: mounted, no operations
     assert "webhook-example-3-1" in answer.json()["detail"]
 
 
-def test_two_files_named_openapi_yaml_are_served_together(server: Served) -> None:
+def test_two_files_named_openapi_yaml_are_served_together(server: ServeProcess) -> None:
     first = requests.get(server.url + "/openapi/whoami", timeout=10)
     second = requests.get(server.url + "/globex-openapi/whoami", timeout=10)
     named = requests.get(server.url + "/named/whoami", timeout=10)
@@ -80,8 +78,8 @@ def test_two_files_named_openapi_yaml_are_served_together(server: Served) -> Non
     assert first.status_code == 404  # /openapi is the tree spec, which has no /whoami
 
 
-def test_start_up_output_lists_every_mount(server: Served) -> None:
-    output = server.output()
+def test_start_up_output_lists_every_mount(server: ServeProcess) -> None:
+    output = server.log()
     for mount in (
         "emoji",
         "openapi",
@@ -109,7 +107,7 @@ def test_start_up_output_lists_every_mount(server: Served) -> None:
     ],
 )
 def test_every_security_scheme_accepts_present_credentials(
-    server: Served, path: str, headers: dict[str, str], cookies: dict[str, str]
+    server: ServeProcess, path: str, headers: dict[str, str], cookies: dict[str, str]
 ) -> None:
     answer = requests.get(
         server.url + "/schemes" + path, headers=headers, cookies=cookies, timeout=10
@@ -126,7 +124,7 @@ def test_every_security_scheme_accepts_present_credentials(
     ],
 )
 def test_missing_http_credentials_answer_401_with_a_challenge(
-    server: Served, path: str, challenge: str
+    server: ServeProcess, path: str, challenge: str
 ) -> None:
     answer = requests.get(server.url + "/schemes" + path, timeout=10)
     assert answer.status_code == 401
@@ -178,7 +176,7 @@ def test_a_mount_name_given_on_the_command_line_must_be_valid(tmp_path: Path) ->
     assert "mount name 'Bad Name' must be lower case" in finished.stderr
 
 
-def test_int32_bounds_are_enforced(server: Served) -> None:
+def test_int32_bounds_are_enforced(server: ServeProcess) -> None:
     assert requests.get(server.url + "/emoji/reactions/2147483647", timeout=10).status_code == 200
     refused = requests.get(server.url + "/emoji/reactions/2147483648", timeout=10)
     assert refused.status_code == 400

@@ -5,21 +5,17 @@ answered 200; each invalid one names the typed field that is wrong, which shows 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import requests
 
-from .serving import SPECS, Served, serve
+from mockserver.testing import ServeProcess
+
+from .serving import SPECS
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    served = serve(tmp_path_factory.mktemp("params"), "--spec", str(SPECS / "params.yaml"))
-    yield served
-    served.stop()
+SERVE_ARGS = ["--spec", str(SPECS / "params.yaml")]
 
 
 VALID = [
@@ -51,7 +47,7 @@ INVALID = [
 
 @pytest.mark.parametrize(("path", "headers"), VALID)
 def test_a_parameter_in_its_documented_style_is_accepted(
-    server: Served, path: str, headers: dict[str, str]
+    server: ServeProcess, path: str, headers: dict[str, str]
 ) -> None:
     answer = requests.get(server.url + "/params" + path, headers=headers, timeout=10)
     assert answer.status_code == 200, answer.text
@@ -59,7 +55,7 @@ def test_a_parameter_in_its_documented_style_is_accepted(
 
 @pytest.mark.parametrize(("path", "headers", "problem"), INVALID)
 def test_a_styled_parameter_is_typed_and_its_field_named(
-    server: Served, path: str, headers: dict[str, str], problem: str
+    server: ServeProcess, path: str, headers: dict[str, str], problem: str
 ) -> None:
     answer = requests.get(server.url + "/params" + path, headers=headers, timeout=10)
     assert answer.status_code == 400
@@ -67,6 +63,6 @@ def test_a_styled_parameter_is_typed_and_its_field_named(
 
 
 @pytest.mark.parametrize("path", ["/delimited?ids=", "/form-flat?filter="])
-def test_an_empty_value_is_the_empty_array_or_object(server: Served, path: str) -> None:
+def test_an_empty_value_is_the_empty_array_or_object(server: ServeProcess, path: str) -> None:
     answer = requests.get(server.url + "/params" + path, timeout=10)
     assert answer.status_code == 200, answer.text
