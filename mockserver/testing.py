@@ -1,6 +1,7 @@
 """Helpers for tests that use the mock: the object the pytest fixture hands out, a webhook
-receiver that verifies signatures, and :func:`serve`, which runs ``mockserver serve`` as a
-subprocess.
+receiver that verifies signatures, a local HTTP server that records what it gets
+(:class:`Receiver`, for webhook endpoints and upstreams), and :func:`serve`, which runs
+``mockserver serve`` as a subprocess.
 
 ``MockServer`` talks to the app's services directly (same process), so resetting, seeding and
 reading the journal cost no HTTP round trip; clients under test use :meth:`MockServer.base_url`.
@@ -11,10 +12,8 @@ stops its whole process group (see :mod:`mockserver.launcher`).
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from flask import Flask
@@ -29,6 +28,7 @@ from mockserver.faults import build_fault
 from mockserver.journal import JournalEntry
 from mockserver.journal import read as read_journal
 from mockserver.launcher import ServeProcess, StartError, serve
+from mockserver.receiver import ReceivedRequest, Receiver, Reply
 from mockserver.server import ThreadedServer
 from mockserver.services import Services
 from mockserver.store import Fault, Scope
@@ -37,6 +37,9 @@ from mockserver.webhooks import SignatureError, verify_signature
 __all__ = [
     "MockServer",
     "ReceivedEvent",
+    "ReceivedRequest",
+    "Receiver",
+    "Reply",
     "ServeProcess",
     "ServerError",
     "StartError",
@@ -62,94 +65,72 @@ class ReceivedEvent:
 
 @dataclass(slots=True)
 class WebhookReceiver:
-    """A local HTTP server that records webhook deliveries and verifies each signature.
+    """A local HTTP server (a :class:`Receiver`) that records webhook deliveries and verifies
+    each signature.
 
     ``fail_next(n)`` makes the next ``n`` deliveries get HTTP 500 (to see retries).
     """
 
     secret: str
     signature_header: str = "Tamio-Signature"
-    received: list[ReceivedEvent] = field(default_factory=list)
     _fail: int = 0
-    _server: ThreadingHTTPServer | None = None
+    _receiver: Receiver | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def start(self) -> WebhookReceiver:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                receiver._record(dict(self.headers.items()), body)
-                with receiver._lock:
-                    failing = receiver._fail > 0
-                    receiver._fail -= 1 if failing else 0
-                self.send_response(500 if failing else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        # A short poll interval keeps stop() (shutdown waits one poll) from costing 0.5 s a test.
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+        self._receiver = Receiver(self._answer, path="/webhooks").start()
         return self
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "start() the receiver first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/webhooks"
+        return self._started.url
 
     def fail_next(self, count: int) -> None:
         with self._lock:
             self._fail = count
 
-    def _record(self, headers: dict[str, str], body: bytes) -> None:
-        import orjson
+    def _answer(self, request: ReceivedRequest) -> Reply:
+        with self._lock:
+            failing = self._fail > 0
+            self._fail -= 1 if failing else 0
+        return Reply(500 if failing else 200)
 
-        header = next(
-            (v for k, v in headers.items() if k.lower() == self.signature_header.lower()), ""
-        )
+    @property
+    def received(self) -> list[ReceivedEvent]:
+        """Every delivery, in arrival order, its signature checked."""
+        return [self._event(request) for request in self._started.received]
+
+    def _event(self, request: ReceivedRequest) -> ReceivedEvent:
+        header = request.header(self.signature_header) or ""
         try:
-            verify_signature(self.secret, body, header)
+            verify_signature(self.secret, request.body, header)
             verified, error = True, None
         except SignatureError as exc:
             verified, error = False, str(exc)
         try:
-            event = orjson.loads(body)
-        except orjson.JSONDecodeError:
+            event = request.json()
+        except ValueError:  # orjson.JSONDecodeError
             event = None
-        with self._arrived:
-            self.received.append(ReceivedEvent(headers, body, event, verified, error))
-            self._arrived.notify_all()
+        return ReceivedEvent(request.headers, request.body, event, verified, error)
 
     @property
     def events(self) -> list[Any]:
-        """The parsed events of every delivery that answered 2xx-worthy (any, in arrival order)."""
+        """The parsed events of every delivery (in arrival order)."""
         return [r.event for r in self.received]
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedEvent]:
         """Block until ``count`` deliveries arrived; raise AssertionError on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._arrived:
-            while len(self.received) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(
-                        f"expected {count} webhook deliveries, got {len(self.received)}"
-                    )
-                self._arrived.wait(left)
-            return list(self.received)
+        self._started.wait_for(count, timeout, what="webhook deliveries")
+        return self.received
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        if self._receiver is not None:
+            self._receiver.stop()
+
+    @property
+    def _started(self) -> Receiver:
+        assert self._receiver is not None, "start() the receiver first"
+        return self._receiver
 
 
 class MockServer:

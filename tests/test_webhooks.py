@@ -8,12 +8,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 import pytest
 from shared import FakeClock
 
+from mockserver import testing
 from mockserver.errors import MockServerError
 from mockserver.store import Delivery, State
 from mockserver.webhooks import (
@@ -56,49 +56,30 @@ class Receiver:
     url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def handle(self, handler: BaseHTTPRequestHandler) -> int:
-        body = handler.rfile.read(int(handler.headers.get("Content-Length", "0")))
-        headers = {k.lower(): v for k, v in handler.headers.items()}
+    def answer(self, request: testing.ReceivedRequest) -> testing.Reply:
+        headers = {k.lower(): v for k, v in request.headers.items()}
         try:
-            verify_signature(self.secret, body, headers.get("tamio-signature", ""), now=self.now())
+            verify_signature(
+                self.secret, request.body, headers.get("tamio-signature", ""), now=self.now()
+            )
             problem = None
         except SignatureError as exc:
             problem = exc.reason
         with self._lock:
-            self.requests.append(Received(handler.path, headers, body, problem))
+            self.requests.append(Received(request.path, headers, request.body, problem))
             n = len(self.requests)
         if self.delay_s:
             time.sleep(self.delay_s)
-        return 500 if n <= self.fail_first else self.status
+        code = 500 if n <= self.fail_first else self.status
+        return testing.Reply.json(code, {"ok": code < 300})
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     rec = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            code = rec.handle(self)
-            payload = b'{"ok":true}' if code < 300 else b'{"ok":false}'
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    rec.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/tamio"
-    yield rec
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with testing.Receiver(rec.answer, path="/hooks/tamio") as server:
+        rec.url = server.url
+        yield rec
 
 
 def closed_port() -> int:

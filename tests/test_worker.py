@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
+from mockserver import testing
 from mockserver.jobs import JobRunner
 from mockserver.store import JSON, Job, State
 from mockserver.webhooks import SignatureError, WebhookDispatcher, verify_signature
@@ -19,41 +19,26 @@ SECRET = "whsec_worker_test"
 
 
 class Receiver:
-    """An HTTP server on 127.0.0.1 recording (signature problem or None, body) per POST."""
+    """A webhook endpoint on 127.0.0.1 recording (signature problem or None, body) per POST."""
 
     def __init__(self) -> None:
         self.received: list[tuple[str | None, bytes]] = []
         self.got_one = threading.Event()
-        rec = self
+        self.server = testing.Receiver(self._answer, path="/hook").start()
+        self.url = self.server.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                try:
-                    verify_signature(SECRET, body, self.headers.get("Tamio-Signature", ""))
-                    problem = None
-                except SignatureError as exc:
-                    problem = exc.reason
-                rec.received.append((problem, body))
-                rec.got_one.set()
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
+    def _answer(self, request: testing.ReceivedRequest) -> testing.Reply:
+        try:
+            verify_signature(SECRET, request.body, request.header("Tamio-Signature") or "")
+            problem = None
+        except SignatureError as exc:
+            problem = exc.reason
+        self.received.append((problem, request.body))
+        self.got_one.set()
+        return testing.Reply(204)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        self.server.stop()
 
 
 @pytest.fixture
@@ -241,37 +226,22 @@ def test_retries_happen_in_the_background(
     fails = {"left": 2}
     got = threading.Event()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            code = 500 if fails["left"] > 0 else 200
-            fails["left"] -= 1
-            self.send_response(code)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            if code == 200:
-                got.set()
+    def answer(request: testing.ReceivedRequest) -> testing.Reply:
+        code = 500 if fails["left"] > 0 else 200
+        fails["left"] -= 1
+        if code == 200:
+            got.set()
+        return testing.Reply(code)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    ).start()
-    try:
+    with testing.Receiver(answer) as endpoint:
         worker = make_worker({})
-        worker.dispatcher.register("tamio", f"http://127.0.0.1:{server.server_address[1]}/")
+        worker.dispatcher.register("tamio", endpoint.url)
         worker.start()
         worker.dispatcher.emit("tamio", "a", "customer.created", {})
         assert got.wait(1.0)
         assert wait_for(lambda: [d.status for d in state.deliveries.list()] == ["delivered"])
         [delivery] = state.deliveries.list()
         assert [a.status for a in delivery.attempts] == [500, 500, 200]
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_poll_interval_must_be_positive(state: State) -> None:

@@ -19,7 +19,7 @@ from mockserver import contract
 from mockserver.cli import main
 from mockserver.config import Settings
 from mockserver.openapi.loader import bundled_spec_dir
-from mockserver.testing import MockServer
+from mockserver.testing import MockServer, serve
 
 CREDENTIALS = {"tamio": "Authorization: Bearer ci-token", "bunce": "X-Authorization: sk_test_ci"}
 FAST = ["--max-examples", "5"]
@@ -156,11 +156,9 @@ def test_an_unreachable_deployment_fails() -> None:
 
 
 @pytest.mark.slow
-def test_every_bundled_spec_passes_against_mockserver_serve(tmp_path: Path) -> None:
+def test_every_bundled_spec_passes_against_mockserver_serve() -> None:
     # The production server (gunicorn, two workers sharing the SQLite state), not the test thread.
-    from tests.stateful.helpers import serve
-
-    with serve("--workers", "2", "--quiet", log=tmp_path / "serve.log") as served:
+    with serve("--workers", "2", "--quiet", "--log-level", "warning") as served:
         for api in ("bunce", "tamio"):
             result = invoke(api, "--url", served.base_url(api), "--header", CREDENTIALS[api], *FAST)
             assert result.exit_code == 0, result.output + served.log_tail()

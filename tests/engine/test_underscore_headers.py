@@ -11,9 +11,7 @@ import pytest
 import requests
 
 from mockserver.config import Settings
-from mockserver.testing import MockServer
-
-from .test_http import serve
+from mockserver.testing import MockServer, serve
 
 pytestmark = pytest.mark.slow
 
@@ -57,11 +55,8 @@ def spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module", params=["serve", "pytest fixture"])
 def pets_url(request: pytest.FixtureRequest, spec: Path) -> Iterator[str]:
     if request.param == "serve":
-        served = serve(spec.parent, "--spec", str(spec), "--no-bundled", "--quiet")
-        try:
-            yield served.url + "/pets/v3"
-        finally:
-            served.stop()
+        with serve("--spec", str(spec), "--no-bundled", "--quiet") as served:
+            yield served.base_url("pets")
     else:
         mock = MockServer.start(Settings(specs=[str(spec)], bundled=False, log_requests=False))
         try:

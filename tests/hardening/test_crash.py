@@ -13,14 +13,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 import requests
 
+from mockserver import testing
 from mockserver.testing import ServeProcess
 
 from .support import BUNCE, TAMIO, bunce_customer, start_server, tamio_customer
@@ -36,29 +35,18 @@ class Receiver:
         self.events: Counter[str] = Counter()
         self.emails: dict[str, str] = {}  # event id -> the created customer's email
         self.lock = threading.Lock()
-        outer = self
+        self.server = testing.Receiver(self._answer, path="/hook").start()
+        self.url = self.server.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                event = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with outer.lock:
-                    outer.events[event["event_id"]] += 1
-                    outer.emails[event["event_id"]] = event["data"]["customer"]["email"]
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+    def _answer(self, request: testing.ReceivedRequest) -> testing.Reply:
+        event = request.json()
+        with self.lock:
+            self.events[event["event_id"]] += 1
+            self.emails[event["event_id"]] = event["data"]["customer"]["email"]
+        return testing.Reply(200)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 @dataclass

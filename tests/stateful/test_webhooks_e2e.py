@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import requests
 
 from mockserver import verify_signature
-from mockserver.testing import MockServer, WebhookReceiver
+from mockserver.testing import MockServer, ReceivedRequest, Receiver, Reply, WebhookReceiver
 
 from .helpers import Tamio, tamio_customer, wait_until
 
@@ -155,31 +154,20 @@ class HeldReceiver:
     def __init__(self) -> None:
         self.arrived = threading.Event()
         self.released = threading.Event()
-        outer = self
+        self.server = Receiver(self._answer, path="/hook").start()
+        self.url = self.server.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
-                outer.arrived.set()
-                outer.released.wait(10)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+    def _answer(self, request: ReceivedRequest) -> Reply:
+        self.arrived.set()
+        self.released.wait(10)
+        return Reply(200)
 
     def release(self) -> None:
         self.released.set()
 
     def stop(self) -> None:
         self.release()
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
 
 def test_reset_does_not_wait_for_a_delivery_in_flight_nor_record_it_afterwards(
