@@ -104,6 +104,14 @@ ALLOWANCES: tuple[Allowance, ...] = (
                "and calls the others undocumented.",
     ),
     Allowance(
+        "bunce", ("updateCustomerDevice",), "ensure_resource_availability",
+        reason="`PATCH /customers/{customer_id}/devices` answers 404 when the customer has no "
+               "device with `current_device_token` (decision B7), which a request right after "
+               "creating the customer always meets; the check reads any 404 after a create as "
+               "the customer missing. `GET /customers/{customer_id}` and the other follow-ups "
+               "keep the check.",
+    ),
+    Allowance(
         "tamio", ("bulkCreateCustomers", "createCustomer", "retrieveCustomer", "listCustomers"),
         "ignored_auth", mock_only=True,
         reason="the mock accepts any non-empty bearer token as its own account (the spec's "
