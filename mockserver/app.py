@@ -30,7 +30,7 @@ from mockserver.openapi.loader import bundled_spec_paths, load_spec
 from mockserver.openapi.mounts import SpecEntry, chose_name, parse_entry, renamed, unique_name
 from mockserver.openapi.spec import Spec
 from mockserver.services import Services
-from mockserver.specchecks import check_examples, drop_invalid_examples
+from mockserver.specchecks import NOT_SERVED, check_examples, drop_invalid_examples
 
 log = logging.getLogger("mockserver")
 
@@ -41,7 +41,9 @@ def load_specs(settings: Settings) -> list[Spec]:
     ``settings.specs`` holds ``PATH`` or ``NAME=PATH`` entries (:mod:`mockserver.openapi.mounts`).
     Each spec's examples are checked against their schemas: one that breaks its schema is reported
     once (a warning naming the file, the JSON pointer and the problem) and never served, a body
-    generated from the schema answers instead; with ``strict_examples`` it stops start-up.
+    generated from the schema answers instead; with ``strict_examples`` it stops start-up. A
+    user's spec is checked here; a big one (:attr:`Spec.big`) and the bundled ones are checked
+    an operation at a time, on its first request (:class:`~mockserver.engine.MountedApi`).
     """
     entries = [
         *(
@@ -63,13 +65,15 @@ def load_specs(settings: Settings) -> list[Spec]:
             spec = renamed(spec, unique_name(spec, entry, taken))
         if settings.apis is not None and spec.name not in settings.apis:
             continue
-        if entry.bundled:
-            pass  # the package's own specs: every example is checked by its test suite
-        elif settings.strict_examples:
+        if settings.strict_examples:
             check_examples(spec)
-        else:
+            spec.examples_checked = True
+        elif not entry.bundled and not spec.big:
             for problem in drop_invalid_examples(spec):
-                log.warning("%s (not served: answers are generated from the schema)", problem)
+                log.warning("%s (%s)", problem, NOT_SERVED)
+            spec.examples_checked = True
+        # else: a big spec, or one of the package's own, has each operation's examples checked
+        # on its first request (Engine), so start-up stays fast.
         specs.append(spec)
     if settings.apis is not None:
         missing = set(settings.apis) - {s.name for s in specs}

@@ -398,7 +398,11 @@ def _names(values: tuple[str, ...]) -> list[str]:
     show_default=True,
     help="mock applies the mock-only allowances; auto asks URL's /__mock/health.",
 )
-@click.option("--strict", is_flag=True, help="No allowances: schemathesis' defaults everywhere.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="No allowances, and an undocumented refusal fails: schemathesis' defaults everywhere.",
+)
 def contract(
     spec: str,
     url: str,
@@ -414,7 +418,9 @@ def contract(
     """Check that the API at --url answers as SPEC documents (schemathesis, every check).
 
     SPEC is an OpenAPI file or the name of a bundled spec (tamio, bunce). Exits 1 when the
-    deployment and the spec disagree, listing each disagreement with a curl command.
+    deployment and the spec disagree, listing each disagreement with a curl command. A refusal
+    (4xx) the spec does not document is listed as the spec's fault (SPEC lines) and does not
+    fail the run unless --strict.
     """
     from mockserver import contract as contracts
     from mockserver.openapi.loader import bundled_spec_paths
@@ -464,7 +470,7 @@ def contract(
         on_event=lambda line: click.echo(f"  {line}"),
         **options,
     )
-    for finding in result.findings:
+    for finding in [*result.spec_faults, *result.findings]:
         click.echo(finding.render())
     click.echo(result.summary())
     sys.exit(0 if result.ok else 1)

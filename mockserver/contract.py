@@ -127,12 +127,13 @@ ALLOWANCES: tuple[Allowance, ...] = (
 
 
 def read_spec(path: str | Path) -> dict[str, Any]:
-    """A spec file (YAML or JSON) as a dict."""
+    """A spec file (YAML or JSON) as a dict; ``$ref``s to other files (relative to ``path``) are
+    brought into the document, as the mock's loader does, so schemathesis can follow them."""
     from mockserver.errors import SpecError
-    from mockserver.openapi.loader import read_document
+    from mockserver.openapi.loader import bundle_external_refs, read_document
 
     try:
-        return dict(read_document(Path(path)))
+        return dict(bundle_external_refs(Path(path), read_document(Path(path))))
     except SpecError as exc:
         raise ConfigError(str(exc)) from None
 
@@ -317,7 +318,10 @@ def documented_rejection(ctx: Any, response: Any, case: Any) -> bool | None:
 
 @dataclass(slots=True)
 class Finding:
-    """One disagreement between spec and implementation (or an error that stopped a test)."""
+    """One disagreement between spec and implementation (or an error that stopped a test).
+
+    ``status`` is set for a refusal the spec does not document (see :func:`spec_fault`).
+    """
 
     operation: str
     phase: str
@@ -325,8 +329,16 @@ class Finding:
     title: str
     message: str
     reproduce: str = ""
+    status: int | None = None
 
     def render(self) -> str:
+        if self.status is not None:
+            return "\n".join([
+                f"SPEC {self.operation} documents no {self.status} answer ({self.phase}): the "
+                f"server refused a request with {self.status}; document it (or a 4XX or default "
+                "response)",
+                *([f"    reproduce: {self.reproduce}"] if self.reproduce else []),
+            ])
         lines = [f"FAIL {self.operation} [{self.check}] ({self.phase}): {self.title}"]
         lines += [f"    {line}" for line in self.message.strip().splitlines() if line.strip()]
         if self.reproduce:
@@ -336,9 +348,16 @@ class Finding:
 
 @dataclass(slots=True)
 class ContractResult:
-    """What a run found: ``ok`` when no check failed and nothing errored."""
+    """What a run found: ``ok`` when no check failed and nothing errored.
+
+    ``spec_faults`` are the spec's own gaps, not disagreements: a request refused with a 4xx
+    status the operation does not document (e.g. a 400 for invalid input where the spec lists
+    only its 200). They are reported, one per operation and status, and do not fail the run
+    (with ``strict`` they are findings like any other).
+    """
 
     findings: list[Finding] = field(default_factory=list)
+    spec_faults: list[Finding] = field(default_factory=list)
     cases: dict[str, int] = field(default_factory=dict)
     operations: set[str] = field(default_factory=set)
     stop_reason: str = ""
@@ -347,10 +366,31 @@ class ContractResult:
     def ok(self) -> bool:
         return not self.findings and self.stop_reason in ("", "completed")
 
+    def undocumented(self) -> dict[str, set[int]]:
+        """The spec's faults: per operation (``GET /path``), the refusal statuses it omits."""
+        found: dict[str, set[int]] = {}
+        for fault in self.spec_faults:
+            if fault.status is not None:
+                found.setdefault(fault.operation, set()).add(fault.status)
+        return found
+
     def summary(self) -> str:
         counts = ", ".join(f"{phase} {n}" for phase, n in self.cases.items()) or "none"
         verdict = "ok" if self.ok else f"{len(self.findings)} failure(s)"
+        if self.spec_faults:
+            verdict += f"; {len(self.spec_faults)} undocumented refusal(s), the spec's fault"
         return f"{len(self.operations)} operation(s), test cases per phase: {counts}; {verdict}"
+
+
+def spec_fault(failure: Any) -> int | None:
+    """The status of a refusal the spec does not document (a 4xx answer no exact, ``4XX`` or
+    ``default`` response covers), else None: such a failure is the spec's gap, not the server's.
+    """
+    from schemathesis.openapi.checks import UndefinedStatusCode
+
+    if isinstance(failure, UndefinedStatusCode) and 400 <= failure.status_code < 500:
+        return int(failure.status_code)
+    return None
 
 
 def parse_header(text: str) -> tuple[str, str]:
@@ -389,8 +429,10 @@ def run(
 
     ``target`` is ``mock``, ``deployment`` or ``auto`` (ask ``/__mock/health``). Other keyword
     arguments go to :func:`config_dict` (``seed``, ``max_examples``, ``checks``, ...).
-    ``on_event`` receives progress lines.
+    ``on_event`` receives progress lines. A refusal the spec does not document is the spec's
+    fault (:func:`spec_fault`), listed in ``spec_faults`` unless ``strict``.
     """
+    strict = bool(options.get("strict", False))
     document = read_spec(spec) if isinstance(spec, str | Path) else dict(spec)
     if target == "auto":
         target = "mock" if detect_mock(url) else "deployment"
@@ -416,12 +458,15 @@ def run(
                         continue
                     failure = info.failure
                     label = failure.operation or event.label or event.recorder.label
-                    key = (label, node.name, failure.title, failure.message)
+                    status = None if strict else spec_fault(failure)
+                    key = (label, node.name, failure.title,
+                           failure.message if status is None else str(status))
                     if key in seen:
                         continue
                     seen.add(key)
-                    result.findings.append(Finding(label, phase, node.name, failure.title,
-                                                   failure.message, info.code_sample))
+                    found = Finding(label, phase, node.name, failure.title, failure.message,
+                                    info.code_sample, status)
+                    (result.findings if status is None else result.spec_faults).append(found)
         elif isinstance(event, events.NonFatalError):
             phase = event.phase.value if event.phase else "-"
             result.findings.append(Finding(event.label, phase, "error", event.info.title,

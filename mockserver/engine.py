@@ -44,6 +44,7 @@ from mockserver.responses import (
     required_headers,
 )
 from mockserver.services import Services
+from mockserver.specchecks import NOT_SERVED, drop_invalid_examples
 from mockserver.validation import (
     CompiledParameter,
     SchemaValidator,
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from mockserver.proxy import Relay
 
 log = logging.getLogger("mockserver.requests")
+log_spec = logging.getLogger("mockserver")
 JOURNAL_BODY_LIMIT = 64 * 1024  # request and response bodies up to this size are journalled
 
 
@@ -145,6 +147,21 @@ class MountedApi:
         if not spec.big:
             for op in spec.operations:
                 self.compiled[op.operation_id] = self._compile(op)
+        # Operations whose examples are still to be checked against their schemas (a big or a
+        # bundled spec's: see app.load_specs), each on its first request.
+        self._unchecked = {o.operation_id for o in spec.operations if not spec.examples_checked}
+        self._checking = threading.Lock()
+
+    def ready(self, op: Operation) -> CompiledOperation:
+        """``op`` compiled, its examples checked: one that breaks its schema is reported once
+        and taken out (a generated body answers instead)."""
+        if op.operation_id in self._unchecked:
+            with self._checking:
+                if op.operation_id in self._unchecked:
+                    for problem in drop_invalid_examples(self.spec, [op]):
+                        log_spec.warning("%s (%s)", problem, NOT_SERVED)
+                    self._unchecked.discard(op.operation_id)
+        return self.compiled[op.operation_id]
 
     def _compile(self, op: Operation) -> CompiledOperation:
         spec = self.spec
@@ -391,7 +408,7 @@ class Engine:
                 "unknown-path", 404, f"No operation matches {method} {relative} in {api.spec.name}"
             )
         x.op = op = match.operation
-        x.routed = api.compiled[op.operation_id]
+        x.routed = api.ready(op)
         x.path_params = match.path_params
         x.reads_body = bool(op.body_content) and method not in ("GET", "HEAD")
         x.entry.operation_id = op.operation_id

@@ -97,7 +97,10 @@ def read(
     elif style == "matrix":
         prefix = f";{name}="
         if is_object and explode:
-            return _assignments(raw.lstrip(";").split(";"))
+            if not raw.startswith(";"):
+                return raw  # the validator says it is not an object
+            assigned = _assignments(raw[1:].split(";"))
+            return raw if assigned is None else assigned
         if is_array and explode:
             return [
                 piece[len(prefix) - 1 :]
@@ -112,7 +115,8 @@ def read(
         parts = raw.split(",")
     if is_object:
         if explode and all("=" in part for part in parts):
-            return _assignments(parts)
+            assigned = _assignments(parts)
+            return raw if assigned is None else assigned
         return _pairs(",".join(parts), ",")
     if is_array:
         return parts
@@ -162,12 +166,15 @@ def _pairs(text: str, delimiter: str) -> Any:
     return dict(zip(parts[::2], parts[1::2], strict=True))
 
 
-def _assignments(parts: list[str]) -> dict[str, str]:
+def _assignments(parts: list[str]) -> dict[str, str] | None:
+    """``["role=admin", "n=5"]`` as an object; None when a part is not ``key=value`` with a
+    key (``;=x`` names no property: the value is then not an object)."""
     found: dict[str, str] = {}
     for part in parts:
-        key, _, value = part.partition("=")
-        if key:
-            found[key] = value
+        key, equals, value = part.partition("=")
+        if not key or not equals:
+            return None
+        found[key] = value
     return found
 
 

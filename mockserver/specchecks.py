@@ -1,18 +1,24 @@
 """Checks that make a spec trustworthy before it is served or shipped.
 
-``check_examples`` (run at every start-up, fast: compiled validators) proves every documented
-example matches its schema. ``lint`` (``mockserver validate``) adds the full OpenAPI structure check
-of ``openapi-spec-validator`` and reports every problem instead of stopping at the first.
+``drop_invalid_examples`` takes every documented example that breaks its schema out of the spec
+(answers are then generated), naming each: ``serve`` runs it at start-up over a user's spec, and
+per operation on its first request over a big spec or a bundled one (start-up stays fast);
+``check_examples`` (``serve --strict-examples``) raises the first instead. ``lint`` (``mockserver
+validate``) adds the full OpenAPI structure check of ``openapi-spec-validator`` and reports every
+problem instead of stopping at the first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from mockserver.errors import SpecError
 from mockserver.openapi.loader import load_spec, pointer_get, read_document, resolve
-from mockserver.openapi.spec import MediaType, Spec
+from mockserver.openapi.spec import MediaType, Operation, Spec
 from mockserver.validation import compile_schema
+
+NOT_SERVED = "not served: answers are generated from the schema"
 
 
 def _escape(segment: str) -> str:
@@ -24,14 +30,19 @@ def example_problems(spec: Spec) -> list[SpecError]:
     return [problem for problem, _media, _name in invalid_examples(spec)]
 
 
-def invalid_examples(spec: Spec) -> list[tuple[SpecError, MediaType | None, str]]:
-    """Each example that breaks its schema, with the media type holding it and its name.
+def invalid_examples(
+    spec: Spec, operations: Iterable[Operation] | None = None
+) -> list[tuple[SpecError, MediaType | None, str]]:
+    """Each example that breaks its schema, with the media type holding it and its name, in
+    ``operations`` (default: all).
 
     A schema that cannot be compiled comes with no media type (nothing can be dropped: the
-    spec cannot be served).
+    spec cannot be served). For a big spec, or for chosen ``operations``, only schemas with
+    examples are compiled (the others are compiled on first use).
     """
+    only_examples = spec.big or operations is not None
     problems: list[tuple[SpecError, MediaType | None, str]] = []
-    for op in spec.operations:
+    for op in spec.operations if operations is None else operations:
         places = [
             (f"{op.pointer}/requestBody/content/{_escape(m)}", media)
             for m, media in op.body_content.items()
@@ -42,7 +53,7 @@ def invalid_examples(spec: Spec) -> list[tuple[SpecError, MediaType | None, str]
                 for m, media in response.content.items()
             ]
         for pointer, media in places:
-            if spec.big and not media.examples:
+            if only_examples and not media.examples:
                 continue  # compiled on first use (see Spec.big)
             try:
                 where = (spec.file, f"{pointer}/schema")
@@ -97,13 +108,16 @@ def check_examples(spec: Spec) -> None:
         raise problems[0]
 
 
-def drop_invalid_examples(spec: Spec) -> list[SpecError]:
-    """Take every example that breaks its schema out of ``spec`` (answers are then generated
-    from the schema instead) and return what was wrong with each, to be reported once.
+def drop_invalid_examples(
+    spec: Spec, operations: Iterable[Operation] | None = None
+) -> list[SpecError]:
+    """Take every example of ``operations`` (default: all) that breaks its schema out of
+    ``spec`` (answers are then generated from the schema instead) and return what was wrong
+    with each, to be reported once.
 
     A schema that cannot be compiled is still raised: such a spec cannot be served.
     """
-    found = invalid_examples(spec)
+    found = invalid_examples(spec, operations)
     for problem, media, name in found:
         if media is None:
             raise problem

@@ -172,8 +172,7 @@ def load_spec(path: str | Path, *, name: str | None = None) -> Spec:
     version = str(document.get("openapi", ""))
     if not version.startswith("3."):
         raise SpecError(file, "/openapi", f"expected an OpenAPI 3.x document, found {version!r}")
-    if _has_external_refs(document):
-        document = _Bundler(path, document).bundle(document)
+    document = bundle_external_refs(path, document)
     document = upgrade_schemas(document, from_30=version.startswith("3.0"))
     settings = _settings(document, file, name or mount_name(path.stem))
     base_path = _base_path(document)
@@ -329,6 +328,14 @@ class _Bundler:
             n += 1
             name = f"{base}.{n}"
         return name
+
+
+def bundle_external_refs(path: Path, document: JSON) -> JSON:
+    """``document`` (read from ``path``) with every ``$ref`` to another file brought in under
+    ``components/x-mock-bundled`` (see :class:`_Bundler`); a one-file document as it is."""
+    if not _has_external_refs(document):
+        return document
+    return _Bundler(path, document).bundle(document)
 
 
 def _has_external_refs(document: JSON) -> bool:

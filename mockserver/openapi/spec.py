@@ -142,6 +142,9 @@ class Spec:
     operations: list[Operation]
     # Compiled validators by schema text, shared by every place that uses one schema.
     validators: dict[bytes, Any] = field(default_factory=dict, repr=False, compare=False)
+    # Whether every example was checked against its schema at start-up; if not, the engine
+    # checks an operation's examples on its first request (see mockserver.specchecks).
+    examples_checked: bool = False
 
     @property
     def name(self) -> str:
@@ -149,8 +152,8 @@ class Spec:
 
     @property
     def big(self) -> bool:
-        """A spec of at least :data:`LAZY_OPERATIONS` operations: its validators are compiled
-        on first use, and only schemas with examples are compiled at start-up."""
+        """A spec of at least :data:`LAZY_OPERATIONS` operations: its validators are compiled,
+        and its examples checked, on each operation's first request."""
         return len(self.operations) >= LAZY_OPERATIONS
 
     @property

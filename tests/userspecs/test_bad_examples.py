@@ -4,14 +4,18 @@ sending one (a generated, valid body answers instead); ``--strict-examples`` ref
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 import requests
 from click.testing import CliRunner
 
+from mockserver.app import create_app
 from mockserver.cli import main
-from mockserver.testing import ServeProcess
+from mockserver.config import Settings
+from mockserver.openapi.loader import load_spec
+from mockserver.testing import MockServer, ServeProcess
 
 from .serving import SPECS, run_serve
 
@@ -64,3 +68,25 @@ def test_validate_still_reports_every_bad_example(tmp_path: Path) -> None:
     assert result.exit_code == 1
     for pointer in POINTERS:
         assert f"{SPEC}{pointer}: example does not match its schema" in result.output
+
+
+def test_a_spec_not_checked_at_start_up_has_each_operations_examples_checked_on_first_call(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The bundled specs and big ones start without the example check (start-up stays fast):
+    # each operation's examples are checked on its first request instead, with the same effect.
+    spec = load_spec(SPEC)
+    assert not spec.examples_checked
+    settings = Settings(bundled=False, validate_responses="strict", log_requests=False)
+    mock = MockServer(create_app(settings, specs=[spec]))
+    with caplog.at_level(logging.WARNING, logger="mockserver"):
+        assert not [r for r in caplog.records if "does not match" in r.getMessage()]
+        for _ in range(2):
+            answer = mock.client.get("/badexamples/things/7")
+            assert answer.status_code == 200, answer.text  # strict: a bad example would be 500
+            assert isinstance(answer.json["id"], int)
+        listed = mock.client.get("/badexamples/things")
+        assert listed.json == [{"id": 2, "name": "Gear"}]
+    reported = [r.getMessage() for r in caplog.records if "does not match" in r.getMessage()]
+    assert [m.split(": example")[0] for m in reported] == [f"{SPEC}{p}" for p in POINTERS[:2]]
+    mock.check()

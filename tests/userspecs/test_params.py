@@ -39,6 +39,10 @@ INVALID = [
     ("/delimited?tags=a,c", {}, "tags[1]: 'c' is not one of 'a', 'b'"),
     ("/matrix/;coords=3,40", {}, "coords[1]: 40 is greater than the maximum of 9"),
     ("/matrix-object/;role=user;age=0", {}, "filter.age: 0 is less than the minimum of 1"),
+    ("/matrix-object/;=x", {}, "filter: ';=x' is not of type object"),  # names no property
+    ("/matrix-object/;role=user;=x", {}, "filter: ';role=user;=x' is not of type object"),
+    ("/matrix-object/role=user", {}, "filter: 'role=user' is not of type object"),  # no ';'
+    ("/simple/role=admin,=x", {}, "filter: 'role=admin,=x' is not of type object"),
     ("/label/.3.40", {}, "ids[1]: 40 is greater than the maximum of 9"),
     ("/simple/role=admin,age=0", {}, "filter.age: 0 is less than the minimum of 1"),
     ("/simple/role=admin", {"X-Ids": "1,20"}, "X-Ids[1]: 20 is greater than the maximum of 9"),
