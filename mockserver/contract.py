@@ -133,15 +133,66 @@ def read_spec(path: str | Path) -> dict[str, Any]:
     from mockserver.openapi.loader import bundle_external_refs, read_document
 
     try:
-        return dict(bundle_external_refs(Path(path), read_document(Path(path))))
+        document = dict(bundle_external_refs(Path(path), read_document(Path(path))))
+        return _inline_operation_refs(document, str(path))
     except SpecError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _inline_operation_refs(document: dict[str, Any], file: str) -> dict[str, Any]:
+    """Operations written as a ``$ref`` (not OpenAPI, but common in specs split over files;
+    the mock's loader follows them) replaced by what they refer to: schemathesis reads an
+    operation's parameters and responses only where the path item holds them."""
+    from mockserver.openapi.loader import HTTP_METHODS, resolve
+
+    paths = document.get("paths")
+    if not isinstance(paths, dict):
+        return document
+    for path, item in paths.items():
+        if not isinstance(item, dict):
+            continue
+        for method in HTTP_METHODS:
+            operation = item.get(method)
+            if isinstance(operation, dict) and "$ref" in operation:
+                item[method] = copy.deepcopy(
+                    resolve(operation, document, file, f"/paths/{path}/{method}"))
+    return document
 
 
 def api_name(document: Mapping[str, Any]) -> str | None:
     """The spec's ``x-mock.name`` (only bundled specs get allowances)."""
     x_mock = document.get("x-mock")
     return str(x_mock["name"]) if isinstance(x_mock, dict) and "name" in x_mock else None
+
+
+def has_behaviours(document: Mapping[str, Any]) -> bool:
+    """Whether the mock serves ``document`` with stateful behaviours (a bundled API's)."""
+    from mockserver.behaviours.registry import BEHAVIOURS, load_builtin
+
+    load_builtin()
+    name = api_name(document)
+    return name is not None and any(api == name for api, _ in BEHAVIOURS)
+
+
+def mock_allowances(document: Mapping[str, Any]) -> list[Allowance]:
+    """What the mock does not emulate for a spec it serves from the document alone (README,
+    "Serving your own spec"), as allowances for every operation (``operations`` empty)."""
+    name = api_name(document) or "*"
+    found: list[Allowance] = []
+    x_mock = document.get("x-mock")
+    if not (isinstance(x_mock, dict) and "credential-pattern" in x_mock):
+        found.append(Allowance(
+            name, (), "ignored_auth", mock_only=True,
+            reason="the mock checks that credentials are present, not that they are valid "
+                   "(any token, key or password is an account); missing ones still get 401."))
+    if not has_behaviours(document):
+        for check in ("use_after_free", "ensure_resource_availability"):
+            found.append(Allowance(
+                name, (), check, mock_only=True,
+                reason="the mock keeps no state for this spec: every answer comes from the "
+                       "document (examples or generated), so a deleted or created resource "
+                       "is not remembered."))
+    return found
 
 
 def allowances_for(document: Mapping[str, Any], *, target: str = "deployment",
@@ -152,8 +203,9 @@ def allowances_for(document: Mapping[str, Any], *, target: str = "deployment",
     if strict:
         return []
     name = api_name(document)
-    return [a for a in ALLOWANCES
-            if a.api == name and (target == "mock" or not a.mock_only)
+    generic = mock_allowances(document) if target == "mock" else []
+    return [a for a in [*ALLOWANCES, *generic]
+            if (a.api == name or not a.operations) and (target == "mock" or not a.mock_only)
             and (not checks or a.check in checks) and a.check not in exclude_checks]
 
 
@@ -224,6 +276,9 @@ def config_dict(
         check_config["max_response_time"] = MAX_RESPONSE_TIME_S
     config: dict[str, Any] = {
         "seed": seed,
+        # Every distinct failure of an operation, not only its first: an undocumented refusal
+        # (the spec's fault) must not hide a real disagreement found after it.
+        "continue-on-failure": True,
         "generation": {"mode": "all", "max-examples": max_examples, "deterministic": True,
                        "database": "none"},
         "checks": check_config,
@@ -244,6 +299,9 @@ def config_dict(
             adjusted: dict[str, Any] = {"expected-statuses": statuses}
         else:
             adjusted = {"enabled": False}
+        if not allowance.operations:  # every operation
+            check_config[allowance.check] = adjusted
+            continue
         config["operations"].append({
             "include-operation-id": list(allowance.operations),
             "checks": {allowance.check: adjusted},
@@ -333,10 +391,13 @@ class Finding:
 
     def render(self) -> str:
         if self.status is not None:
+            gap = (f"documents no {self.status} answer ({self.phase}): the server refused a "
+                   f"request with {self.status}; document it (or a 4XX or default response)")
+            if self.check == "positive_data_acceptance":
+                gap = (f"documents no success answer ({self.phase}): only refusals such as "
+                       f"{self.status}; document the answer to a valid request")
             return "\n".join([
-                f"SPEC {self.operation} documents no {self.status} answer ({self.phase}): the "
-                f"server refused a request with {self.status}; document it (or a 4XX or default "
-                "response)",
+                f"SPEC {self.operation} {gap}",
                 *([f"    reproduce: {self.reproduce}"] if self.reproduce else []),
             ])
         lines = [f"FAIL {self.operation} [{self.check}] ({self.phase}): {self.title}"]
@@ -361,6 +422,7 @@ class ContractResult:
     cases: dict[str, int] = field(default_factory=dict)
     operations: set[str] = field(default_factory=set)
     stop_reason: str = ""
+    skipped: int = 0  # cases not sent as generated (see looks_valid_on_the_wire)
 
     @property
     def ok(self) -> bool:
@@ -377,19 +439,96 @@ class ContractResult:
     def summary(self) -> str:
         counts = ", ".join(f"{phase} {n}" for phase, n in self.cases.items()) or "none"
         verdict = "ok" if self.ok else f"{len(self.findings)} failure(s)"
+        if self.skipped:
+            verdict += f"; {self.skipped} case(s) skipped: not sent as generated"
         if self.spec_faults:
             verdict += f"; {len(self.spec_faults)} undocumented refusal(s), the spec's fault"
         return f"{len(self.operations)} operation(s), test cases per phase: {counts}; {verdict}"
 
 
-def spec_fault(failure: Any) -> int | None:
-    """The status of a refusal the spec does not document (a 4xx answer no exact, ``4XX`` or
-    ``default`` response covers), else None: such a failure is the spec's gap, not the server's.
+_FORM_MEDIA = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def looks_valid_on_the_wire(failure: Any, case: Any) -> bool:
+    """Whether a request's verdict is decided by how it was sent rather than by the server:
+    schemathesis' case and the bytes on the wire tell different stories, and no server can
+    answer both. Such failures are skipped (counted, not reported):
+
+    * a form or multipart body whose array property got a scalar (``tag=x``) carries a
+      one-element array, exactly as the valid ``["x"]`` would; one that leaves out a required
+      array sends what the empty array sends (nothing);
+    * a form body holding an object, or objects in an array, with no ``encoding`` to say how:
+      schemathesis' form encoder writes an object as its keys (``category=id&category=name``)
+      and moves nested fields to the top, so the server sees another request;
+    * an XML body whose array property got an empty value sends the empty element the empty
+      array is.
     """
-    from schemathesis.openapi.checks import UndefinedStatusCode
+    from schemathesis.core.failures import AcceptedNegativeData
+    from schemathesis.openapi.checks import RejectedPositiveData
+
+    from mockserver.errors import SpecError
+    from mockserver.media.schemas import property_schema, types
+    from mockserver.openapi.loader import resolve
+
+    if not isinstance(failure, AcceptedNegativeData | RejectedPositiveData) or case is None:
+        return False
+    media = str(getattr(case, "media_type", "") or "").split(";")[0].strip().lower()
+    body = case.body
+    xml = media.endswith("/xml") or media.endswith("+xml")
+    if (media not in _FORM_MEDIA and not xml) or not isinstance(body, dict):
+        return False
+    document = case.operation.schema.raw_schema
+    try:
+        definition = resolve(case.operation.definition.raw.get("requestBody"), document, "", "")
+        content = definition["content"][case.media_type]
+        schema, encoding = content["schema"], content.get("encoding") or {}
+    except (KeyError, TypeError, AttributeError, SpecError):  # in doubt: report the failure
+        return False
+
+    def is_array(name: str) -> bool:
+        return "array" in types(property_schema(schema, name, document), document)
+
+    if media == "application/x-www-form-urlencoded" and any(
+        name not in encoding
+        and (isinstance(value, dict) or (isinstance(value, list) and any(
+            isinstance(item, dict | list) for item in value)))
+        for name, value in body.items()
+    ):
+        return True
+    if not isinstance(failure, AcceptedNegativeData):
+        return False
+    data = getattr(getattr(case.meta, "phase", None), "data", None)
+    location = str(getattr(data, "location", "") or "")
+    description = str(getattr(data, "description", "") or "")
+    if not xml and description.startswith("Missing required property: "):
+        name = description.split(": ", 1)[1]
+        return name not in body and is_array(name)
+    parts = location.split("/")
+    if len(parts) != 4 or parts[1] != "properties" or parts[3] != "type":
+        return False
+    name = parts[2].replace("~1", "/").replace("~0", "~")
+    if name not in body:
+        return False
+    sent = body[name]
+    if xml:
+        return sent in (None, "", {}) and is_array(name)
+    return not isinstance(sent, list | dict) and is_array(name)
+
+
+def spec_fault(failure: Any, case: Any = None) -> int | None:
+    """The status of an answer that is the spec's gap, not the server's, else None: a refusal
+    the spec does not document (a 4xx no exact, ``4XX`` or ``default`` response covers), or the
+    documented 4xx of an operation that documents no success answer at all (a server can only
+    refuse a valid request there)."""
+    from schemathesis.openapi.checks import RejectedPositiveData, UndefinedStatusCode
 
     if isinstance(failure, UndefinedStatusCode) and 400 <= failure.status_code < 500:
         return int(failure.status_code)
+    if isinstance(failure, RejectedPositiveData) and case is not None:
+        responses = case.operation.definition.raw.get("responses") or {}
+        success = [k for k in map(str, responses) if k[0] in "23" or k == "default"]
+        if not success and 400 <= failure.status_code < 500:
+            return int(failure.status_code)
     return None
 
 
@@ -451,14 +590,18 @@ def run(
             result.cases[phase] = result.cases.get(phase, 0) + len(event.recorder.cases)
             if event.label:
                 result.operations.add(event.label)
-            for checks in event.recorder.checks.values():
+            for case_id, checks in event.recorder.checks.items():
                 for node in checks:
                     info = node.failure_info
                     if info is None:
                         continue
                     failure = info.failure
+                    case = event.recorder.cases.get(case_id)
+                    if looks_valid_on_the_wire(failure, case.value if case else None):
+                        result.skipped += 1
+                        continue
                     label = failure.operation or event.label or event.recorder.label
-                    status = None if strict else spec_fault(failure)
+                    status = None if strict else spec_fault(failure, case.value if case else None)
                     key = (label, node.name, failure.title,
                            failure.message if status is None else str(status))
                     if key in seen:
@@ -487,5 +630,6 @@ def describe_allowances(allowances: Iterable[Allowance]) -> list[str]:
     lines = []
     for a in allowances:
         change = f"also accepts {', '.join(map(str, a.accept))}" if a.accept else "is off"
-        lines.append(f"{'/'.join(a.operations)}: {a.check} {change}: {a.reason}")
+        where = "/".join(a.operations) or "every operation"
+        lines.append(f"{where}: {a.check} {change}: {a.reason}")
     return lines

@@ -88,6 +88,8 @@ def read(
     )
     if raw is None:
         return MISSING
+    if raw == "" and is_array and style in ("simple", "form"):
+        return []  # "X-Ids:" sent empty: the empty array, as "ids=" is in a query
     if style == "label":
         if not raw.startswith("."):
             return raw  # the validator names what is wrong with it

@@ -2,8 +2,9 @@
 
 ``kind_of`` sorts a media type into json, form, multipart, text, xml or binary; ``decode`` turns
 the bytes of a non-JSON body into the value its schema is checked against (JSON bodies keep
-their own strict parser, :mod:`mockserver.bodies`). Text and XML arrive as text (XML must be
-well-formed), binary bodies are accepted as they are and not checked against a schema.
+their own strict parser, :mod:`mockserver.bodies`). Text arrives as text; XML must be well-formed
+and is read into the value its schema describes (:func:`mockserver.media.xml.from_xml`); binary
+bodies are accepted as they are and not checked against a schema.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from xml.etree import ElementTree
 
 from mockserver.bodies import BodyError, is_json_media
 from mockserver.media.form import decode_form, decode_multipart
+from mockserver.media.xml import from_xml
 from mockserver.openapi.spec import MediaType
 
 JSON = dict[str, Any]
@@ -36,7 +38,7 @@ def kind_of(media: str) -> str:
 
 def is_checked(kind: str) -> bool:
     """Whether a body of this kind is validated against its schema."""
-    return kind in ("json", "form", "multipart", "text")
+    return kind in ("json", "form", "multipart", "text", "xml")
 
 
 def decode(
@@ -58,8 +60,8 @@ def decode(
         except (UnicodeDecodeError, LookupError):
             raise BodyError(f"the body is not valid {charset or 'UTF-8'} text") from None
         if kind == "xml":
-            try:
-                ElementTree.fromstring(text)  # expat: entity expansion is bounded
+            try:  # expat: entity expansion is bounded
+                return from_xml(text, media.schema or {}, document)
             except ElementTree.ParseError as exc:
                 raise BodyError(f"malformed XML: {exc}") from None
         return text

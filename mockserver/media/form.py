@@ -9,6 +9,7 @@ Fields arrive as text; they become what the body's schema declares, following th
   splits one value (``tag=a,b`` with ``explode: false``; spaces or ``|`` for ``spaceDelimited``
   and ``pipeDelimited``); ``tag[]=a`` counts as ``tag``;
 * bracketed keys build objects (``address[city]=Paris``, ``deepObject``);
+* a required array property with no field is the empty array (it is sent as nothing);
 * a part (or field) whose ``contentType`` is JSON is parsed as JSON;
 * a multipart file part is its content as text (bytes kept one to one), so ``type: string,
   format: binary`` (and ``maxLength``) apply.
@@ -27,7 +28,14 @@ from urllib.parse import parse_qsl
 import orjson
 
 from mockserver.bodies import BodyError, is_json_media
-from mockserver.media.schemas import coerce_text, follow, items_schema, property_schema, types
+from mockserver.media.schemas import (
+    _branches,
+    coerce_text,
+    follow,
+    items_schema,
+    property_schema,
+    types,
+)
 
 JSON = dict[str, Any]
 MAX_FIELDS = 10_000
@@ -73,7 +81,7 @@ def decode_multipart(
     fields: list[Field] = []
     for index, part in enumerate(message.iter_parts()):
         name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str):  # name="" names the property "" (a valid object key)
             raise BodyError(f"multipart part {index} has no name in its Content-Disposition")
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
@@ -115,7 +123,18 @@ def assemble(
                 raise BodyError(f"{name}: sent both as a value and as an object")
             for path, field in nested:
                 _set_nested(target, name, path, field, prop, document)
+    for name in _required(schema, document):
+        if name not in body and "array" in types(property_schema(schema, name, document), document):
+            body[name] = []  # an empty array is sent as no field at all
     return body
+
+
+def _required(schema: Any, document: JSON) -> list[str]:
+    names: list[str] = []
+    for branch in _branches(schema, document):
+        required = branch.get("required")
+        names += [n for n in required if isinstance(n, str)] if isinstance(required, list) else []
+    return names
 
 
 def _split_key(key: str) -> tuple[str, list[str]]:

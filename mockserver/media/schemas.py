@@ -87,9 +87,15 @@ def coerce_text(raw: str, schema: Any, document: Mapping[str, Any]) -> Any:
     for kind in kinds:
         if kind == "integer":
             try:
-                return int(raw, 10)
+                number = int(raw, 10)
             except ValueError:
                 continue
+            if -(2**63) <= number < 2**64:
+                return number
+            try:  # beyond 64 bits: a float, as a JSON body's number would be
+                return float(number)
+            except OverflowError:
+                return raw
         if kind == "number":
             try:
                 value = float(raw)

@@ -599,7 +599,7 @@ def _operation(
 ) -> Operation:
     """One operation of a path item (see :func:`_operations`)."""
     shared = item.get("parameters") or []
-    op = item[method]
+    op = resolve(item[method], document, file, at)  # a $ref here is not OpenAPI, but common
     op_id = str(op.get("operationId") or f"{method}{path}")
     if op_id in seen_ids:
         raise SpecError(file, at, f"operationId {op_id!r} already used at {seen_ids[op_id]}")

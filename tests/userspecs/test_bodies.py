@@ -186,3 +186,46 @@ def test_an_empty_text_body_is_the_empty_text(server: ServeProcess) -> None:
     )
     assert saved.status_code == 204, saved.text
     assert last_body(server) == ""
+
+
+def test_an_xml_body_is_read_by_its_schema_and_validated(server: Served) -> None:
+    xml = {"Content-Type": "application/xml"}
+    pet = "<Pet><id>7</id><name>doggie</name><colour>brown</colour></Pet>"
+    added = requests.post(server.url + "/bodies/pets", data=pet, headers=xml, timeout=10)
+    assert added.status_code == 200, added.text
+    assert last_body(server) == {"id": 7, "name": "doggie", "colour": "brown"}
+    for body, problem in [
+        ("<Pet><id>seven</id><name>x</name></Pet>", "id: 'seven' is not of type integer"),
+        ("<Pet><id>1</id></Pet>", "name: is required"),
+        ("<Pet>doggie</Pet>", "body: 'doggie' is not of type object"),
+        (
+            "<Pet><name>a</name><name>b</name></Pet>",
+            "name: an array of 2 items is not of type string",
+        ),
+    ]:
+        refused = requests.post(server.url + "/bodies/pets", data=body, headers=xml, timeout=10)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["detail"].startswith(problem), refused.json()
+
+
+def test_a_form_integer_beyond_64_bits_is_refused_not_a_server_error(server: Served) -> None:
+    form = {"To": "+1", "Body": "x", "Attempts": "39404608739137626112"}
+    answer = requests.post(server.url + "/bodies/messages", data=form, timeout=10)
+    assert answer.status_code == 400, answer.text
+    assert "Attempts: 3.940460873913763e+19 is greater than the maximum" in answer.text
+
+
+def test_a_required_array_sent_as_no_field_is_the_empty_array(server: Served) -> None:
+    answer = requests.post(server.url + "/bodies/lists", data={"name": "empty"}, timeout=10)
+    assert answer.status_code == 201, answer.text
+    assert last_body(server) == {"name": "empty", "ids": []}
+
+
+def test_a_multipart_part_named_with_the_empty_string_is_a_property(server: Served) -> None:
+    answer = requests.post(
+        server.url + "/bodies/files",
+        files={"file": ("a.txt", b"abc"), "purpose": (None, "avatar"), "": (None, "extra")},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    assert last_body(server)[""] == "extra"

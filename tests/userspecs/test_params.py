@@ -27,6 +27,7 @@ VALID = [
     ("/matrix-object/;role=user;age=2", {}),
     ("/label/.3.4.5", {}),
     ("/simple/role=admin,age=7", {"X-Ids": "1,2,3"}),
+    ("/simple/role=admin,age=7", {"X-Ids": ""}),  # sent empty: the empty array
 ]
 INVALID = [
     ("/form-exploded?role=admin&age=0", {}, "filter.age: 0 is less than the minimum of 1"),
