@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner, Result
 
+from mockserver import contract as contracts
 from mockserver.cli import main
+from mockserver.openapi.loader import bundled_spec_dir
 
 from .serving import SPECS, Served, serve
 
@@ -53,3 +55,23 @@ def test_strict_counts_an_undocumented_refusal_as_a_failure(server: Served) -> N
     assert result.exit_code == 1, result.output
     assert "FAIL POST /nodes [status_code_conformance]" in result.output
     assert "SPEC " not in result.output
+
+
+def test_what_the_mock_does_not_emulate_for_a_user_spec_is_allowed_against_the_mock_only() -> None:
+    document = contracts.read_spec(TREE)
+    allowed = contracts.allowances_for(document, target="mock")
+    assert {a.check for a in allowed} == {
+        "ignored_auth",
+        "use_after_free",
+        "ensure_resource_availability",
+    }
+    assert all(a.operations == () for a in allowed)  # every operation
+    config = contracts.config_dict(document, target="mock")
+    assert config["checks"]["use_after_free"] == {"enabled": False}
+    assert contracts.allowances_for(document, target="deployment") == []
+    assert contracts.allowances_for(document, target="mock", strict=True) == []
+    # A bundled spec keeps its state checks: its behaviours store what it creates.
+    bunce = contracts.read_spec(bundled_spec_dir() / "bunce.yaml")
+    assert not {"use_after_free", "ignored_auth"} & {
+        a.check for a in contracts.allowances_for(bunce, target="mock")
+    }
