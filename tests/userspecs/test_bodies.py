@@ -145,7 +145,7 @@ def test_a_binary_body_is_accepted_as_documented(server: ServeProcess, content_t
 
 
 def test_an_xml_body_is_accepted_when_documented_and_must_be_well_formed(
-    server: ServeProcess
+    server: ServeProcess,
 ) -> None:
     xml = {"Content-Type": "application/xml"}
     ok = requests.post(
@@ -188,7 +188,7 @@ def test_an_empty_text_body_is_the_empty_text(server: ServeProcess) -> None:
     assert last_body(server) == ""
 
 
-def test_an_xml_body_is_read_by_its_schema_and_validated(server: Served) -> None:
+def test_an_xml_body_is_read_by_its_schema_and_validated(server: ServeProcess) -> None:
     xml = {"Content-Type": "application/xml"}
     pet = "<Pet><id>7</id><name>doggie</name><colour>brown</colour></Pet>"
     added = requests.post(server.url + "/bodies/pets", data=pet, headers=xml, timeout=10)
@@ -208,20 +208,20 @@ def test_an_xml_body_is_read_by_its_schema_and_validated(server: Served) -> None
         assert refused.json()["detail"].startswith(problem), refused.json()
 
 
-def test_a_form_integer_beyond_64_bits_is_refused_not_a_server_error(server: Served) -> None:
+def test_a_form_integer_beyond_64_bits_is_refused_not_a_server_error(server: ServeProcess) -> None:
     form = {"To": "+1", "Body": "x", "Attempts": "39404608739137626112"}
     answer = requests.post(server.url + "/bodies/messages", data=form, timeout=10)
     assert answer.status_code == 400, answer.text
     assert "Attempts: 3.940460873913763e+19 is greater than the maximum" in answer.text
 
 
-def test_a_required_array_sent_as_no_field_is_the_empty_array(server: Served) -> None:
+def test_a_required_array_sent_as_no_field_is_the_empty_array(server: ServeProcess) -> None:
     answer = requests.post(server.url + "/bodies/lists", data={"name": "empty"}, timeout=10)
     assert answer.status_code == 201, answer.text
     assert last_body(server) == {"name": "empty", "ids": []}
 
 
-def test_a_multipart_part_named_with_the_empty_string_is_a_property(server: Served) -> None:
+def test_a_multipart_part_named_with_the_empty_string_is_a_property(server: ServeProcess) -> None:
     answer = requests.post(
         server.url + "/bodies/files",
         files={"file": ("a.txt", b"abc"), "purpose": (None, "avatar"), "": (None, "extra")},

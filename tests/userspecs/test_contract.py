@@ -4,29 +4,24 @@ is listed as the spec's fault without failing the run (unless ``--strict``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from click.testing import CliRunner, Result
 
 from mockserver import contract as contracts
 from mockserver.cli import main
 from mockserver.openapi.loader import bundled_spec_dir
+from mockserver.testing import ServeProcess
 
-from .serving import SPECS, Served, serve
+from .serving import SPECS
 
 pytestmark = pytest.mark.slow
 TREE = SPECS / "tree" / "openapi.yaml"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    served = serve(tmp_path_factory.mktemp("contract"), "--spec", f"tree={TREE}")
-    yield served
-    served.stop()
+SERVE_ARGS = ["--spec", f"tree={TREE}"]
 
 
-def contract(server: Served, *options: str) -> Result:
+def contract(server: ServeProcess, *options: str) -> Result:
     return CliRunner().invoke(
         main,
         ["contract", str(TREE), "--url", server.url + "/tree", "--max-examples", "5", *options],
@@ -34,14 +29,16 @@ def contract(server: Served, *options: str) -> Result:
     )
 
 
-def test_a_spec_split_over_files_is_checked_with_its_references_followed(server: Served) -> None:
+def test_a_spec_split_over_files_is_checked_with_its_references_followed(
+    server: ServeProcess,
+) -> None:
     result = contract(server)
     assert "Unresolvable reference" not in result.output
     assert "FAIL" not in result.output, result.output
     assert "2 operation(s)" in result.output and "coverage" in result.output
 
 
-def test_an_undocumented_refusal_is_the_specs_fault_and_passes(server: Served) -> None:
+def test_an_undocumented_refusal_is_the_specs_fault_and_passes(server: ServeProcess) -> None:
     # POST /nodes documents only its 201: invalid nodes get a 400 the spec does not list.
     result = contract(server)
     assert result.exit_code == 0, result.output
@@ -50,7 +47,7 @@ def test_an_undocumented_refusal_is_the_specs_fault_and_passes(server: Served) -
     assert result.output.rstrip().endswith("the spec's fault")
 
 
-def test_strict_counts_an_undocumented_refusal_as_a_failure(server: Served) -> None:
+def test_strict_counts_an_undocumented_refusal_as_a_failure(server: ServeProcess) -> None:
     result = contract(server, "--strict")
     assert result.exit_code == 1, result.output
     assert "FAIL POST /nodes [status_code_conformance]" in result.output

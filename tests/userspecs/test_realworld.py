@@ -31,8 +31,9 @@ import pytest
 import requests
 
 from mockserver import contract
+from mockserver.testing import ServeProcess, serve
 
-from .serving import SPECS, Served, serve
+from .serving import SPECS
 
 pytestmark = pytest.mark.slow
 REAL = SPECS / "realworld"
@@ -132,21 +133,25 @@ def write_chat_spec(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, dict[str, Path]]]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ServeProcess, dict[str, Path]]]:
     folder = tmp_path_factory.mktemp("realworld")
     paths = {name: spec.path or write_chat_spec(folder) for name, spec in SUITE.items()}
     mounts = [arg for name, path in paths.items() for arg in ("--spec", f"{name}={path}")]
-    server = serve(folder, "--validate-responses", "strict", *mounts)
-    yield server, paths
-    server.stop()
+    args = ("--no-bundled", "--seed", "7", "--validate-responses", "strict", *mounts)
+    with serve(*args, log=folder / "serve.log", timeout=120) as server:
+        yield server, paths
 
 
 @pytest.fixture(scope="module")
-def server(served: tuple[Served, dict[str, Path]]) -> Served:
+def server(served: tuple[ServeProcess, dict[str, Path]]) -> ServeProcess:
     return served[0]
 
 
-def call(server: Served, api: str, method: str, path: str, **options: Any) -> requests.Response:
+def call(
+    server: ServeProcess, api: str, method: str, path: str, **options: Any
+) -> requests.Response:
     spec = SUITE[api]
     headers = {**spec.headers, **options.pop("headers", {})}
     cookies = {**spec.cookies, **options.pop("cookies", {})}
@@ -164,7 +169,7 @@ def call(server: Served, api: str, method: str, path: str, **options: Any) -> re
 # -- valid requests ------------------------------------------------------------------------
 
 
-def test_a_form_write_with_basic_auth_is_created(server: Served) -> None:
+def test_a_form_write_with_basic_auth_is_created(server: ServeProcess) -> None:
     created = call(
         server,
         "messaging",
@@ -188,7 +193,7 @@ def test_a_form_write_with_basic_auth_is_created(server: Served) -> None:
     assert listed.status_code == 200, listed.text
 
 
-def test_a_bad_example_is_never_sent(server: Served) -> None:
+def test_a_bad_example_is_never_sent(server: ServeProcess) -> None:
     fetched = call(
         server, "messaging", "GET", f"/2010-04-01/Accounts/{SID}/Messages/{MESSAGE}.json"
     )
@@ -198,7 +203,7 @@ def test_a_bad_example_is_never_sent(server: Served) -> None:
     assert missing.status_code == 404 and isinstance(missing.json()["status"], int)
 
 
-def test_a_multipart_upload_with_a_json_part_is_created(server: Served) -> None:
+def test_a_multipart_upload_with_a_json_part_is_created(server: ServeProcess) -> None:
     uploaded = call(
         server,
         "files",
@@ -217,7 +222,7 @@ def test_a_multipart_upload_with_a_json_part_is_created(server: Served) -> None:
     assert thumbnail.status_code == 200 and thumbnail.headers["Content-Type"] == "image/png"
 
 
-def test_operations_written_as_refs_to_other_files_are_served(server: Served) -> None:
+def test_operations_written_as_refs_to_other_files_are_served(server: ServeProcess) -> None:
     listed = call(server, "cloud", "GET", "/v2/droplets", params={"per_page": 2, "type": "gpus"})
     assert listed.status_code == 200, listed.text
     assert isinstance(listed.json()["meta"]["total"], int)
@@ -225,7 +230,7 @@ def test_operations_written_as_refs_to_other_files_are_served(server: Served) ->
     assert action.status_code == 201, action.text
 
 
-def test_an_underscore_api_key_header_arrives_and_xml_is_answered(server: Served) -> None:
+def test_an_underscore_api_key_header_arrives_and_xml_is_answered(server: ServeProcess) -> None:
     pet = call(server, "petstore3", "GET", "/pet/10", headers={"Accept": "application/xml"})
     assert pet.status_code == 200, pet.text
     assert pet.headers["Content-Type"] == "application/xml"
@@ -244,7 +249,7 @@ def test_an_underscore_api_key_header_arrives_and_xml_is_answered(server: Served
     assert login.status_code == 200 and login.headers["Content-Type"] == "application/xml"
 
 
-def test_named_examples_and_binary_answers_of_a_31_spec(server: Served) -> None:
+def test_named_examples_and_binary_answers_of_a_31_spec(server: ServeProcess) -> None:
     hours = call(server, "museum", "GET", "/museum-hours", params={"startDate": "2023-09-11"})
     assert hours.status_code == 200
     assert hours.json()[0] == {"date": "2023-09-11", "timeOpen": "09:00", "timeClose": "18:00"}
@@ -252,7 +257,7 @@ def test_named_examples_and_binary_answers_of_a_31_spec(server: Served) -> None:
     assert code.status_code == 200 and code.headers["Content-Type"] == "image/png"
 
 
-def test_text_and_csv_answers_and_parameters_in_every_style(server: Served) -> None:
+def test_text_and_csv_answers_and_parameters_in_every_style(server: ServeProcess) -> None:
     fields = call(server, "records", "GET", "/oa_citations/v1/fields")
     assert fields.headers["Content-Type"].startswith("text/plain")
     assert fields.text == "patentNumber\ncitedDocumentIdentifier\n"
@@ -277,7 +282,7 @@ def test_text_and_csv_answers_and_parameters_in_every_style(server: Served) -> N
     assert styled.status_code == 200, styled.text
 
 
-def test_a_generated_discord_like_spec_answers(server: Served) -> None:
+def test_a_generated_discord_like_spec_answers(server: ServeProcess) -> None:
     answer = call(server, "chat", "GET", "/guilds/1/resource0s", params={"limit": 5})
     assert answer.status_code == 200, answer.text
     assert isinstance(answer.json()["id"], str)
@@ -352,7 +357,7 @@ INVALID = [
     ids=[f"{api}-{method}-{path}" for api, method, path, *_ in INVALID],
 )
 def test_an_invalid_request_is_refused_naming_the_field_in_the_documented_shape(
-    server: Served,
+    server: ServeProcess,
     api: str,
     method: str,
     path: str,
@@ -365,7 +370,7 @@ def test_an_invalid_request_is_refused_naming_the_field_in_the_documented_shape(
     assert problem in answer.text, answer.text
 
 
-def test_missing_credentials_are_refused_with_a_challenge(server: Served) -> None:
+def test_missing_credentials_are_refused_with_a_challenge(server: ServeProcess) -> None:
     spec = SUITE["messaging"]
     answer = requests.get(
         server.url + spec.mount + f"/2010-04-01/Accounts/{SID}/Messages.json", timeout=30
@@ -379,7 +384,7 @@ def test_missing_credentials_are_refused_with_a_challenge(server: Served) -> Non
 
 @pytest.mark.parametrize("api", list(SUITE))
 def test_schemathesis_finds_nothing_but_the_specs_own_gaps(
-    served: tuple[Served, dict[str, Path]], api: str
+    served: tuple[ServeProcess, dict[str, Path]], api: str
 ) -> None:
     server, paths = served
     document = contract.read_spec(paths[api])
