@@ -67,8 +67,8 @@ class _Query:
 
 def worker(backend: str, total: int, batch: int) -> dict[str, Any]:
     """Runs in a fresh process: seed, measure at each checkpoint, return the numbers."""
+    from mockserver.apis.bunce.behaviours import encode_cursor, new_customer
     from mockserver.app import create_app
-    from mockserver.behaviours.bunce import encode_cursor, new_customer
     from mockserver.config import Settings
     from mockserver.engine import RequestData
     from mockserver.store import Scope
@@ -163,7 +163,7 @@ def measure_point(
     last: int,
 ) -> dict[str, Any]:
     """The numbers at one size: RSS, and get / page latency through the State API and the engine."""
-    from mockserver.behaviours.bunce import encode_cursor
+    from mockserver.apis.bunce.behaviours import encode_cursor
 
     cursor_mid = {"per_page": "20", "cursor": encode_cursor("next", middle)}
     cursor_end = {"per_page": "20", "cursor": encode_cursor("prev", last + 1)}

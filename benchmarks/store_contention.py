@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import customers_body
 
-from mockserver.behaviours.bunce import new_customer
+from mockserver.apis.bunce.behaviours import new_customer
 from mockserver.ids import iso_times
 from mockserver.store import NewRecord, Scope, SQLiteState
 

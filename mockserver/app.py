@@ -1,8 +1,9 @@
 """The Flask layer: an app factory that adapts HTTP requests to the engine and back.
 
-Flask does little here on purpose: one catch-all view per mounted API hands a
-:class:`~mockserver.engine.RequestData` to the engine, the control blueprint serves ``/__mock/``,
-and error handlers make sure nothing answers with an HTML page or a bare 500.
+Flask does little here on purpose: requests under an API mount go straight to the engine
+(:class:`ApiFastPath`, a WSGI middleware), the control blueprint serves ``/__mock/``, and error
+handlers make sure nothing answers with an HTML page or a bare 500. Each app has its own registry
+of API packs (:mod:`mockserver.packs`): the bundled and installed ones unless ``apis`` says.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import orjson
 from flask import Flask, Response, request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
@@ -22,21 +22,24 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request as WerkzeugRequest
 
 from mockserver import memory
-from mockserver.behaviours.registry import load_builtin
+from mockserver.apis import registry as discover_registry
 from mockserver.config import Settings
 from mockserver.engine import Engine, RequestData, ResponseData
 from mockserver.errors import ConfigError
 from mockserver.openapi.loader import bundled_spec_paths, load_spec
 from mockserver.openapi.mounts import SpecEntry, chose_name, parse_entry, renamed, unique_name
 from mockserver.openapi.spec import Spec
+from mockserver.packs import ApiPack, Registry
+from mockserver.problems import http_problem, unexpected_problem
 from mockserver.services import Services
 from mockserver.specchecks import NOT_SERVED, check_examples, drop_invalid_examples
 
 log = logging.getLogger("mockserver")
 
 
-def load_specs(settings: Settings) -> list[Spec]:
-    """The bundled specs (unless ``bundled`` is False) plus ``settings.specs``, by ``apis``.
+def load_specs(settings: Settings, registry: Registry | None = None) -> list[Spec]:
+    """The bundled specs (unless ``bundled`` is False), the specs ``registry``'s packs ship, and
+    ``settings.specs``, kept by ``settings.apis``.
 
     ``settings.specs`` holds ``PATH`` or ``NAME=PATH`` entries (:mod:`mockserver.openapi.mounts`).
     Each spec's examples are checked against their schemas: one that breaks its schema is reported
@@ -50,6 +53,7 @@ def load_specs(settings: Settings) -> list[Spec]:
             SpecEntry(path, bundled=True)
             for path in (bundled_spec_paths() if settings.bundled else [])
         ),
+        *(SpecEntry(p.spec) for p in (registry.packs if registry else []) if p.spec),
         *map(parse_entry, settings.specs),
     ]
     specs: list[Spec] = []
@@ -113,29 +117,40 @@ def _load_reporting(entry: SpecEntry) -> Spec:
     return spec
 
 
+def packs_registry(apis: Registry | list[ApiPack] | None) -> Registry:
+    """The registry an app serves with: ``apis`` as given, or the bundled and installed packs."""
+    if isinstance(apis, Registry):
+        return apis
+    return discover_registry(None if apis is None else list(apis))
+
+
 def create_app(
     settings: Settings | None = None,
     *,
+    apis: Registry | list[ApiPack] | None = None,
     services: Services | None = None,
     specs: list[Spec] | None = None,
 ) -> Flask:
     """Build the mock as a Flask app.
 
-    ``settings`` default to :meth:`Settings.from_env`; ``services`` may be passed to share state
-    with a caller (the pytest fixture does); ``specs`` already loaded by :func:`load_specs` are
-    used as they are (``mockserver serve`` loads them before forking its workers). The background
-    worker (jobs, webhooks) starts when ``settings.background`` is true.
+    ``settings`` default to :meth:`Settings.from_env`. ``apis`` are the API packs the app serves
+    with (a list of :class:`~mockserver.packs.ApiPack`, or a registry): by default the bundled
+    packs and those installed through the ``mockserver.apis`` entry point group. ``services`` may
+    be passed to share state with a caller (the pytest fixture does; its registry is then the
+    app's); ``specs`` already loaded by :func:`load_specs` are used as they are (``mockserver
+    serve`` loads them before forking its workers). The background worker (jobs, webhooks)
+    starts when ``settings.background`` is true.
     """
     settings = settings or Settings.from_env()
     memory.configure()  # a large request's memory goes back to the system (mockserver/memory.py)
-    load_builtin()
-    specs = load_specs(settings) if specs is None else specs
-    services = services or Services.build(settings)
+    registry = services.registry if services is not None else packs_registry(apis)
+    specs = load_specs(settings, registry) if specs is None else specs
+    services = services or Services.build(settings, registry)
     engine = Engine(specs, services)
-    for spec in specs:
-        header = spec.settings.webhooks.get("signature-header")
-        if header:  # the API that sends webhooks names its signature header in its spec
-            services.webhooks.signature_header = str(header)
+    for spec in specs:  # each API that sends webhooks signs them in its own header
+        header = registry.signature_header(spec.name, spec.settings.webhooks)
+        if header is not None:
+            services.webhooks.signature_headers[spec.name] = header
 
     app = Flask("mockserver")
     app.config["MOCKSERVER_SETTINGS"] = settings
@@ -302,30 +317,6 @@ def _send(answer: ResponseData, environ: dict[str, Any], start_response: Any) ->
         headers.append(("Content-Length", str(len(body))))
     start_response(_STATUS_LINES.get(status) or f"{status} UNKNOWN", headers)
     return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
-
-
-def problem(
-    status: int, title: str, detail: str, headers: dict[str, str] | None = None
-) -> Response:
-    """An RFC 7807 ``application/problem+json`` answer (for failures outside an API's envelope)."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    return Response(
-        orjson.dumps(body), status, headers=headers, mimetype="application/problem+json"
-    )
-
-
-def http_problem(exc: HTTPException) -> Response:
-    """A werkzeug HTTP error (a body that cannot be read, a method Flask refuses) as JSON."""
-    allow = dict(exc.get_headers()).get("Allow")
-    headers = {"Allow": allow} if allow else None
-    return problem(exc.code or 500, str(exc.name), str(exc.description), headers)
-
-
-def unexpected_problem(exc: Exception, method: str, path: str, services: Services) -> Response:
-    """A bug inside the mock: logged, kept for the pytest fixture to re-raise, answered as JSON."""
-    log.exception("unexpected error while answering %s %s", method, path)
-    services.server_errors.append(exc)
-    return problem(500, "mock error", f"{type(exc).__name__}: {exc}")
 
 
 def _drop_connection(environ: dict[str, Any]) -> None:

@@ -262,11 +262,11 @@ def validate(specs: tuple[str, ...]) -> None:
 @click.option("--api", "apis", multiple=True)
 def routes(specs: tuple[str, ...], apis: tuple[str, ...]) -> None:
     """Print what is mounted where."""
-    from mockserver.app import load_specs
+    from mockserver.app import load_specs, packs_registry
 
     settings = _settings(specs=list(specs) or None, apis=list(apis) or None)
     try:
-        loaded = load_specs(settings)
+        loaded = load_specs(settings, packs_registry(None))
     except MockServerError as exc:
         _exit_on(exc)
     for spec in loaded:
@@ -569,12 +569,13 @@ def _recorded(
 ) -> tuple[dict[str, MountedApi], list[Recording]]:
     """The mounted specs (the bundled ones unless ``no_bundled``, and ``specs``) and the
     recordings in ``folder`` (of ``api`` only, when given), for drift and examples."""
-    from mockserver.app import load_specs
+    from mockserver.app import load_specs, packs_registry
     from mockserver.engine import MountedApi
     from mockserver.recording import load_recordings
 
-    loaded = load_specs(_settings(specs=list(specs) or None, bundled=not no_bundled))
-    apis = {spec.name: MountedApi(spec) for spec in loaded}
+    registry = packs_registry(None)
+    loaded = load_specs(_settings(specs=list(specs) or None, bundled=not no_bundled), registry)
+    apis = {spec.name: MountedApi(spec, registry) for spec in loaded}
     return apis, [r for r in load_recordings(folder) if api is None or r.api == api]
 
 

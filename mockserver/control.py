@@ -28,12 +28,13 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from mockserver import dashboard, journal
-from mockserver.app import problem
 from mockserver.bodies import BodyError, parse_json
 from mockserver.engine import MountedApi, mask
+from mockserver.errors import ConfigError
 from mockserver.faults import build_fault
 from mockserver.guard import ControlGuard, unsupported_body
 from mockserver.openapi.loader import load_spec
+from mockserver.problems import problem
 from mockserver.store import Endpoint, Job, Notification, Scope
 from mockserver.validation import Violation, read_parameters
 
@@ -363,7 +364,10 @@ def control_blueprint(engine: Engine) -> Blueprint:
         scope = scope_from_args()
         data = body()  # an array of customers, or {"customers": [...]}
         items = data["customers"] if isinstance(data, dict) else data
-        results = services.seed(scope.api, scope.account, items)
+        try:
+            results = services.seed(scope.api, scope.account, items)
+        except ConfigError as exc:  # no pack of this app stores customers of the API
+            raise _BadRequest(str(exc)) from None
         status = 201 if all("created" in r for r in results) else 409
         return _json({"results": results}, status)
 
@@ -412,8 +416,9 @@ def control_blueprint(engine: Engine) -> Blueprint:
         data = body()
         events = data.get("events", ["*"])
         try:  # what makes a URL acceptable is register()'s to say
+            api = data.get("api") or services.webhooks.only_api()
             endpoint = services.webhooks.register(
-                api_name(data.get("api", "tamio")),
+                api_name(api),
                 data["url"],
                 [events] if isinstance(events, str) else events,
                 secret=data.get("secret"),

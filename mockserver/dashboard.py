@@ -21,7 +21,7 @@ from pathlib import Path
 
 from flask import Blueprint, Request, Response, request
 
-from mockserver.app import problem
+from mockserver.problems import problem
 
 UI_DIR = Path(__file__).parent / "ui"
 PAGE = "/__mock/ui"

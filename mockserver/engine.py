@@ -23,9 +23,8 @@ from urllib.parse import quote
 
 import orjson
 
-from mockserver.behaviours.registry import BEHAVIOURS, Behaviour, Call, Reply
 from mockserver.bodies import BodyError, is_json_media, media_type, parse_json
-from mockserver.envelopes import Failure, generic, render
+from mockserver.envelopes import Envelope, Failure, generic
 from mockserver.errors import SpecError
 from mockserver.errorshapes import shape
 from mockserver.formats import preload as preload_formats
@@ -35,6 +34,7 @@ from mockserver.media.answers import checked_as_json, encode
 from mockserver.negotiation import request_media
 from mockserver.openapi.routing import Router
 from mockserver.openapi.spec import Operation, Spec
+from mockserver.packs import Behaviour, Call, Registry, Reply
 from mockserver.responses import (
     Chosen,
     Preference,
@@ -136,11 +136,17 @@ class CompiledOperations(dict[str, CompiledOperation]):
 
 
 class MountedApi:
-    """One spec served at its mount point, with its router and compiled operations."""
+    """One spec served at its mount point, with its router, its compiled operations, and what
+    its pack gives it: the behaviours by operationId and the error envelope."""
 
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: Spec, registry: Registry | None = None) -> None:
+        """``registry`` holds the packs of the app serving ``spec`` (without one: no behaviours,
+        and only the core's ``problem`` envelope, as for ``control.yaml``)."""
+        registry = registry if registry is not None else Registry()
         self.spec = spec
         self.mount = spec.mount
+        self.behaviours: Mapping[str, Behaviour] = registry.behaviours(spec.name)
+        self.envelope: Envelope = registry.envelope(spec)
         self.router = Router(spec.operations)
         self.credential_re = re.compile(spec.settings.credential_pattern)
         self.compiled = CompiledOperations(self._compile, spec.operations)
@@ -162,6 +168,10 @@ class MountedApi:
                         log_spec.warning("%s (%s)", problem, NOT_SERVED)
                     self._unchecked.discard(op.operation_id)
         return self.compiled[op.operation_id]
+
+    def render(self, failure: Failure) -> tuple[Any, str]:
+        """``failure`` in this API's envelope: ``(body, content type)``."""
+        return self.envelope(self.spec.settings, failure)
 
     def _compile(self, op: Operation) -> CompiledOperation:
         spec = self.spec
@@ -301,14 +311,11 @@ class Engine:
     def __init__(self, specs: list[Spec], services: Services) -> None:
         self.services = services
         self.settings = services.settings
-        self.apis = [MountedApi(spec) for spec in specs]
+        self.apis = [MountedApi(spec, services.registry) for spec in specs]
         # Longest mount first, so /a/v1 wins over /a.
         self.apis.sort(key=lambda api: len(api.mount), reverse=True)
         self.by_name = {api.spec.name: api for api in self.apis}
-        for api in self.apis:
-            create = api.compiled.get("createCustomer")
-            if create is not None and create.body_validator is not None:
-                services.item_validators[api.spec.name] = create.body_validator
+        services.expect_items(specs)
         self._local = threading.local()
         # Proxy and replay (docs/proxy.md): a step after validation, None when not configured.
         self.relay: Relay | None = None
@@ -466,11 +473,8 @@ class Engine:
             if rule.block_s:
                 state.flags.set(f"blocked:{key}", blocked_until)
         retry = max(1, int(float(blocked_until) - now + 0.999))
-        message = (
-            "You have reached maximum request limit."
-            if api.spec.settings.envelope == "bunce"
-            else f"Too many requests: at most {rule.limit} per {rule.window_s:g} s; "
-            f"retry in {retry} s"
+        message = rule.message or (
+            f"Too many requests: at most {rule.limit} per {rule.window_s:g} s; retry in {retry} s"
         )
         return Failure("rate-limited", 429, message, headers={"Retry-After": str(retry)})
 
@@ -636,7 +640,7 @@ class Engine:
         api, op = x.api, x.op
         try:
             preference = parse_prefer(x.request.headers.get("Prefer"))
-            behaviour = BEHAVIOURS.get((api.spec.name, op.operation_id))
+            behaviour = api.behaviours.get(op.operation_id)
             if behaviour is not None and not preference.any:
                 x.behaviour = behaviour
                 return None
@@ -756,7 +760,7 @@ class Engine:
             documented = self._documented_failure(api, x.compiled, failure, headers)
             if documented is not None:
                 return documented
-        body, content_type = render(api.spec.settings, failure)
+        body, content_type = api.render(failure)
         return ResponseData(failure.status, orjson.dumps(body), content_type, headers)
 
     def _documented_failure(
@@ -773,14 +777,12 @@ class Engine:
             return None
         headers.update(required_headers(shaped.definition, self._generator, document))
         if shaped.media is None:  # documented without a body: the problem, for the message
-            problem, content_type = render(
-                api.spec.settings, replace(failure, status=shaped.status)
-            )
+            problem, content_type = api.render(replace(failure, status=shaped.status))
             return ResponseData(shaped.status, orjson.dumps(problem), content_type, headers)
         body = shaped.body
         if checked_as_json(shaped.media):
             validator = api.response_validator(compiled, shaped.status, shaped.media)
-            problem, _ = render(api.spec.settings, replace(failure, status=shaped.status))
+            problem, _ = api.render(replace(failure, status=shaped.status))
             if shaped.media == "application/problem+json" and (
                 validator is None or validator.is_valid(problem)
             ):

@@ -1,11 +1,10 @@
-"""Render failures into each API's documented error shape.
+"""Failures, and the envelopes that render them in an API's documented error shape.
 
-A :class:`Failure` says what went wrong (a kind, a status, a message, the violations); an envelope
-renderer turns it into the body the API documents:
-
-* Tamio: ``{"status": 400, "error": "...", "error_code": 1001}``; 401 has no ``error_code``.
-* Bunce: ``{"success": false, "message": "...", "errors": ["..."]}``.
-* problem: RFC 7807 ``application/problem+json`` for user specs without an envelope of their own.
+A :class:`Failure` says what went wrong (a kind, a status, a message, the violations); an
+:data:`Envelope` turns it into the body the API documents. A spec picks its envelope with
+``x-mock.envelope``: ``problem`` (RFC 7807 ``application/problem+json``, :data:`PROBLEM`, the
+default) is the core's own; an API pack provides the envelope named after its API
+(:class:`mockserver.packs.ApiPack`, e.g. ``mockserver/apis/<api>/envelope.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +21,8 @@ JSON = dict[str, Any]
 
 @dataclass(slots=True)
 class Failure:
-    """A request the mock refuses. ``kind`` keys the API's error code (Tamio's ``error_code``)."""
+    """A request the mock refuses. ``kind`` says why (``validation``, ``not-found``, ...); an
+    envelope may map it to the API's own error code (``x-mock.error-codes``)."""
 
     kind: str
     status: int
@@ -43,31 +43,8 @@ class Failure:
         return cls(kind, status, message, violations)
 
 
-# Tamio documents error_code only for some cases; the rest are the mock's choices
-# (x-mock.error-codes).
-TAMIO_DEFAULT_CODES = {
-    "validation": 1001,
-    "malformed": 1001,
-    "not-found": 1002,
-    "duplicate": 10142,
-}
-
-
-def _tamio(settings: ApiSettings, failure: Failure) -> tuple[JSON, str]:
-    body: JSON = {"status": failure.status, "error": failure.message}
-    if failure.status != 401:
-        codes = {**TAMIO_DEFAULT_CODES, **settings.error_codes}
-        body["error_code"] = codes.get(failure.kind, codes.get("validation", 1001))
-    if failure.violations:
-        body["errors"] = [v.message for v in failure.violations]
-    return body, "application/json"
-
-
-def _bunce(settings: ApiSettings, failure: Failure) -> tuple[JSON, str]:
-    body: JSON = {"success": False, "message": failure.message}
-    if failure.violations:
-        body["errors"] = [v.message for v in failure.violations]
-    return body, "application/json"
+Envelope = Callable[[ApiSettings, Failure], tuple[JSON, str]]
+"""Renders a failure as ``(body, content type)`` in an API's error shape."""
 
 
 def _problem(settings: ApiSettings, failure: Failure) -> tuple[JSON, str]:
@@ -82,16 +59,8 @@ def _problem(settings: ApiSettings, failure: Failure) -> tuple[JSON, str]:
     return body, "application/problem+json"
 
 
-RENDERERS: dict[str, Callable[[ApiSettings, Failure], tuple[JSON, str]]] = {
-    "tamio": _tamio,
-    "bunce": _bunce,
-    "problem": _problem,
-}
-
-
-def render(settings: ApiSettings, failure: Failure) -> tuple[JSON, str]:
-    """The body and content type for ``failure`` in the API's envelope."""
-    return RENDERERS[settings.envelope](settings, failure)
+PROBLEM: Envelope = _problem
+"""The ``problem`` envelope: RFC 7807, for specs without an envelope of their own."""
 
 
 def generic(failure: Failure) -> tuple[JSON, str]:

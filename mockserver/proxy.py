@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from mockserver.drift import check_response, header_value, request_findings
-from mockserver.envelopes import Failure, render
+from mockserver.envelopes import Failure
 from mockserver.errors import ConfigError
 from mockserver.journal import Finding, JournalEntry, UpstreamCall
 from mockserver.openapi.spec import Spec
@@ -281,7 +281,7 @@ class Relay:
             error.status,
             f"Proxy: {error.message} ({error.url})",
         )
-        body, content_type = render(api.spec.settings, failure)
+        body, content_type = api.render(failure)
         headers = {UPSTREAM_ERROR_HEADER: error.reason}
         if findings:
             headers[VIOLATIONS_HEADER] = header_value(findings)
@@ -298,7 +298,7 @@ class Relay:
             f"Proxy (strict): the upstream answered {status}, which breaks the spec: "
             f"{listed}{more}",
         )
-        body, content_type = render(api.spec.settings, failure)
+        body, content_type = api.render(failure)
         headers = {UPSTREAM_ERROR_HEADER: "drift", VIOLATIONS_HEADER: header_value(findings)}
         return ResponseData(502, orjson.dumps(body), content_type, headers)
 

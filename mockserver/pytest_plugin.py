@@ -11,7 +11,11 @@ Override the config fixtures in a ``conftest.py``::
     def mockserver_specs():
         return ["specs/my-api.yaml"]
 
-Proxy mode: ``MOCKSERVER_PROXY=bunce=https://sandbox.api.bunce.so/v1 pytest`` runs the suite
+    @pytest.fixture(scope="session")
+    def mockserver_apis():  # the API packs to serve with (default: bundled and installed)
+        return [*mockserver.apis.bundled(), MY_PACK]
+
+Proxy mode: ``MOCKSERVER_PROXY=<api>=https://sandbox.example/v1 pytest`` runs the suite
 through the real API, checked against the spec (``MOCKSERVER_RECORD_DIR`` records it,
 ``MOCKSERVER_REPLAY_DIR`` answers from recordings; see ``mockserver_relay``).
 
@@ -30,6 +34,7 @@ from typing import Any
 import pytest
 
 from mockserver.config import Settings
+from mockserver.packs import ApiPack
 from mockserver.testing import MockServer
 
 
@@ -78,13 +83,19 @@ def mockserver_dataset() -> str | None:
     return None
 
 
+@pytest.fixture(scope="session")
+def mockserver_apis() -> list[ApiPack] | None:
+    """The API packs the servers run with (None: the bundled ones and every installed one)."""
+    return None
+
+
 RELAY_SETTINGS = ("proxy", "proxy_strict", "proxy_timeout_s", "record_dir", "replay_dir")
 
 
 @pytest.fixture(scope="session")
 def mockserver_relay() -> dict[str, Any]:
     """Proxy, record and replay settings for the session's server (docs/proxy.md), from
-    ``MOCKSERVER_PROXY`` (``bunce=https://sandbox.api.bunce.so/v1``), ``MOCKSERVER_RECORD_DIR``,
+    ``MOCKSERVER_PROXY`` (``<api>=https://sandbox.example/v1``), ``MOCKSERVER_RECORD_DIR``,
     ``MOCKSERVER_REPLAY_DIR``, ``MOCKSERVER_PROXY_STRICT`` and ``MOCKSERVER_PROXY_TIMEOUT_S``;
     none set: the mock answers everything itself."""
     wanted = {f"MOCKSERVER_{name.upper()}" for name in RELAY_SETTINGS}
@@ -122,10 +133,15 @@ def mockserver_settings(
 
 
 @pytest.fixture(scope="session")
-def mockserver_session(mockserver_settings: Settings) -> Iterator[MockServer]:
+def mockserver_session(
+    mockserver_settings: Settings, mockserver_apis: list[ApiPack] | None
+) -> Iterator[MockServer]:
     """One live server for the whole session (use ``mockserver`` in tests)."""
     server = MockServer.start(
-        mockserver_settings, mockserver_settings.host, mockserver_settings.port
+        mockserver_settings,
+        mockserver_settings.host,
+        mockserver_settings.port,
+        apis=mockserver_apis,
     )
     yield server
     server.stop()
@@ -163,9 +179,11 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.fixture
-def mockserver_app(mockserver_settings: Settings) -> Iterator[MockServer]:
+def mockserver_app(
+    mockserver_settings: Settings, mockserver_apis: list[ApiPack] | None
+) -> Iterator[MockServer]:
     """An in-process mock (``.client`` is a Flask test client): no socket, fresh per test."""
-    server = MockServer.in_process(mockserver_settings)
+    server = MockServer.in_process(mockserver_settings, apis=mockserver_apis)
     yield server
     server.stop()
     server.check()

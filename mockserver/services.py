@@ -9,41 +9,44 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mockserver.behaviours.registry import JOB_HANDLERS, JobHandler
 from mockserver.config import Settings
+from mockserver.errors import ConfigError
 from mockserver.jobs import JobRunner
+from mockserver.packs import JobHandler, Registry
 from mockserver.store import Job, State, open_state
+from mockserver.validation import SchemaValidator, compile_schema
 from mockserver.webhooks import WebhookDispatcher
 from mockserver.worker import BackgroundWorker
 
 if TYPE_CHECKING:
-    from mockserver.validation import SchemaValidator
+    from mockserver.openapi.spec import Spec
 
 
 @dataclass(slots=True)
 class Services:
-    """State plus the job runner, webhook dispatcher and background worker built on it."""
+    """State plus the job runner, webhook dispatcher and background worker built on it, and the
+    registry of the app's API packs (their job handlers and seeders)."""
 
     settings: Settings
+    registry: Registry
     state: State
     jobs: JobRunner
     webhooks: WebhookDispatcher
     worker: BackgroundWorker | None = None
     clock: Callable[[], float] = time.time
     server_errors: list[BaseException] = field(default_factory=list)
-    # Per API, the schema a stored customer must satisfy (the single-create request body); the
-    # engine fills it in, so seeding through the control API or a data set is validated too.
+    # Per API, the schema a stored customer must satisfy (the request body of its pack's
+    # item_operation, see expect_items), so seeding through the control API or a data set is
+    # validated too.
     item_validators: dict[str, SchemaValidator] = field(default_factory=dict)
 
     def seed(self, api: str, account: str, items: list[Any]) -> list[dict[str, Any]]:
         """Store customers given as JSON; one ``{"created": ...}`` or ``{"error": ...}`` per item.
 
         Items that break the API's create schema are refused with the violations, not stored.
+        Raises ConfigError when no pack of the app stores customers of ``api``.
         """
-        from mockserver.behaviours.registry import SEEDERS
-
-        if api not in SEEDERS:
-            raise KeyError(f"no seeder for {api!r}; known: {sorted(SEEDERS)}")
+        seeder = self.registry.seeder(api)
         validator = self.item_validators.get(api)
         results: list[dict[str, Any]] = []
         valid: list[dict[str, Any]] = []
@@ -60,14 +63,18 @@ class Services:
                 positions.append(index)
                 valid.append(item)
                 results.append({})
-        for index, result in zip(positions, SEEDERS[api](self, account, valid), strict=True):
+        for index, result in zip(positions, seeder(self, account, valid), strict=True):
             results[index] = result
         return results
 
     @classmethod
-    def build(cls, settings: Settings, state: State | None = None) -> Services:
+    def build(
+        cls, settings: Settings, registry: Registry | None = None, state: State | None = None
+    ) -> Services:
         """Open the state (memory, an SQLite file or a PostgreSQL database: ``settings.state``)
-        and wire the workers."""
+        and wire the workers; the job runner runs the job kinds of ``registry``'s packs (none
+        without one)."""
+        registry = registry if registry is not None else Registry()
         flush_s = settings.journal_flush_ms / 1000 if settings.journal_flush_ms > 0 else None
         state = state or open_state(
             settings.state,
@@ -85,10 +92,29 @@ class Services:
             lease_s=settings.lease_s,
         )
         jobs = JobRunner(state, {}, lease_s=settings.lease_s)
-        services = cls(settings=settings, state=state, jobs=jobs, webhooks=webhooks)
-        for kind, handler in JOB_HANDLERS.items():
+        services = cls(
+            settings=settings, registry=registry, state=state, jobs=jobs, webhooks=webhooks
+        )
+        for kind, handler in registry.job_handlers.items():
             jobs.register(kind, functools.partial(_run_with, handler, services))
         return services
+
+    def expect_items(self, specs: list[Spec]) -> None:
+        """Validate the customers seeded for each of ``specs`` (control API, data sets) against
+        the request body of its pack's ``item_operation``."""
+        for spec in specs:
+            pack = self.registry.pack(spec.name)
+            item = pack.item_operation if pack is not None else None
+            operation = spec.operation(item) if item else None
+            media = operation.body_content.get("application/json") if operation else None
+            if operation is None or media is None or media.schema is None:
+                continue
+            where = f"{operation.pointer}/requestBody/content/application~1json/schema"
+            validator = compile_schema(
+                media.schema, spec.document, (spec.file, where), spec.validators
+            )
+            if validator is not None:
+                self.item_validators[spec.name] = validator
 
     def start_background(self) -> None:
         """Start the thread that runs due jobs and webhook deliveries (idempotent)."""
@@ -142,10 +168,6 @@ class Services:
         """
         import orjson
 
-        from mockserver.behaviours.registry import SEEDERS, load_builtin
-        from mockserver.errors import ConfigError
-
-        load_builtin()  # `serve --dataset` loads before create_app() has imported the behaviours
         try:
             data = orjson.loads(Path(path).read_bytes())
         except (OSError, orjson.JSONDecodeError) as exc:
@@ -156,10 +178,9 @@ class Services:
         for api, accounts in data.items():
             if api.startswith("$") or api == "meta":
                 continue
-            if api not in SEEDERS or not isinstance(accounts, dict):
-                raise ConfigError(
-                    f"data set {path!r}: unknown API {api!r}; known: {sorted(SEEDERS)}"
-                )
+            if api not in self.registry.seeders or not isinstance(accounts, dict):
+                known = ", ".join(sorted(self.registry.seeders)) or "none"
+                raise ConfigError(f"data set {path!r}: unknown API {api!r}; known: {known}")
             for account, customers in accounts.items():
                 results = self.seed(api, account, list(customers))
                 created[api] = created.get(api, 0) + sum(1 for r in results if "created" in r)

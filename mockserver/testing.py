@@ -28,11 +28,12 @@ from mockserver.faults import build_fault
 from mockserver.journal import JournalEntry
 from mockserver.journal import read as read_journal
 from mockserver.launcher import ServeProcess, StartError, serve
+from mockserver.packs import ApiPack, Registry
 from mockserver.receiver import ReceivedRequest, Receiver, Reply
 from mockserver.server import ThreadedServer
 from mockserver.services import Services
 from mockserver.store import Fault, Scope
-from mockserver.webhooks import SignatureError, verify_signature
+from mockserver.webhooks import DEFAULT_SIGNATURE_HEADER, SignatureError, verify_signature
 
 __all__ = [
     "MockServer",
@@ -68,11 +69,13 @@ class WebhookReceiver:
     """A local HTTP server (a :class:`Receiver`) that records webhook deliveries and verifies
     each signature.
 
-    ``fail_next(n)`` makes the next ``n`` deliveries get HTTP 500 (to see retries).
+    ``signature_header`` is the header the API signs its deliveries in
+    (:meth:`MockServer.webhook_receiver` sets it). ``fail_next(n)`` makes the next ``n``
+    deliveries get HTTP 500 (to see retries).
     """
 
     secret: str
-    signature_header: str = "Tamio-Signature"
+    signature_header: str = DEFAULT_SIGNATURE_HEADER
     _fail: int = 0
     _receiver: Receiver | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -152,10 +155,18 @@ class MockServer:
         self.receivers: list[WebhookReceiver] = []
 
     @classmethod
-    def start(cls, settings: Settings, host: str = "127.0.0.1", port: int = 0) -> MockServer:
+    def start(
+        cls,
+        settings: Settings,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        apis: Registry | list[ApiPack] | None = None,
+    ) -> MockServer:
         """Build the app and serve it on a background thread (port 0: a free one).
 
         With ``settings.tls`` (or ``tls_cert``) it serves HTTPS; see :attr:`ca_bundle`.
+        ``apis``: the API packs to serve with (default: the bundled and installed ones).
         """
         context = None
         ca_bundle = None
@@ -166,13 +177,15 @@ class MockServer:
             assert files is not None
             context = tls.server_context(files)
             ca_bundle = files.ca_bundle
-        app = create_app(settings)
+        app = create_app(settings, apis=apis)
         return cls(app, ThreadedServer(app, host, port, ssl_context=context).start(), ca_bundle)
 
     @classmethod
-    def in_process(cls, settings: Settings) -> MockServer:
+    def in_process(
+        cls, settings: Settings, *, apis: Registry | list[ApiPack] | None = None
+    ) -> MockServer:
         """Build the app without a socket; use :attr:`client` (a Flask test client)."""
-        return cls(create_app(settings))
+        return cls(create_app(settings, apis=apis))
 
     # -- addresses -----------------------------------------------------------------------------
     @property
@@ -183,7 +196,7 @@ class MockServer:
         return self.server.url
 
     def base_url(self, api: str) -> str:
-        """The base URL a client of ``api`` should use, e.g. ``http://127.0.0.1:PORT/bunce/v1``
+        """The base URL a client of ``api`` should use, e.g. ``http://127.0.0.1:PORT/<api>/v1``
         (``https://`` when the server speaks TLS)."""
         if api not in self.engine.by_name:
             raise KeyError(f"no API {api!r}; mounted: {', '.join(self.engine.by_name)}")
@@ -272,10 +285,10 @@ class MockServer:
     ) -> list[dict[str, Any]]:
         """Account notifications, oldest first, as ``GET /__mock/notifications`` lists them.
 
-        Tamio records one when an import job finishes: ``created``, ``skipped`` and
-        ``skipped_items`` (``index``, ``email``, ``reason``, ``error_code``), with ``job_id`` and
-        ``time``; ``account`` is masked as in the journal. Filter by ``api`` and by ``account``
-        (the credential). Run :meth:`flush_jobs` first to finish pending imports.
+        A pack's background job may record one when it finishes (an import: what it created and
+        what it skipped), with ``job_id`` and ``time``; ``account`` is masked as in the journal.
+        Filter by ``api`` and by ``account`` (the credential). Run :meth:`flush_jobs` first to
+        finish pending jobs.
         """
         found = self.services.state.notifications.list(api=api, account=account)
         return [notification_json(n) for n in found]
@@ -300,7 +313,7 @@ class MockServer:
     ) -> Fault:
         """Inject a fault for the next ``count`` matching requests.
 
-        ``path`` is the full request path (``/bunce/v1/customers/7``). ValueError when malformed,
+        ``path`` is the full request path (``/<api>/v1/customers/7``). ValueError when malformed,
         or when ``status`` is one an operation the fault can hit does not document (the message
         lists the statuses they document).
         """
@@ -325,15 +338,19 @@ class MockServer:
         self.services.state.flags.set(f"rate-limit:{api}", enabled)
 
     def flush_jobs(self) -> dict[str, int]:
-        """Run every pending job (Tamio imports) and webhook delivery now."""
+        """Run every pending background job and webhook delivery now."""
         return self.services.flush()
 
     def webhook_receiver(
-        self, api: str = "tamio", events: Iterable[str] = ("*",), account: str | None = None
+        self, api: str | None = None, events: Iterable[str] = ("*",), account: str | None = None
     ) -> WebhookReceiver:
-        """Start a local receiver, register it as a webhook endpoint, and return it."""
+        """Start a local receiver, register it as a webhook endpoint of ``api`` (by default the
+        one mounted API that sends webhooks), and return it. It checks each delivery's signature
+        in the header ``api`` signs in."""
+        webhooks = self.services.webhooks
+        api = api or webhooks.only_api()
         endpoint_secret = "whsec_test_" + str(len(self.receivers))
-        receiver = WebhookReceiver(secret=endpoint_secret).start()
+        receiver = WebhookReceiver(endpoint_secret, webhooks.header_for(api)).start()
         self.services.webhooks.register(
             api, receiver.url, list(events), secret=endpoint_secret, account=account
         )

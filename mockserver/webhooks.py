@@ -1,9 +1,10 @@
 """Webhook endpoints, signed event deliveries and retries.
 
 Events are delivered by a real HTTP ``POST`` of the JSON event to each matching endpoint. Every
-attempt is signed with the endpoint's secret in a header (Tamio: ``Tamio-Signature``)::
+attempt is signed with the endpoint's secret in a header each API names (its spec's
+``x-mock.webhooks.signature-header``, else its pack's default, else ``Webhook-Signature``)::
 
-    Tamio-Signature: t=<unix seconds>,s=<hex HMAC-SHA256 of "<t>.<raw body>">
+    <Signature-Header>: t=<unix seconds>,s=<hex HMAC-SHA256 of "<t>.<raw body>">
 
 A complete 2xx answer marks the delivery ``delivered``. Anything else (another status, a refused
 connection, no complete answer within the attempt's deadline of ``timeout_s`` seconds for the
@@ -46,6 +47,7 @@ from mockserver.inflight import InFlight
 from mockserver.store import DEFAULT_LEASE_S, JSON, Attempt, Delivery, Endpoint, State
 
 __all__ = [
+    "DEFAULT_SIGNATURE_HEADER",
     "EndpointError",
     "SignatureError",
     "WebhookDispatcher",
@@ -58,7 +60,10 @@ __all__ = [
 logger = logging.getLogger("mockserver.webhooks")
 
 DEFAULT_TOLERANCE_S = 300
-"""Tamio rejects signatures whose timestamp is more than 5 minutes away."""
+"""Signatures whose timestamp is more than 5 minutes away are rejected."""
+
+DEFAULT_SIGNATURE_HEADER = "Webhook-Signature"
+"""The header a delivery's signature travels in when its API names none."""
 
 _HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
 _EVENT_ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -174,7 +179,7 @@ def is_valid_signature(
 
 
 def new_event_id(derived_from: str | None = None) -> str:
-    """A Tamio-style event id: ``"whev_"`` followed by 17 ``[a-z0-9]`` characters.
+    """An event id: ``"whev_"`` followed by 17 ``[a-z0-9]`` characters.
 
     Random, or with ``derived_from`` always the same for the same text (a job's events).
     """
@@ -194,14 +199,16 @@ class WebhookDispatcher:
 
     All bookkeeping lives in ``state`` (so every attempt is visible through the control API and
     several processes can share the work); ``deliveries.claim_due`` gives each due delivery to
-    exactly one caller. Backoff and timeout settings are in seconds.
+    exactly one caller. Backoff and timeout settings are in seconds. Each API's deliveries are
+    signed in the header :attr:`signature_headers` names for it (``signature_header`` for the
+    others).
     """
 
     def __init__(
         self,
         state: State,
         *,
-        signature_header: str = "Tamio-Signature",
+        signature_header: str = DEFAULT_SIGNATURE_HEADER,
         max_attempts: int = 5,
         backoff_base_s: float = 0.5,
         backoff_factor: float = 2.0,
@@ -229,6 +236,7 @@ class WebhookDispatcher:
         self._held: set[str] = set()  # claims this dispatcher holds (claimed, not recorded)
         self._held_lock = threading.Lock()
         self.signature_header = signature_header
+        self.signature_headers: dict[str, str] = {}
         self.max_attempts = max_attempts
         self.backoff_base_s = backoff_base_s
         self.backoff_factor = backoff_factor
@@ -254,6 +262,21 @@ class WebhookDispatcher:
     def add_emit_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` after :meth:`emit` created deliveries (a worker uses it to wake)."""
         self._emit_listeners.append(listener)
+
+    def header_for(self, api: str) -> str:
+        """The header ``api``'s deliveries carry their signature in."""
+        return self.signature_headers.get(api, self.signature_header)
+
+    def only_api(self) -> str:
+        """The API an endpoint is for when none is named: the one API that sends webhooks
+        (:attr:`signature_headers`); :class:`EndpointError` when there are none or several."""
+        senders = sorted(self.signature_headers)
+        if len(senders) != 1:
+            listed = ", ".join(senders) or "none"
+            raise EndpointError(
+                f"name the API the endpoint is for; the APIs that send webhooks: {listed}"
+            )
+        return senders[0]
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based), capped."""
@@ -485,7 +508,7 @@ class WebhookDispatcher:
         body = orjson.dumps(delivery.event)
         headers = {
             "Content-Type": "application/json",
-            self.signature_header: sign(endpoint.secret, body, int(started)),
+            self.header_for(endpoint.api): sign(endpoint.secret, body, int(started)),
             "User-Agent": self.user_agent,
         }
         status, error, duration_ms = self._post(endpoint.url, body, headers)

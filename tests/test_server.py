@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mockserver.app import load_specs
+from mockserver.app import load_specs, packs_registry
 from mockserver.config import Settings
 from mockserver.server import balances_connections, worker_app
 
@@ -42,7 +42,8 @@ def test_a_worker_freezes_what_it_loaded_so_collections_skip_it(unfrozen: None) 
     settings = Settings(background=False)
     assert gc.get_freeze_count() == 0
 
-    app = worker_app(settings, None, load_specs(settings))
+    registry = packs_registry(None)
+    app = worker_app(settings, None, load_specs(settings, registry), registry)
 
     assert gc.get_freeze_count() > 10_000  # the app's specs, validators, Flask and werkzeug
     assert app.test_client().get("/__mock/health").status_code == 200

@@ -17,6 +17,7 @@ from mockserver import testing
 from mockserver.errors import MockServerError
 from mockserver.store import Delivery, State
 from mockserver.webhooks import (
+    DEFAULT_SIGNATURE_HEADER,
     EndpointError,
     SignatureError,
     WebhookDispatcher,
@@ -59,9 +60,8 @@ class Receiver:
     def answer(self, request: testing.ReceivedRequest) -> testing.Reply:
         headers = {k.lower(): v for k, v in request.headers.items()}
         try:
-            verify_signature(
-                self.secret, request.body, headers.get("tamio-signature", ""), now=self.now()
-            )
+            header = headers.get(DEFAULT_SIGNATURE_HEADER.lower(), "")
+            verify_signature(self.secret, request.body, header, now=self.now())
             problem = None
         except SignatureError as exc:
             problem = exc.reason
@@ -290,9 +290,27 @@ def test_signature_header_name_and_user_agent_are_configurable(
     dispatcher.emit("tamio", "a", "customer.created", {})
     dispatcher.deliver_due()
     [req] = receiver.requests
-    assert "tamio-signature" not in req.headers
+    assert DEFAULT_SIGNATURE_HEADER.lower() not in req.headers
     assert req.headers["user-agent"] == "ua/9"
     verify_signature(SECRET, req.body, req.headers["x-sig"])
+
+
+def test_each_api_signs_in_its_own_header(state: State, receiver: Receiver) -> None:
+    dispatcher = WebhookDispatcher(state)
+    dispatcher.signature_headers.update({"shop": "Shop-Signature", "crm": "Crm-Signature"})
+    for api in ("shop", "crm", "plain"):
+        dispatcher.register(api, receiver.url, secret=SECRET)
+        dispatcher.emit(api, "a", "customer.created", {"api": api})
+    dispatcher.deliver_due()
+    signed_in = {
+        orjson.loads(r.body)["data"]["api"]: [h for h in r.headers if h.endswith("signature")]
+        for r in receiver.requests
+    }
+    assert signed_in == {
+        "shop": ["shop-signature"],
+        "crm": ["crm-signature"],
+        "plain": [DEFAULT_SIGNATURE_HEADER.lower()],  # an API that names no header
+    }
 
 
 def test_failing_twice_then_succeeding_is_retried_and_ends_delivered(
@@ -327,7 +345,8 @@ def test_failing_twice_then_succeeding_is_retried_and_ends_delivered(
     assert len(receiver.requests) == 3
     assert all(r.signature_problem is None for r in receiver.requests)
     assert len({r.json["event_id"] for r in receiver.requests}) == 1  # the same event each time
-    assert len({r.headers["tamio-signature"] for r in receiver.requests}) == 3  # signed anew
+    signatures = {r.headers[DEFAULT_SIGNATURE_HEADER.lower()] for r in receiver.requests}
+    assert len(signatures) == 3  # signed anew
 
 
 def test_never_2xx_fails_after_max_attempts_with_growing_capped_backoff(

@@ -12,7 +12,12 @@ import pytest
 from mockserver import testing
 from mockserver.jobs import JobRunner
 from mockserver.store import JSON, Job, State
-from mockserver.webhooks import SignatureError, WebhookDispatcher, verify_signature
+from mockserver.webhooks import (
+    DEFAULT_SIGNATURE_HEADER,
+    SignatureError,
+    WebhookDispatcher,
+    verify_signature,
+)
 from mockserver.worker import BackgroundWorker
 
 SECRET = "whsec_worker_test"
@@ -29,7 +34,7 @@ class Receiver:
 
     def _answer(self, request: testing.ReceivedRequest) -> testing.Reply:
         try:
-            verify_signature(SECRET, request.body, request.header("Tamio-Signature") or "")
+            verify_signature(SECRET, request.body, request.header(DEFAULT_SIGNATURE_HEADER) or "")
             problem = None
         except SignatureError as exc:
             problem = exc.reason

@@ -420,9 +420,9 @@ def _settings(document: JSON, file: str, default_name: str) -> ApiSettings:
     if name == "__mock":
         raise SpecError(file, "/x-mock/name", "'__mock' is reserved for the control API")
     envelope = str(raw.get("envelope", "problem"))
-    if envelope not in ("tamio", "bunce", "problem"):
+    if not _NAME_RE.match(envelope):  # which envelopes exist is the app's packs' to say
         raise SpecError(
-            file, "/x-mock/envelope", f"unknown envelope {envelope!r}; use tamio, bunce or problem"
+            file, "/x-mock/envelope", f"envelope {envelope!r} must match {_NAME_RE.pattern}"
         )
     rate = raw.get("rate-limit")
     rate_limit = None
@@ -433,6 +433,7 @@ def _settings(document: JSON, file: str, default_name: str) -> ApiSettings:
                 window_s=float(rate.get("window-seconds", 1)),
                 block_s=float(rate.get("block-seconds", 0)),
                 scope=str(rate.get("scope", "credential")),
+                message=str(rate["message"]) if rate.get("message") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise SpecError(

@@ -22,6 +22,7 @@ class RateLimit:
     window_s: float
     block_s: float = 0.0
     scope: str = "credential"  # or "client-address"
+    message: str | None = None  # the refusal's message, when the API documents its own
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,11 +35,12 @@ def client(mock: MockServer) -> Any:
 
 @pytest.fixture
 def make_mock() -> Iterator[Any]:
-    """Build a mock with other settings: ``make_mock(max_body_bytes=1024)``."""
+    """Build a mock with other settings: ``make_mock(max_body_bytes=1024)``; ``apis=[...]``
+    gives it other API packs."""
     built: list[MockServer] = []
 
-    def make(**overrides: Any) -> MockServer:
-        server = MockServer.in_process(settings(**overrides))
+    def make(apis: Any = None, **overrides: Any) -> MockServer:
+        server = MockServer.in_process(settings(**overrides), apis=apis)
         built.append(server)
         return server
 

@@ -5,12 +5,11 @@ check of every outgoing response against the spec."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from mockserver.behaviours.registry import BEHAVIOURS, Reply, behaviour
+from mockserver.packs import ApiPack, Reply
 from mockserver.testing import ServerError
 
 from .support import (
@@ -210,21 +209,22 @@ paths:
 
 
 @pytest.fixture
-def liar_spec(tmp_path: Path) -> Iterator[str]:
+def liar_spec(tmp_path: Path) -> str:
     """A user spec whose one operation has a test behaviour answering a body the spec forbids."""
     path = tmp_path / "liar.yaml"
     path.write_text(LIAR_SPEC)
+    return str(path)
 
-    @behaviour("engine-liar", "getThing")
-    def wrong_body(call):
-        return Reply(200, {"id": "not a number"})
 
-    yield str(path)
-    del BEHAVIOURS[("engine-liar", "getThing")]
+def wrong_body(call: object) -> Reply:
+    return Reply(200, {"id": "not a number"})
+
+
+LIAR = ApiPack("engine-liar", behaviours={"getThing": wrong_body})
 
 
 def test_strict_mode_catches_a_response_that_breaks_the_spec(make_mock, liar_spec) -> None:
-    mock = make_mock(specs=[liar_spec], bundled=False)
+    mock = make_mock(specs=[liar_spec], bundled=False, apis=[LIAR])
     answer = mock.client.get("/engine-liar/thing")
     assert answer.status_code == 500
     assert body_of(answer)["error"] == (
@@ -239,7 +239,7 @@ def test_strict_mode_catches_a_response_that_breaks_the_spec(make_mock, liar_spe
 
 
 def test_warn_mode_sends_the_response_and_journals_the_problem(make_mock, liar_spec) -> None:
-    mock = make_mock(specs=[liar_spec], bundled=False, validate_responses="warn")
+    mock = make_mock(specs=[liar_spec], bundled=False, validate_responses="warn", apis=[LIAR])
     answer = mock.client.get("/engine-liar/thing")
     assert (answer.status_code, body_of(answer)) == (200, {"id": "not a number"})
     assert mock.requests()[-1]["response_violations"] == [
@@ -249,6 +249,6 @@ def test_warn_mode_sends_the_response_and_journals_the_problem(make_mock, liar_s
 
 
 def test_off_mode_does_not_look(make_mock, liar_spec) -> None:
-    mock = make_mock(specs=[liar_spec], bundled=False, validate_responses="off")
+    mock = make_mock(specs=[liar_spec], bundled=False, validate_responses="off", apis=[LIAR])
     assert mock.client.get("/engine-liar/thing").status_code == 200
     assert "response_violations" not in mock.requests()[-1]

@@ -89,11 +89,13 @@ def test_settle_the_status_of_a_partial_bulk_failure(tmp_path):
 
     # 4. `mockserver examples recordings` proposes the answer as a named example under 200,
     #    marked as breaking the spec: B3 is settled by changing the spec, not the example.
+    from mockserver import apis
     from mockserver.engine import MountedApi
     from mockserver.openapi.loader import load_spec
 
     spec = load_spec(next(p for p in bundled_spec_paths() if p.stem == "bunce"))
-    proposal = yaml.safe_load(propose({"bunce": MountedApi(spec)}, recordings, "recordings"))
+    mounted = MountedApi(spec, apis.registry())
+    proposal = yaml.safe_load(propose({"bunce": mounted}, recordings, "recordings"))
     answers = proposal["bunce"]["paths"]["/customers/bulk"]["post"]["responses"]["200"]
     example = answers["content"]["application/json"]["examples"]["recorded_0002"]
     assert example["value"]["status"] is False

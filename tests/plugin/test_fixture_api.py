@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 
 import pytest
 import requests
 
+from mockserver.apis.bunce import PACK as BUNCE
+from mockserver.apis.tamio import PACK as TAMIO
+from mockserver.config import Settings
+from mockserver.packs import Call, Reply
 from mockserver.testing import MockServer, ServerError
 
 BUNCE_KEY = "sk_test_plugin"
@@ -145,21 +150,22 @@ def test_mockserver_app_is_in_process(mockserver_app: MockServer) -> None:
     assert mockserver_app.customers("bunce", BUNCE_KEY)[0]["customer_id"] == "c7"
 
 
-def test_check_reraises_what_broke_inside(mockserver_app: MockServer,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from mockserver.behaviours import registry
-
-    def broken(call: object) -> object:
+def test_check_reraises_what_broke_inside(mockserver_settings: Settings) -> None:
+    def broken(call: Call) -> Reply:
         raise RuntimeError("boom in the behaviour")
 
-    monkeypatch.setitem(registry.BEHAVIOURS, ("bunce", "getCustomer"), broken)
-    response = mockserver_app.client.get("/bunce/v1/customers/x",
-                                         headers={"X-Authorization": BUNCE_KEY})
-    assert response.status_code == 500
-    assert response.is_json  # never an HTML page
-    with pytest.raises(ServerError, match="RuntimeError: boom in the behaviour"):
-        mockserver_app.check()
-    mockserver_app.check()  # reported once
+    behaviours = {**BUNCE.behaviours, "getCustomer": broken}
+    packs = [dataclasses.replace(BUNCE, behaviours=behaviours), TAMIO]
+    mock = MockServer.in_process(mockserver_settings, apis=packs)
+    try:
+        response = mock.client.get("/bunce/v1/customers/x", headers={"X-Authorization": BUNCE_KEY})
+        assert response.status_code == 500
+        assert response.is_json  # never an HTML page
+        with pytest.raises(ServerError, match="RuntimeError: boom in the behaviour"):
+            mock.check()
+        mock.check()  # reported once
+    finally:
+        mock.stop()
 
 
 def test_a_fault_that_makes_no_sense_is_refused_like_the_control_api_refuses_it(

@@ -109,21 +109,33 @@ def test_config_fixtures_are_overridable_in_a_conftest(pytester: pytest.Pytester
 
 
 def test_errors_inside_the_mock_fail_the_test(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_server_error="""
-        import requests
-        from mockserver.behaviours import registry
+    pytester.makeconftest("""
+        import dataclasses
+
+        import pytest
+        from mockserver import apis
 
         def broken(call):
             raise RuntimeError("boom inside the mock")
 
-        def test_ignores_the_500(mockserver, monkeypatch):
-            monkeypatch.setitem(registry.BEHAVIOURS, ("bunce", "getCustomer"), broken)
+        @pytest.fixture(scope="session")
+        def mockserver_apis():
+            # The bundled packs, with one behaviour that breaks.
+            return [
+                dataclasses.replace(pack, behaviours={**pack.behaviours, "getCustomer": broken})
+                if pack.name == "bunce" else pack
+                for pack in apis.bundled()
+            ]
+    """)
+    pytester.makepyfile(test_server_error="""
+        import requests
+
+        def test_ignores_the_500(mockserver):
             response = requests.get(mockserver.base_url("bunce") + "/customers/1",
                                     headers={"X-Authorization": "sk_test_x"}, timeout=5)
             assert response.status_code == 500  # the test itself would pass
 
-        def test_trips_over_the_500(mockserver, monkeypatch):
-            monkeypatch.setitem(registry.BEHAVIOURS, ("bunce", "getCustomer"), broken)
+        def test_trips_over_the_500(mockserver):
             response = requests.get(mockserver.base_url("bunce") + "/customers/1",
                                     headers={"X-Authorization": "sk_test_x"}, timeout=5)
             assert response.status_code == 200

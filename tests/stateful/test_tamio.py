@@ -9,9 +9,8 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
+from mockserver.apis.tamio.behaviours import IMPORT_JOB
 from mockserver.app import create_app
-from mockserver.behaviours.registry import JOB_HANDLERS
-from mockserver.behaviours.tamio import IMPORT_JOB
 from mockserver.config import Settings
 from mockserver.services import Services
 from mockserver.store import Job, JobGone
@@ -284,7 +283,7 @@ def test_an_import_whose_job_a_reset_removed_stores_nothing() -> None:
 
     services.state.reset()
     with pytest.raises(JobGone):
-        JOB_HANDLERS[IMPORT_JOB](job, services)
+        services.registry.job_handlers[IMPORT_JOB](job, services)
 
     listed = client.get("/tamio/v2/customers/list?page=1&per_page=10", headers=RACE_AUTH)
     assert listed.get_json()["total_results"] == 0
@@ -306,6 +305,6 @@ def test_an_import_a_reset_interrupts_after_its_insert_sends_no_events(
 
     monkeypatch.setattr(services.state.records, "insert_batch", insert_then_reset)
     with pytest.raises(JobGone):
-        JOB_HANDLERS[IMPORT_JOB](job, services)
+        services.registry.job_handlers[IMPORT_JOB](job, services)
 
     assert services.state.deliveries.list() == []

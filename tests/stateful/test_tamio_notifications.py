@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from mockserver.behaviours.registry import JOB_HANDLERS
-from mockserver.behaviours.tamio import IMPORT_JOB
+from mockserver.apis.tamio.behaviours import IMPORT_JOB
 from mockserver.engine import mask
 from mockserver.store import JobGone
 from mockserver.testing import MockServer, serve
@@ -131,7 +130,7 @@ def test_an_import_a_reset_interrupts_before_it_finishes_notifies_nothing(
 
     monkeypatch.setattr(services.state.records, "insert_batch", insert_then_reset)
     with pytest.raises(JobGone):
-        JOB_HANDLERS[IMPORT_JOB](job, services)
+        services.registry.job_handlers[IMPORT_JOB](job, services)
 
     assert services.state.notifications.list() == []
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 
-from mockserver.behaviours.registry import Call, Reply, behaviour, seeder
 from mockserver.envelopes import Failure
 from mockserver.ids import iso_now, iso_times, ulid, uuid7
+from mockserver.packs import Call, Reply
 from mockserver.services import Services
 from mockserver.store import (
     JSON,
@@ -85,7 +85,6 @@ def _taken(record: NewRecord, outcome: InsertOutcome) -> str:
     return f"{value} is already taken"
 
 
-@behaviour(API, "createCustomersBulk")
 def create_customers_bulk(call: Call) -> Reply:
     # A bare array of customers, or {"customers": [...]}: the same rules and answers (B2).
     body = call.body
@@ -101,7 +100,6 @@ def create_customers_bulk(call: Call) -> Reply:
     return Reply(200, {"data": data, "message": "Customers created successfully", "success": True})
 
 
-@behaviour(API, "createCustomer")
 def create_customer(call: Call) -> Reply | Failure:
     record = new_customer(call.body)
     (outcome,) = call.services.state.records.insert_batch(Scope(API, call.account), [record])
@@ -113,7 +111,6 @@ def create_customer(call: Call) -> Reply | Failure:
     )
 
 
-@behaviour(API, "getCustomer")
 def get_customer(call: Call) -> Reply | Failure:
     customer_id = call.params["customer_id"]
     found = call.services.state.records.get(Scope(API, call.account), customer_id)
@@ -194,7 +191,6 @@ def _not_found(customer_id: str) -> Failure:
     return Failure("not-found", 404, f"Customer {customer_id} not found")
 
 
-@behaviour(API, "updateCustomer")
 def update_customer(call: Call) -> Reply | Failure:
     customer_id = call.params["customer_id"]
     change = RecordChange(customer_id, _updating(call.body, iso_now()))
@@ -217,7 +213,6 @@ def _update_error(item: dict[str, Any], outcome: UpdateOutcome) -> str | None:
     return None
 
 
-@behaviour(API, "updateCustomersBulk")
 def update_customers_bulk(call: Call) -> Reply:
     items: list[dict[str, Any]] = call.body["customers"]
     now = iso_now()
@@ -239,7 +234,6 @@ def _token_taken(customer_id: str, token: str, status: int) -> Failure:
     return Failure("duplicate", status, message)
 
 
-@behaviour(API, "createCustomerDevices")
 def create_customer_devices(call: Call) -> Reply | Failure:
     customer_id = call.params["customer_id"]
     sent: list[dict[str, Any]] = call.body["devices"]
@@ -265,7 +259,6 @@ def create_customer_devices(call: Call) -> Reply | Failure:
     return Reply(201, {"success": True, "message": "Devices created successfully", "data": added})
 
 
-@behaviour(API, "getCustomerDevices")
 def get_customer_devices(call: Call) -> Reply | Failure:
     customer_id = call.params["customer_id"]
     found = call.services.state.records.get(Scope(API, call.account), customer_id)
@@ -275,7 +268,6 @@ def get_customer_devices(call: Call) -> Reply | Failure:
     return Reply(200, {"success": True, "message": "Devices fetched successfully", "data": devices})
 
 
-@behaviour(API, "updateCustomerDevice")
 def update_customer_device(call: Call) -> Reply | Failure:
     customer_id = call.params["customer_id"]
     current: str = call.body["current_device_token"]
@@ -343,7 +335,6 @@ def _split(value: Any) -> set[str] | None:
     return {part.strip() for part in str(value).split(",") if part.strip()}
 
 
-@behaviour(API, "listCustomers")
 def list_customers(call: Call) -> Reply | Failure:
     per_page = int(call.params.get("per_page", 20))
     state = call.services.state
@@ -397,7 +388,6 @@ def list_customers(call: Call) -> Reply | Failure:
     return Reply(200, {"success": True, "message": message, "data": listed})
 
 
-@seeder(API)
 def seed(services: Services, account: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Store customers given as JSON (the control API and data sets use this)."""
     required = ("first_name", "last_name", "phone_no")

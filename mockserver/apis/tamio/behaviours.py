@@ -16,9 +16,9 @@ import time
 from datetime import datetime
 from typing import Any
 
-from mockserver.behaviours.registry import Call, Reply, behaviour, job_handler, seeder
 from mockserver.envelopes import Failure
 from mockserver.ids import uuid4
+from mockserver.packs import Call, Reply
 from mockserver.services import Services
 from mockserver.store import (
     InsertOutcome,
@@ -146,7 +146,6 @@ def event_separator(call: Call) -> str:
     )
 
 
-@behaviour(API, "bulkCreateCustomers")
 def bulk_create_customers(call: Call) -> Reply:
     services = call.services
     services.jobs.schedule(
@@ -161,7 +160,6 @@ def bulk_create_customers(call: Call) -> Reply:
     return Reply(200, {"status": 200})
 
 
-@job_handler(IMPORT_JOB)
 def run_import(job: Job, services: Services) -> dict[str, Any]:
     """Create the customers of one import; duplicates are skipped with error_code 10142.
 
@@ -228,7 +226,6 @@ def import_notification(
     )
 
 
-@behaviour(API, "createCustomer")
 def create_customer(call: Call) -> Reply | Failure:
     services = call.services
     customer = build_customer(call.body, source="api", now=services.clock())
@@ -243,7 +240,6 @@ def create_customer(call: Call) -> Reply | Failure:
     return Reply(200, {"status": 200, "customer": outcome.record})
 
 
-@behaviour(API, "retrieveCustomer")
 def retrieve_customer(call: Call) -> Reply | Failure:
     uuid = str(call.params["uuid"])
     found = call.services.state.records.get(Scope(API, call.account), uuid)
@@ -289,7 +285,6 @@ FILTERS = ("filter", "countries[]", "countries", "teammate_id", "from", "to", "i
 MAX_ROWS = 2**62
 
 
-@behaviour(API, "listCustomers")
 def list_customers(call: Call) -> Reply:
     params = call.params
     page, per_page = int(params["page"]), int(params["per_page"])
@@ -334,7 +329,6 @@ def list_customers(call: Call) -> Reply:
     )
 
 
-@seeder(API)
 def seed(services: Services, account: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Store customers given as CustomerInput-like JSON (optionally with their own ``id``)."""
     results: list[dict[str, Any]] = []
