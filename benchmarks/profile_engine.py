@@ -24,7 +24,8 @@ from run import customers_body
 
 from mockserver.app import create_app
 from mockserver.config import Settings
-from mockserver.engine import Engine, RequestData
+from mockserver.engine import Engine
+from mockserver.messages import RequestData
 
 
 class _Query:

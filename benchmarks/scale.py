@@ -70,7 +70,7 @@ def worker(backend: str, total: int, batch: int) -> dict[str, Any]:
     from mockserver.apis.bunce.behaviours import encode_cursor, new_customer
     from mockserver.app import create_app
     from mockserver.config import Settings
-    from mockserver.engine import RequestData
+    from mockserver.messages import RequestData
     from mockserver.store import Scope
 
     tmp = tempfile.mkdtemp(prefix="scale-")

@@ -24,8 +24,9 @@ from werkzeug.wrappers import Request as WerkzeugRequest
 from mockserver import memory
 from mockserver.apis import registry as discover_registry
 from mockserver.config import Settings
-from mockserver.engine import Engine, RequestData, ResponseData
+from mockserver.engine import Engine
 from mockserver.errors import ConfigError
+from mockserver.messages import RequestData, ResponseData
 from mockserver.openapi.loader import bundled_spec_paths, load_spec
 from mockserver.openapi.mounts import SpecEntry, chose_name, parse_entry, renamed, unique_name
 from mockserver.openapi.spec import Spec

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
@@ -31,6 +31,7 @@ from mockserver.formats import preload as preload_formats
 from mockserver.journal import JournalEntry
 from mockserver.media import decode, is_checked, kind_of
 from mockserver.media.answers import checked_as_json, encode
+from mockserver.messages import RequestData, ResponseData
 from mockserver.negotiation import request_media
 from mockserver.openapi.routing import Router
 from mockserver.openapi.spec import Operation, Spec
@@ -60,44 +61,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("mockserver.requests")
 log_spec = logging.getLogger("mockserver")
 JOURNAL_BODY_LIMIT = 64 * 1024  # request and response bodies up to this size are journalled
-
-
-class QueryLike(Protocol):
-    def getlist(self, key: str) -> list[str]: ...
-
-
-# Case-insensitive header access: werkzeug's ``Headers`` (its overloaded ``get`` defeats a
-# Protocol).
-HeadersLike = Any
-
-
-@dataclass(slots=True)
-class RequestData:
-    """What the engine needs from an HTTP request (the Flask layer fills it in)."""
-
-    method: str
-    path: str
-    query: QueryLike
-    query_string: str
-    headers: HeadersLike
-    cookies: Mapping[str, str]
-    content_length: int | None
-    read_body: Callable[[int], bytes]
-    client_address: str = "127.0.0.1"
-
-
-@dataclass(slots=True)
-class ResponseData:
-    """What to send back. ``drop`` asks the server layer to close the connection unanswered."""
-
-    status: int
-    body: bytes
-    content_type: str | None = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-    drop: bool = False
-    # The object ``body`` was serialised from, when there is one: the response check validates it
-    # directly instead of parsing the bytes back (0.3 ms on a 500-customer answer).
-    payload: Any = None
 
 
 class ResponseValidationError(AssertionError):
@@ -913,8 +876,8 @@ class Engine:
         Arming refused statuses the operation does not document (``faults.build_fault``). The
         answer is the API's error envelope (kind by status: 429 rate-limited, 5xx server-error,
         ...) with every header the response declares required (``Retry-After: 1`` on a 429);
-        where the envelope does not fit the documented body (a 2xx, Bunce's 409), the documented
-        example (or a generated body) answers, as ``Prefer: code=`` would.
+        where the envelope does not fit the documented body (a 2xx, a 409 of its own shape), the
+        documented example (or a generated body) answers, as ``Prefer: code=`` would.
         """
         api, compiled = x.api, x.routed
         op = compiled.operation
@@ -985,7 +948,8 @@ def _recorded(response: ResponseData) -> Any:
     return response.body.decode("utf-8", errors="replace")
 
 
-# The error kind an injected status renders as (a Tamio error_code, x-mock.error-codes);
+# The error kind an injected status renders as (an envelope may map it to an error code,
+# x-mock.error-codes);
 # 5xx are "server-error", any other status "fault".
 _FAULT_KINDS = {
     400: "validation",

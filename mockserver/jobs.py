@@ -45,7 +45,7 @@ _MAX_ROUNDS = 10_000  # guards flush() against a handler that keeps scheduling d
 class JobRunner:
     """Schedules jobs in the state and runs the due ones with their kind's handler.
 
-    ``handlers`` maps a job kind (e.g. ``"tamio.bulk_import"``) to its handler. ``clock`` gives the
+    ``handlers`` maps a job kind (e.g. ``"<api>.import"``) to its handler. ``clock`` gives the
     current time in seconds since the epoch; tests pass a fake one to control due times.
 
     The runner is thread-safe: the background worker and a control-API request (``flush``) may use

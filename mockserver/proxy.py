@@ -31,6 +31,7 @@ from mockserver.drift import check_response, header_value, request_findings
 from mockserver.envelopes import Failure
 from mockserver.errors import ConfigError
 from mockserver.journal import Finding, JournalEntry, UpstreamCall
+from mockserver.messages import RequestData, ResponseData
 from mockserver.openapi.spec import Spec
 from mockserver.recording import (
     Recorder,
@@ -52,7 +53,7 @@ from mockserver.validation import Violation
 
 if TYPE_CHECKING:
     from mockserver.config import Settings
-    from mockserver.engine import CompiledOperation, MountedApi, RequestData, ResponseData
+    from mockserver.engine import CompiledOperation, MountedApi
     from mockserver.store import State
 
 log = logging.getLogger("mockserver.proxy")
@@ -223,8 +224,6 @@ class Relay:
             headers[VIOLATIONS_HEADER] = header_value(findings)
         if recording is not None:
             headers[RECORDING_HEADER] = recording.file
-        from mockserver.engine import ResponseData
-
         return ResponseData(answer.status, answer.body, content_type, headers)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -265,8 +264,6 @@ class Relay:
         error: UpstreamError,
         findings: list[Finding],
     ) -> ResponseData:
-        from mockserver.engine import ResponseData
-
         entry.upstream = UpstreamCall(
             error.url, duration_ms=error.duration_ms, error=error.reason, message=error.message
         )
@@ -288,8 +285,6 @@ class Relay:
         return ResponseData(error.status, orjson.dumps(body), content_type, headers)
 
     def _strict(self, api: MountedApi, status: int, findings: list[Finding]) -> ResponseData:
-        from mockserver.engine import ResponseData
-
         listed = "; ".join(f.message for f in findings[:5])
         more = f" (and {len(findings) - 5} more)" if len(findings) > 5 else ""
         failure = Failure(

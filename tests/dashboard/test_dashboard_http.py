@@ -150,6 +150,7 @@ def test_an_error_answer_is_journalled_as_json(mock: MockServer) -> None:
 
 
 def test_a_body_that_is_not_the_json_it_claims_is_journalled_as_text() -> None:
-    from mockserver.engine import ResponseData, _recorded  # an upstream's answer, proxied
+    from mockserver.engine import _recorded  # an upstream's answer, proxied
+    from mockserver.messages import ResponseData
 
     assert _recorded(ResponseData(502, b"{oops", "application/json")) == "{oops"

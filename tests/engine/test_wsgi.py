@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.app import _send
-from mockserver.engine import ResponseData
+from mockserver.messages import ResponseData
 
 from .support import WIDGETS_AUTH, body_of
 

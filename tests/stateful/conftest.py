@@ -32,7 +32,7 @@ def control(mockserver: MockServer) -> str:
 @pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
     """A local webhook receiver (not yet registered) that verifies signatures."""
-    started = WebhookReceiver(secret="whsec_stateful_e2e").start()
+    started = WebhookReceiver("whsec_stateful_e2e", signature_header="Tamio-Signature").start()
     yield started
     started.stop()
 

@@ -156,7 +156,7 @@ def test_an_import_runs_once_and_each_event_is_delivered_once_across_workers(
     two_workers: ServeProcess,
 ) -> None:
     control = f"{two_workers.url}/__mock"
-    receiver = WebhookReceiver(secret="whsec_two_workers").start()
+    receiver = WebhookReceiver("whsec_two_workers", signature_header="Tamio-Signature").start()
     try:
         requests.post(
             f"{control}/webhooks/endpoints",

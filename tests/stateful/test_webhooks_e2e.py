@@ -133,7 +133,7 @@ def test_a_failed_delivery_is_retried_and_every_attempt_is_recorded(
 
 
 def test_an_unreachable_endpoint_records_the_connection_error(tamio: Tamio, control: str) -> None:
-    dead = WebhookReceiver(secret="whsec_dead").start()
+    dead = WebhookReceiver(secret="whsec_dead", signature_header="Tamio-Signature").start()
     url = dead.url
     dead.stop()  # nothing listens on that port any more
     requests.post(f"{control}/webhooks/endpoints", json={"api": "tamio", "url": url}, timeout=5)
