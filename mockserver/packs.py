@@ -116,7 +116,8 @@ class ApiPack:
     ``item_operation`` names the operation whose request body a stored customer must satisfy:
     customers seeded through the control API or a data set are validated against it.
     ``webhooks`` is set when the API sends webhooks (its behaviours call
-    ``services.webhooks.emit``).
+    ``services.webhooks.emit``). ``allowances`` and ``fixtures`` are read by the contract
+    check and ``mockserver fixtures generate``.
     ``envelope`` renders a refusal in the API's documented error shape; a spec selects it with
     ``x-mock.envelope: <name>``. ``allowances`` are the contract allowances of the API's spec
     (:class:`mockserver.contract.Allowance`).
