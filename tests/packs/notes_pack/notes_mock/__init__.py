@@ -22,7 +22,7 @@ def create_note(call: Call) -> Reply | Failure:
     """Store the note; a title the key already has is refused with 409."""
     note = {"id": uuid.uuid4().hex, "title": call.body["title"], "body": call.body.get("body", "")}
     record = NewRecord(id=note["id"], data=note, unique={"title": note["title"].lower()})
-    (outcome,) = call.services.state.insert_batch(Scope(API, call.account), [record])
+    (outcome,) = call.services.state.records.insert_batch(Scope(API, call.account), [record])
     if not outcome.created:
         return Failure("duplicate", 409, f"title: a note titled {note['title']!r} exists")
     return Reply(201, outcome.record)
@@ -30,7 +30,7 @@ def create_note(call: Call) -> Reply | Failure:
 
 def get_note(call: Call) -> Reply | Failure:
     """The stored note, or 404."""
-    found = call.services.state.get(Scope(API, call.account), call.params["note_id"])
+    found = call.services.state.records.get(Scope(API, call.account), call.params["note_id"])
     if found is None:
         return Failure("not-found", 404, f"no note {call.params['note_id']!r}")
     return Reply(200, found)
