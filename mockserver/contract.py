@@ -12,10 +12,12 @@ data rejected, auth enforced, ``Allow`` on 405, and more. Used twice, with the s
 
 Everything is deterministic: a fixed seed, ``derandomize``, bounded example counts.
 
-A few of schemathesis' generic expectations do not fit what a bundled spec documents; each
-:class:`Allowance` below adjusts one check for one API and says why that is right. They apply to
-the spec they name (by its ``x-mock.name``), never to user specs. ``mock_only`` ones apply only
-when the target is the mock itself. ``strict=True`` drops all of them.
+A few of schemathesis' generic expectations do not fit what a spec documents; each
+:class:`~mockserver.allowances.Allowance` adjusts one check for some operations and says why that
+is right. The API's pack lists them (``ApiPack.allowances``, e.g.
+``mockserver/apis/<api>/contract.py``); they apply to the spec of the pack's name (its
+``x-mock.name``), never to other specs. ``mock_only`` ones apply only when the target is the
+mock itself. ``strict=True`` drops all of them.
 
 This module drives schemathesis' engine (``schemathesis.engine.from_schema``), the same Python
 API its ``st run`` command is built on, so a run needs no subprocess and the result is data
@@ -25,6 +27,7 @@ API its ``st run`` command is built on, so a run needs no subprocess and the res
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +38,7 @@ from urllib.parse import urlsplit
 import schemathesis
 from schemathesis.engine import events, from_schema
 
+from mockserver.allowances import Allowance
 from mockserver.errors import ConfigError
 from mockserver.formats import code_lists
 
@@ -46,81 +50,6 @@ DEFAULT_MAX_STEPS = 10
 MAX_RESPONSE_TIME_S = 10.0
 # schemathesis' default statuses for valid data (config/_checks.py), which allowances extend.
 POSITIVE_STATUSES = ("2XX", "3XX", "401", "403", "404", "409", "429", "5XX")
-
-
-@dataclass(frozen=True, slots=True)
-class Allowance:
-    """One adjustment of one schemathesis check for operations of one bundled API.
-
-    ``accept`` adds statuses ``positive_data_acceptance`` takes for schema-valid requests (the
-    ``documented_rejection`` check then makes sure such an answer is the documented business
-    outcome, via ``proof``); without ``accept`` the ``check`` is switched off for the operations.
-    """
-
-    api: str
-    operations: tuple[str, ...]
-    check: str
-    reason: str
-    accept: tuple[int, ...] = ()
-    proof: Callable[[Any], bool] | None = None
-    proof_text: str = ""
-    mock_only: bool = False
-
-
-def _error_code(*codes: int) -> Callable[[Any], bool]:
-    return lambda body: isinstance(body, dict) and body.get("error_code") in codes
-
-
-def _message_starts(prefix: str) -> Callable[[Any], bool]:
-    return lambda body: isinstance(body, dict) and str(body.get("message", "")).startswith(prefix)
-
-
-ALLOWANCES: tuple[Allowance, ...] = (
-    Allowance(
-        "tamio", ("retrieveCustomer",), "positive_data_acceptance", accept=(400,),
-        proof=_error_code(1002), proof_text="error_code 1002 (ResourceNotFound)",
-        reason="Tamio answers an unknown id with HTTP 400 and error_code 1002, as its docs say "
-               "(decision T7), never 404; a well-formed UUID nobody created is valid input that "
-               "the API still refuses.",
-    ),
-    Allowance(
-        "tamio", ("createCustomer",), "positive_data_acceptance", accept=(400,),
-        proof=_error_code(10142), proof_text="error_code 10142 (CustomerAlreadyExists)",
-        reason="Tamio answers a duplicate email with HTTP 400 and error_code 10142 (documented), "
-               "not 409; generated data repeats emails, so valid bodies meet this outcome.",
-    ),
-    Allowance(
-        "bunce", ("listCustomers",), "positive_data_acceptance", accept=(422,),
-        proof=_message_starts("cursor:"), proof_text="a message about `cursor`",
-        reason="`cursor` is an opaque token only the API issues (data.meta.next_page_cursor); the "
-               "schema can only say `type: string`; any other string gets the documented 422.",
-    ),
-    Allowance(
-        "bunce", ("createCustomersBulk", "updateCustomersBulk"), "allow_header_conformance",
-        reason="`/customers/bulk` and `/customers/bulk-update` also match the template "
-               "`/customers/{customer_id}`, so the server serves GET and PUT there too "
-               "(getCustomer and updateCustomer with customer_id 'bulk') and an honest 405 "
-               "`Allow` lists them; schemathesis only looks at the literal path item (POST, PUT) "
-               "and calls the others undocumented.",
-    ),
-    Allowance(
-        "bunce", ("updateCustomerDevice",), "ensure_resource_availability",
-        reason="`PATCH /customers/{customer_id}/devices` answers 404 when the customer has no "
-               "device with `current_device_token` (decision B7), which a request right after "
-               "creating the customer always meets; the check reads any 404 after a create as "
-               "the customer missing. `GET /customers/{customer_id}` and the other follow-ups "
-               "keep the check.",
-    ),
-    Allowance(
-        "tamio", ("bulkCreateCustomers", "createCustomer", "retrieveCustomer", "listCustomers"),
-        "ignored_auth", mock_only=True,
-        reason="the mock accepts any non-empty bearer token as its own account (the spec's "
-               "x-mock decision on Tamio auth), so a made-up token cannot be refused; a "
-               "missing or malformed Authorization header still gets 401 (the coverage phase "
-               "sends those). Against a real deployment, unknown tokens must be refused, so the "
-               "check stays on there.",
-    ),
-)
 
 
 # -- configuration ---------------------------------------------------------------------------
@@ -160,35 +89,45 @@ def _inline_operation_refs(document: dict[str, Any], file: str) -> dict[str, Any
 
 
 def api_name(document: Mapping[str, Any]) -> str | None:
-    """The spec's ``x-mock.name`` (only bundled specs get allowances)."""
+    """The spec's ``x-mock.name`` (the pack of that name gives the allowances)."""
     x_mock = document.get("x-mock")
     return str(x_mock["name"]) if isinstance(x_mock, dict) and "name" in x_mock else None
 
 
-def has_behaviours(document: Mapping[str, Any]) -> bool:
-    """Whether the mock serves ``document`` with stateful behaviours (a bundled API's)."""
-    from mockserver.behaviours.registry import BEHAVIOURS, load_builtin
+@functools.cache
+def pack_allowances(name: str | None) -> tuple[Allowance, ...]:
+    """The allowances the installed pack of the API ``name`` lists (none without a pack)."""
+    from mockserver.apis import registry
 
-    load_builtin()
-    name = api_name(document)
-    return name is not None and any(api == name for api, _ in BEHAVIOURS)
+    return tuple(registry().allowances(name))
+
+
+@functools.cache
+def _has_behaviours(name: str | None) -> bool:
+    from mockserver.apis import registry
+
+    return name is not None and bool(registry().behaviours(name))
+
+
+def has_behaviours(document: Mapping[str, Any]) -> bool:
+    """Whether the mock serves ``document`` with stateful behaviours (an installed pack's)."""
+    return _has_behaviours(api_name(document))
 
 
 def mock_allowances(document: Mapping[str, Any]) -> list[Allowance]:
     """What the mock does not emulate for a spec it serves from the document alone (README,
     "Serving your own spec"), as allowances for every operation (``operations`` empty)."""
-    name = api_name(document) or "*"
     found: list[Allowance] = []
     x_mock = document.get("x-mock")
     if not (isinstance(x_mock, dict) and "credential-pattern" in x_mock):
         found.append(Allowance(
-            name, (), "ignored_auth", mock_only=True,
+            (), "ignored_auth", mock_only=True,
             reason="the mock checks that credentials are present, not that they are valid "
                    "(any token, key or password is an account); missing ones still get 401."))
     if not has_behaviours(document):
         for check in ("use_after_free", "ensure_resource_availability"):
             found.append(Allowance(
-                name, (), check, mock_only=True,
+                (), check, mock_only=True,
                 reason="the mock keeps no state for this spec: every answer comes from the "
                        "document (examples or generated), so a deleted or created resource "
                        "is not remembered."))
@@ -204,8 +143,8 @@ def allowances_for(document: Mapping[str, Any], *, target: str = "deployment",
         return []
     name = api_name(document)
     generic = mock_allowances(document) if target == "mock" else []
-    return [a for a in [*ALLOWANCES, *generic]
-            if (a.api == name or not a.operations) and (target == "mock" or not a.mock_only)
+    return [a for a in [*pack_allowances(name), *generic]
+            if (target == "mock" or not a.mock_only)
             and (not checks or a.check in checks) and a.check not in exclude_checks]
 
 
@@ -355,8 +294,8 @@ def documented_rejection(ctx: Any, response: Any, case: Any) -> bool | None:
     operation = case.operation
     name = api_name(operation.schema.raw_schema)
     operation_id = operation.definition.raw.get("operationId")
-    for allowance in ALLOWANCES:
-        if (allowance.api != name or operation_id not in allowance.operations
+    for allowance in pack_allowances(name):
+        if (operation_id not in allowance.operations
                 or response.status_code not in allowance.accept or allowance.proof is None):
             continue
         try:

@@ -18,8 +18,10 @@ locale, both seeded from ``seed``; each faker instance carries the providers of
 reserved ``example.com/.org/.net`` domains, ULIDs, VAT numbers), the ones the response generator
 uses.
 
-No Flask here: ``mockserver fixtures generate`` (cli.py) is a thin wrapper around
-:func:`generate`.
+What a customer of one API looks like is its pack's to say (``ApiPack.fixtures``, a
+:class:`~mockserver.packs.FixtureBuilder`, e.g. ``mockserver/apis/<api>/fixtures.py``); this
+module makes the people, the batches, the duplicates and the files. No Flask here: ``mockserver
+fixtures generate`` (cli.py) is a thin wrapper around :func:`generate`.
 """
 
 from __future__ import annotations
@@ -35,25 +37,10 @@ from faker import Faker
 from faker.config import AVAILABLE_LOCALES
 
 from mockserver.errors import ConfigError
-from mockserver.generate.providers import (
-    COUNTRIES,
-    Providers,
-    locale_country,
-    locale_language,
-    register,
-)
+from mockserver.generate.providers import Providers, register
+from mockserver.packs import FixtureBuilder, Registry
 
 KINDS = ("bulk", "dataset")
-# The operations whose request schemas the generated data must satisfy.
-OPERATIONS = {
-    "tamio": {"bulk": "bulkCreateCustomers", "item": "createCustomer"},
-    "bunce": {"bulk": "createCustomersBulk", "item": "createCustomer"},
-}
-# Account (credential) a data set stores customers under when none is given.
-DEFAULT_ACCOUNTS = {"tamio": "tamio_demo_token", "bunce": "sk_test_demo"}
-_PRIORITIES = ("low", "normal", "normal", "normal", "medium", "high")
-# ULIDs of customer n are n minutes apart from 2024-01-01T00:00:00Z, like a client database's.
-_ULID_EPOCH_MS = 1_704_067_200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +55,13 @@ class FixtureOptions:
     duplicates: int = 0
     accounts: tuple[str, ...] = ()
 
-    def check(self) -> None:
-        """Raise ConfigError for options that cannot make a file."""
-        unknown = [a for a in self.apis if a not in OPERATIONS]
+    def check(self, known: Sequence[str]) -> None:
+        """Raise ConfigError for options that cannot make a file; ``known``: the APIs whose packs
+        build fixtures."""
+        unknown = [a for a in self.apis if a not in known]
         if not self.apis or unknown:
             names = ", ".join(unknown) or "(none)"
-            raise ConfigError(f"--api {names}: choose from {', '.join(OPERATIONS)}")
+            raise ConfigError(f"--api {names}: choose from {', '.join(known)}")
         if self.kind not in KINDS:
             raise ConfigError(f"--kind {self.kind!r}: choose bulk or dataset")
         if self.count < 1:
@@ -95,8 +83,10 @@ class FixtureOptions:
 # -- people --------------------------------------------------------------------------------
 
 
-class _People:
-    """Deterministic customers in one or more locales, with emails unique within the batch."""
+class People:
+    """Deterministic people in one or more locales, with emails unique within the batch: what a
+    pack's :class:`~mockserver.packs.FixtureBuilder` makes its customers from (:meth:`next`,
+    :meth:`phone`, :attr:`rng`, :attr:`providers`, :attr:`serial`)."""
 
     def __init__(self, seed: int, locales: Sequence[str]) -> None:
         self.rng = Random(seed)
@@ -136,68 +126,6 @@ class _People:
         return self.providers.contact.mobile_e164(country)
 
 
-def _tamio_customer(people: _People) -> dict[str, Any]:
-    """A Tamio CustomerInput: required name/email/country, most optional fields some of the time."""
-    fake, locale, person = people.next()
-    rng = people.rng
-    country = locale_country(locale)
-    customer: dict[str, Any] = {
-        "name": person["first"],
-        "last_name": person["last"],
-        "email": person["email"],
-        "country": country,
-    }
-    company = str(fake.company()) if rng.random() < 0.3 else None
-    if company:
-        customer["company"] = company
-    if rng.random() < 0.7:
-        customer["phone"] = people.phone(country)
-    customer["locale"] = locale_language(locale)
-    info = COUNTRIES.get(country)
-    customer["timezone_offset"] = info.utc_offsets[0] if info else "+00:00"
-    customer["priority"] = rng.choice(_PRIORITIES)
-    customer["category"] = "lead" if rng.random() < 0.15 else "customer"
-    if rng.random() < 0.5:
-        billing: dict[str, Any] = {
-            "name": company or f"{person['first']} {person['last']}",
-            "is_company": company is not None,
-            "address": str(fake.street_address()),
-            "city": str(fake.city()),
-            "postcode": str(fake.postcode()),
-            "country": country,
-            "email": person["email"],
-        }
-        if company:
-            billing["representative"] = f"{person['first']} {person['last']}"
-            billing["vat"] = people.providers.contact.vat_number(country)
-        customer["billing_information"] = billing
-        customer["same_shipping_address"] = rng.random() < 0.6
-    return customer
-
-
-def _bunce_customer(people: _People) -> dict[str, Any]:
-    """A Bunce CustomerInput: customer_id (a ULID), names, email, E.164 phone, sometimes devices."""
-    _, locale, person = people.next()
-    rng = people.rng
-    customer: dict[str, Any] = {
-        "customer_id": people.providers.ids.ulid(_ULID_EPOCH_MS + people.serial * 61_000),
-        "first_name": person["first"],
-        "last_name": person["last"],
-        "email": person["email"],
-        "phone_no": people.phone(locale_country(locale)),
-    }
-    if rng.random() < 0.4:
-        customer["devices"] = [
-            {"device_type": rng.choice(("ios", "android")),
-             "device_token": people.providers.ids.hex_token(64)}
-            for _ in range(rng.choice((1, 1, 2)))
-        ]
-    return customer
-
-
-_BUILDERS = {"tamio": _tamio_customer, "bunce": _bunce_customer}
-
-
 def _email_variant(email: str, variant: int) -> str:
     """The same address in another case (variant 0 repeats it exactly)."""
     local, _, domain = email.partition("@")
@@ -209,16 +137,25 @@ def _email_variant(email: str, variant: int) -> str:
     ][variant % 4]
 
 
+def builders(packs: Registry | None = None) -> dict[str, FixtureBuilder]:
+    """The fixture builders of ``packs`` (default: the bundled and installed packs), by API."""
+    if packs is None:
+        from mockserver.apis import registry
+
+        packs = registry()
+    return {pack.name: pack.fixtures for pack in packs.packs if pack.fixtures is not None}
+
+
 def customers(api: str, count: int, seed: int, locales: Sequence[str] = ("en_US",),
-              duplicates: int = 0) -> list[dict[str, Any]]:
+              duplicates: int = 0, *, packs: Registry | None = None) -> list[dict[str, Any]]:
     """``count`` customers for ``api``; ``duplicates`` of them repeat an earlier item's email.
 
     Repeats cycle through an exact copy and three case variants, and otherwise look like new
     customers (their own name, phone and, for Bunce, their own ``customer_id``), so the only reason
     the API can refuse them is the email.
     """
-    people = _People(seed, locales)
-    build = _BUILDERS[api]
+    people = People(seed, locales)
+    build = builders(packs)[api].customer
     batch = [build(people) for _ in range(count)]
     rng = Random(seed ^ 0x5EED)
     # Positions 1..count-1 can repeat something earlier; pick the K that do.
@@ -237,14 +174,18 @@ def customers(api: str, count: int, seed: int, locales: Sequence[str] = ("en_US"
 # -- files ---------------------------------------------------------------------------------
 
 
-def generate(options: FixtureOptions) -> dict[str, Any]:
-    """The JSON document ``options`` describe, validated against the bundled specs."""
-    options.check()
+def generate(options: FixtureOptions, packs: Registry | None = None) -> dict[str, Any]:
+    """The JSON document ``options`` describe, validated against the APIs' specs; the packs
+    (default: the bundled and installed ones) build the customers."""
+    known = builders(packs)
+    options.check(list(known))
     if options.kind == "bulk":
         api = options.apis[0]
-        items = customers(api, options.count, options.seed, options.locales, options.duplicates)
+        items = customers(
+            api, options.count, options.seed, options.locales, options.duplicates, packs=packs
+        )
         body = {"customers": items}
-        _validate(api, "bulk", body, "")
+        _validate(known[api], api, "bulk", body, "")
         return body
     data: dict[str, Any] = {"$meta": {
         "generated_by": "mockserver fixtures generate",
@@ -253,22 +194,16 @@ def generate(options: FixtureOptions) -> dict[str, Any]:
         "locales": list(options.locales),
     }}
     for api_index, api in enumerate(options.apis):
-        accounts = options.accounts or (DEFAULT_ACCOUNTS[api],)
-        # Bunce keys must look like sk_test_...; other names are free-form tokens.
+        builder = known[api]
+        accounts = options.accounts or (builder.default_account,)
         data[api] = {}
         for account_index, account in enumerate(accounts):
             seed = options.seed + 7919 * api_index + 104_729 * account_index
-            items = customers(api, options.count, seed, options.locales)
+            items = customers(api, options.count, seed, options.locales, packs=packs)
             for index, item in enumerate(items):
-                _validate(api, "item", item, f"{api}.{account}[{index}]")
-            data[api][_account_name(api, account)] = items
+                _validate(builder, api, "item", item, f"{api}.{account}[{index}]")
+            data[api][builder.account(account)] = items  # a credential the API accepts
     return data
-
-
-def _account_name(api: str, account: str) -> str:
-    if api == "bunce" and not account.startswith(("sk_test_", "sk_live_")):
-        return f"sk_test_{account}"
-    return account
 
 
 def command_line(options: FixtureOptions) -> str:
@@ -288,9 +223,11 @@ def dumps(document: Any) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def write(options: FixtureOptions, output: str | Path | None) -> str:
+def write(
+    options: FixtureOptions, output: str | Path | None, packs: Registry | None = None
+) -> str:
     """Generate and write to ``output`` (returned as text when ``output`` is None)."""
-    text = dumps(generate(options))
+    text = dumps(generate(options, packs))
     if output is not None:
         path = Path(output)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -301,29 +238,40 @@ def write(options: FixtureOptions, output: str | Path | None) -> str:
 _SCHEMAS: dict[tuple[str, str], Any] = {}
 
 
-def request_schema(api: str, which: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(schema, document)`` of the bundled spec's request body for the bulk or item operation."""
+def request_schema(
+    api: str, which: str, packs: Registry | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(schema, document)`` of the request body of ``api``'s bulk or item operation (its
+    pack's ``bulk_operation`` or ``item_operation``), in the bundled spec or the pack's own."""
+    return _request_schema(builders(packs)[api], api, which, packs)
+
+
+def _request_schema(
+    builder: FixtureBuilder, api: str, which: str, packs: Registry | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     from mockserver.openapi.loader import bundled_spec_paths, load_spec
 
-    for path in bundled_spec_paths():
+    operation_id = builder.bulk_operation if which == "bulk" else builder.item_operation
+    pack = packs.pack(api) if packs is not None else None
+    paths = [pack.spec] if pack is not None and pack.spec is not None else bundled_spec_paths()
+    for path in paths:
         spec = load_spec(path)
         if spec.name != api:
             continue
-        operation = spec.operation(OPERATIONS[api][which])
+        operation = spec.operation(operation_id)
         media = operation.body_content.get("application/json") if operation else None
         if media is None or media.schema is None:
             break
         return media.schema, spec.document
-    operation_id = OPERATIONS[api][which]
-    raise ConfigError(f"the bundled {api} spec has no JSON request body for {operation_id}")
+    raise ConfigError(f"the {api} spec has no JSON request body for {operation_id}")
 
 
-def _validate(api: str, which: str, instance: Any, where: str) -> None:
+def _validate(builder: FixtureBuilder, api: str, which: str, instance: Any, where: str) -> None:
     from mockserver.validation import compile_schema
 
     key = (api, which)
     if key not in _SCHEMAS:
-        schema, document = request_schema(api, which)
+        schema, document = _request_schema(builder, api, which)
         _SCHEMAS[key] = compile_schema(schema, document)
     validator = _SCHEMAS[key]
     problems = validator.violations(instance) if validator is not None else []

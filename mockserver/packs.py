@@ -26,6 +26,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from mockserver.allowances import Allowance
 from mockserver.envelopes import PROBLEM, Envelope, Failure
 from mockserver.errors import ConfigError, SpecError
 from mockserver.webhooks import DEFAULT_SIGNATURE_HEADER
@@ -120,7 +121,7 @@ class ApiPack:
     check and ``mockserver fixtures generate``.
     ``envelope`` renders a refusal in the API's documented error shape; a spec selects it with
     ``x-mock.envelope: <name>``. ``allowances`` are the contract allowances of the API's spec
-    (:class:`mockserver.contract.Allowance`).
+    (:class:`mockserver.allowances.Allowance`).
     """
 
     name: str
@@ -130,7 +131,7 @@ class ApiPack:
     item_operation: str | None = None
     envelope: Envelope | None = None
     webhooks: WebhookDefaults | None = None
-    allowances: tuple[Any, ...] = ()
+    allowances: tuple[Allowance, ...] = ()
     fixtures: FixtureBuilder | None = None
     spec: Path | None = None
 
@@ -254,7 +255,7 @@ class Registry:
             return pack.webhooks.signature_header
         return DEFAULT_SIGNATURE_HEADER if spec_webhooks else None
 
-    def allowances(self, api: str | None) -> tuple[Any, ...]:
+    def allowances(self, api: str | None) -> tuple[Allowance, ...]:
         """The contract allowances of the spec named ``api`` (none for user specs)."""
         pack = self._packs.get(api or "")
         return pack.allowances if pack is not None else ()

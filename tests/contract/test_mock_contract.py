@@ -6,7 +6,7 @@ has links. The mock runs in-process (the Flask app over WSGI) with strict respon
 an answer the spec does not document is caught twice: by schemathesis and by the mock itself.
 
 Deterministic: a fixed seed, ``derandomize``, no example database, bounded example counts. The
-few check adjustments are :data:`mockserver.contract.ALLOWANCES`, each with its reason.
+few check adjustments are the packs' allowances (``ApiPack.allowances``), each with its reason.
 """
 
 from __future__ import annotations

@@ -2,12 +2,14 @@
 devices.
 
 Everything specific to Bunce lives in this package: the behaviours (:mod:`.behaviours`), the
-error envelope (:mod:`.envelope`). The spec is ``specs/bunce.yaml``.
+error envelope (:mod:`.envelope`), the contract allowances of its spec (:mod:`.contract`) and
+its customers for ``mockserver fixtures generate`` (:mod:`.fixtures`). The spec is
+``specs/bunce.yaml``.
 """
 
 from __future__ import annotations
 
-from mockserver.apis.bunce import behaviours, envelope
+from mockserver.apis.bunce import behaviours, contract, envelope, fixtures
 from mockserver.packs import ApiPack
 
 PACK = ApiPack(
@@ -26,4 +28,6 @@ PACK = ApiPack(
     seeder=behaviours.seed,
     item_operation="createCustomer",
     envelope=envelope.render,
+    allowances=contract.ALLOWANCES,
+    fixtures=fixtures.FIXTURES,
 )

@@ -1,12 +1,14 @@
 """The Tamio pack (``/tamio/v2``): customers, bulk import jobs, ``customer.created`` webhooks.
 
 Everything specific to Tamio lives in this package: the behaviours and the import job
-(:mod:`.behaviours`), the error envelope (:mod:`.envelope`). The spec is ``specs/tamio.yaml``.
+(:mod:`.behaviours`), the error envelope (:mod:`.envelope`), the contract allowances of its spec
+(:mod:`.contract`) and its customers for ``mockserver fixtures generate`` (:mod:`.fixtures`).
+The spec is ``specs/tamio.yaml``.
 """
 
 from __future__ import annotations
 
-from mockserver.apis.tamio import behaviours, envelope
+from mockserver.apis.tamio import behaviours, contract, envelope, fixtures
 from mockserver.packs import ApiPack, WebhookDefaults
 
 PACK = ApiPack(
@@ -21,5 +23,7 @@ PACK = ApiPack(
     seeder=behaviours.seed,
     item_operation="createCustomer",
     envelope=envelope.render,
+    allowances=contract.ALLOWANCES,
+    fixtures=fixtures.FIXTURES,
     webhooks=WebhookDefaults(signature_header="Tamio-Signature"),
 )
