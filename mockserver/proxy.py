@@ -214,9 +214,7 @@ class Relay:
             entry.drift = findings
             self._log(api, compiled, request, answer.status, findings, recording)
         if recording is None and self.recorder is not None:
-            entry.recorded = self._record(
-                api, compiled, request, relative, raw, answer, findings
-            )
+            entry.recorded = self._record(api, compiled, request, relative, raw, answer, findings)
         if self.settings.proxy_strict and findings:
             return self._strict(api, answer.status, findings)
         headers = _relayed_headers(answer.headers)

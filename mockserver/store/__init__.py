@@ -1,9 +1,9 @@
-"""All of the mock's mutable state, by concern, over a memory or an SQLite backend.
+"""All of the mock's mutable state, by concern, over a memory, SQLite or PostgreSQL backend.
 
-``open_state`` picks the backend; ``State`` holds one object per concern (``records``,
-``jobs``, ``leases``, ``endpoints``, ``deliveries``, ``notifications``, ``journal``,
-``faults``, ``flags``, ``rate_limits``), each writing its rules once over the backend's
-storage primitives (``backend``).
+``open_state`` (``opening.py``) picks the backend; ``State`` holds one object per concern
+(``records``, ``jobs``, ``leases``, ``endpoints``, ``deliveries``, ``notifications``,
+``journal``, ``faults``, ``flags``, ``rate_limits``), each writing its rules once over the
+backend's storage primitives (``backend``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from mockserver.store.model import InsertOutcome, Job, JobGone, NewRecord, Notif
 
 # isort: split
 from mockserver.store.model import RecordChange, Revision, Scope, StoredRecord, UpdateOutcome
-from mockserver.store.state import MemoryState, SQLiteState, State, open_state
+from mockserver.store.opening import open_state
+from mockserver.store.state import MemoryState, SQLiteState, State
 
 __all__ = [
     "DEFAULT_LEASE_S",
