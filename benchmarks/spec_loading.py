@@ -26,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bigspec import write_big_spec
 from run import ensure_prism, free_port
 
+from mockserver.testing import serve
+
 MOCKSERVER = str(Path(sys.executable).with_name("mockserver"))
 
 
@@ -49,33 +51,47 @@ def high_water_mb(pids: list[int]) -> float:
     return total / 1024
 
 
+def answered(url: str, headers: dict[str, str]) -> bool:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as a:
+            return a.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 def first_answer(command: list[str], url: str, headers: dict[str, str]) -> tuple[float, float]:
-    """Start ``command``; seconds until ``url`` answers 200, and the peak RSS (MB) by then."""
+    """Start ``command`` (Prism); seconds until ``url`` answers 200, and the peak RSS (MB)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    peak = 0.0
     try:
-        while True:
+        while not answered(url, headers):
             if process.poll() is not None:
                 raise RuntimeError(f"{command[0]} exited with {process.returncode}")
-            try:
-                request = urllib.request.Request(url, headers=headers)
-                with urllib.request.urlopen(request, timeout=5) as answer:
-                    if answer.status == 200:
-                        elapsed = time.perf_counter() - started
-                        peak = max(peak, high_water_mb(tree(process.pid)))
-                        return elapsed, peak
-            except (urllib.error.URLError, OSError):
-                peak = max(peak, high_water_mb(tree(process.pid)))
-                time.sleep(0.02)
             if time.perf_counter() - started > 300:
                 raise RuntimeError(f"no answer from {url} in 300 s")
+            time.sleep(0.02)
+        # VmHWM is each process's high-water mark: read once answered, it is the peak so far.
+        return time.perf_counter() - started, high_water_mb(tree(process.pid))
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def mock_first_answer(spec: Path, path: str, headers: dict[str, str]) -> tuple[float, float]:
+    """``mockserver serve`` of ``spec`` alone: seconds until ``path`` answers 200, peak RSS (MB)."""
+    started = time.perf_counter()
+    with serve(
+        "--no-bundled", "--quiet", "--spec", f"big={spec}", command=[MOCKSERVER], timeout=300
+    ) as served:
+        url = served.base_url("big") + path
+        while not answered(url, headers):
+            if time.perf_counter() - started > 300:
+                raise RuntimeError(f"no answer from {url} in 300 s")
+            time.sleep(0.02)
+        return time.perf_counter() - started, high_water_mb(tree(served.pid))
 
 
 def main() -> int:
@@ -94,23 +110,7 @@ def main() -> int:
         results: dict[str, list[tuple[float, float]]] = {"mockserver": [], "prism": []}
         prism = None if args.no_prism or not shutil.which("node") else ensure_prism()
         for _ in range(args.runs):
-            port = free_port()
-            results["mockserver"].append(
-                first_answer(
-                    [
-                        MOCKSERVER,
-                        "serve",
-                        "--no-bundled",
-                        "--quiet",
-                        "--port",
-                        str(port),
-                        "--spec",
-                        f"big={spec}",
-                    ],
-                    f"http://127.0.0.1:{port}/big/api/v10{path}",
-                    headers,
-                )
-            )
+            results["mockserver"].append(mock_first_answer(spec, path, headers))
             if prism:
                 port = free_port()
                 results["prism"].append(

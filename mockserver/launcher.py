@@ -22,7 +22,6 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
 
@@ -195,12 +194,7 @@ class ServeProcess:
     def __enter__(self) -> ServeProcess:
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exception: object) -> None:
         self.stop()
 
     def _signal_group(self, sig: int) -> None:
@@ -257,6 +251,7 @@ def serve(
     stop_timeout: float = 20.0,
     ca_bundle: str | os.PathLike[str] | None = None,
     command: Sequence[str] = COMMAND,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> ServeProcess:
     """Start ``mockserver serve ARGS`` and return once ``GET /__mock/health`` answers.
 
@@ -266,7 +261,8 @@ def serve(
     temporary one, removed at stop; :meth:`ServeProcess.log` reads it either way). ``args``
     with ``--tls`` or ``--tls-cert`` serve HTTPS: pass the CA the health check should trust as
     ``ca_bundle`` (without it the health check does not verify the certificate). ``command`` is
-    how mockserver is run (default: this interpreter's ``-m mockserver``).
+    how mockserver is run (default: this interpreter's ``-m mockserver``), from the folder
+    ``cwd`` (default: this one).
 
     Raises :class:`StartError`, with the server's output, when it exits or is not healthy
     within ``timeout`` seconds (the process group is stopped first). Use it as a context
@@ -293,6 +289,7 @@ def serve(
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: stop() ends the workers too
             env=environment,
+            cwd=cwd,
         )
     server = ServeProcess(
         process,

@@ -137,22 +137,16 @@ def mockserver_session(
     mockserver_settings: Settings, mockserver_apis: list[ApiPack] | None
 ) -> Iterator[MockServer]:
     """One live server for the whole session (use ``mockserver`` in tests)."""
-    server = MockServer.start(
-        mockserver_settings,
-        mockserver_settings.host,
-        mockserver_settings.port,
-        apis=mockserver_apis,
-    )
-    yield server
-    server.stop()
+    settings = mockserver_settings
+    with MockServer.start(settings, settings.host, settings.port, apis=mockserver_apis) as server:
+        yield server
 
 
 @pytest.fixture
 def mockserver(mockserver_session: MockServer) -> Iterator[MockServer]:
     """The live mock, with state, journal, faults and jobs empty at the start of the test."""
-    mockserver_session.reset()
-    yield mockserver_session
-    mockserver_session.check()
+    with mockserver_session.fresh() as server:
+        yield server
 
 
 @pytest.hookimpl(wrapper=True)

@@ -12,7 +12,8 @@ stops its whole process group (see :mod:`mockserver.launcher`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,6 +234,24 @@ class MockServer:
         self.services.stop_background()
         if self.server is not None:
             self.server.stop()
+
+    @contextmanager
+    def fresh(self) -> Iterator[MockServer]:
+        """The mock for one test: :meth:`reset` first, :meth:`check` after (errors inside the
+        mock are raised in the test's thread). What the ``mockserver`` fixture does::
+
+            with session_mock.fresh() as mock:
+                yield mock
+        """
+        self.reset()
+        yield self
+        self.check()
+
+    def __enter__(self) -> MockServer:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.stop()
 
     # -- the journal ---------------------------------------------------------------------------
     def requests(

@@ -42,15 +42,12 @@ class Receiver:
         self.got_one.set()
         return testing.Reply(204)
 
-    def close(self) -> None:
-        self.server.stop()
-
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    yield rec
-    rec.close()
+    endpoint = Receiver()
+    with endpoint.server:  # stopped after the test
+        yield endpoint
 
 
 Handlers = dict[str, Callable[[Job], JSON]]

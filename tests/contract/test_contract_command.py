@@ -27,17 +27,16 @@ FAST = ["--max-examples", "5"]
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[MockServer]:
-    server = MockServer.start(Settings(validate_responses="strict", log_requests=False,
-                                       seed=contract.DEFAULT_SEED, job_delay_s=0.01))
-    yield server
-    server.stop()
+    with MockServer.start(Settings(validate_responses="strict", log_requests=False,
+                                   seed=contract.DEFAULT_SEED, job_delay_s=0.01)) as server:
+        yield server
 
 
 @pytest.fixture
 def server(live: MockServer) -> Iterator[MockServer]:
-    live.reset()
-    yield live
-    live.check()  # strict response validation: nothing undocumented left the mock
+    # fresh() checks after the test: strict response validation, nothing undocumented left
+    with live.fresh() as mock:
+        yield mock
 
 
 def invoke(*args: str) -> Any:

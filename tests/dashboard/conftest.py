@@ -8,6 +8,7 @@ temporary folder); a passing test leaves one there too.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +19,22 @@ from mockserver.config import Settings
 from mockserver.testing import MockServer
 
 TOKEN = "dashboard-test-token"
+JOHN = {  # the Bunce document's sample customer
+    "customer_id": "0000",
+    "first_name": "John",
+    "last_name": "Doe",
+    "email": "johndoe21@example.com",
+    "phone_no": "+23481999999999",
+}
 
 
 @pytest.fixture(scope="module")
-def guarded_mock() -> Iterator[MockServer]:
-    """A mock whose control API (and so the dashboard) needs ``TOKEN``."""
-    settings = Settings(
-        control_token=TOKEN,
-        validate_responses="strict",
-        log_requests=False,
-        job_delay_s=0.05,
-        webhook_backoff_base_s=0.05,
-        webhook_timeout_s=2.0,
-    )
-    server = MockServer.start(settings)
-    yield server
-    server.stop()
+def guarded_mock(mockserver_settings: Settings) -> Iterator[MockServer]:
+    """A mock like the plugin's (strict, quick jobs and retries) whose control API (and so the
+    dashboard) needs ``TOKEN``."""
+    settings = replace(mockserver_settings, port=0, control_token=TOKEN)
+    with MockServer.start(settings) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

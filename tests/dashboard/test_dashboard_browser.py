@@ -11,19 +11,12 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from mockserver.testing import MockServer
 
-from .conftest import TOKEN
+from .conftest import JOHN, TOKEN
 
 pytestmark = pytest.mark.slow
 
 BUNCE_KEY = {"X-Authorization": "sk_test_dashboard_account"}
 TAMIO_TOKEN = {"Authorization": "Bearer tamio-dashboard-token"}
-JOHN = {
-    "customer_id": "0000",
-    "first_name": "John",
-    "last_name": "Doe",
-    "email": "johndoe21@example.com",
-    "phone_no": "+23481999999999",
-}
 NO_PHONE = {k: v for k, v in JOHN.items() if k != "phone_no"}
 ROWS = "#journal-rows tr.entry"
 VISIBLE_ROWS = "#journal-rows tr.entry:not(.hidden)"

@@ -14,35 +14,26 @@ from mockserver.config import Settings
 from mockserver.engine import JOURNAL_BODY_LIMIT
 from mockserver.testing import MockServer
 
+from .conftest import JOHN
+
 TOKEN = "s3cret-control-token"
 BUNCE_KEY = {"X-Authorization": "sk_test_http_account"}
-JOHN = {
-    "customer_id": "0000",
-    "first_name": "John",
-    "last_name": "Doe",
-    "email": "johndoe21@example.com",
-    "phone_no": "+23481999999999",
-}
 UI = Path(mockserver.__file__).parent / "ui"
 
 
 @pytest.fixture
 def mock() -> Iterator[MockServer]:
-    server = MockServer.in_process(
-        Settings(validate_responses="strict", log_requests=False, background=False)
-    )
-    yield server
-    server.stop()
+    settings = Settings(validate_responses="strict", log_requests=False, background=False)
+    with MockServer.in_process(settings) as server:
+        yield server
     server.check()
 
 
 @pytest.fixture
 def guarded() -> Iterator[MockServer]:
-    server = MockServer.in_process(
-        Settings(control_token=TOKEN, log_requests=False, background=False)
-    )
-    yield server
-    server.stop()
+    settings = Settings(control_token=TOKEN, log_requests=False, background=False)
+    with MockServer.in_process(settings) as server:
+        yield server
 
 
 def test_the_token_is_exchanged_once_for_a_strict_http_only_cookie(guarded: MockServer) -> None:

@@ -15,17 +15,15 @@ from .support import settings
 
 @pytest.fixture(scope="session")
 def shared_mock() -> Iterator[MockServer]:
-    server = MockServer.in_process(settings())
-    yield server
-    server.stop()
+    with MockServer.in_process(settings()) as server:
+        yield server
 
 
 @pytest.fixture
 def mock(shared_mock: MockServer) -> Iterator[MockServer]:
     """The in-process mock, state and journal empty; errors inside it fail the test."""
-    shared_mock.reset()
-    yield shared_mock
-    shared_mock.check()
+    with shared_mock.fresh() as server:
+        yield server
 
 
 @pytest.fixture
