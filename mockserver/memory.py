@@ -29,12 +29,14 @@ extension allocated outside Python's allocators (not identified yet).
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 from typing import Any
 
 MMAP_THRESHOLD = 1024 * 1024
 RELEASE_AFTER_BYTES = 1024 * 1024
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number (malloc.h)
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter numbers (malloc.h)
+_M_ARENA_MAX = -8
 
 
 def _glibc() -> Any:
@@ -52,10 +54,31 @@ def _glibc() -> Any:
 _LIBC = _glibc()
 
 
+def run_with_malloc() -> None:
+    """Run this program again, at once, with Python's objects allocated by glibc's ``malloc``.
+
+    ``PYTHONMALLOC=malloc`` (read only when the interpreter starts, hence the ``exec``).
+    Python's own allocator hands a 1 MiB arena back only once every object in it is freed, and
+    the few objects that outlive a large request (free lists, caches, statements) are spread over
+    the arenas it filled; glibc's :func:`release` returns every free page however its
+    neighbours are used. Nothing happens elsewhere than on glibc, when the environment names an
+    allocator already (also after the ``exec``), or when the ``exec`` fails.
+    """
+    if _LIBC is None or "PYTHONMALLOC" in os.environ:
+        return
+    os.environ["PYTHONMALLOC"] = "malloc"
+    try:
+        os.execv(sys.executable, sys.orig_argv)
+    except OSError:
+        del os.environ["PYTHONMALLOC"]
+
+
 def configure() -> None:
-    """Give every block of :data:`MMAP_THRESHOLD` or more its own mapping (glibc only)."""
+    """Give every block of :data:`MMAP_THRESHOLD` or more its own mapping, and let every thread
+    allocate from one heap (glibc only; before the process starts its threads)."""
     if _LIBC is not None:
         _LIBC.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        _LIBC.mallopt(_M_ARENA_MAX, 1)
 
 
 def release() -> None:
