@@ -1,29 +1,28 @@
 """Hand the memory of a large request back to the operating system once it is answered.
 
 A 9 MiB body becomes about 40 MB of Python objects, and the customers built from it as much
-again. Python frees them when the answer is sent, but glibc kept the memory: a ``--workers 2``
-worker that answered one such create stayed about 40 MB above its size before it (82 MB instead
-of 43, under gunicorn's gthread worker), however long it then idled, for two reasons this module
-removes (16 to 29 MB stayed there).
+again. Python frees them when the answer is sent; this module makes the process give the memory
+back too, on glibc (elsewhere, macOS or musl, everything here does nothing).
 
-* glibc raises its mmap threshold to the size of the largest block freed so far (up to 32 MB), so
-  after the first large body every later one (the body, the parser's buffers, the answer) came
-  from a thread's malloc arena instead of its own mapping, and an arena's free top is kept.
-  :func:`configure` fixes the threshold at :data:`MMAP_THRESHOLD` (which also fixes the trim
-  threshold): blocks that large always get their own mapping, returned the moment they are freed.
-* Freed small blocks stay in the arenas' free lists. :func:`release` (``malloc_trim(0)``) returns
-  their pages. It costs about a millisecond per hundred MB of heap, so it runs only after a
-  request whose body had at least :data:`RELEASE_AFTER_BYTES`.
+* :func:`run_with_malloc`: ``mockserver serve`` runs itself again, before it loads anything, with
+  ``PYTHONMALLOC=malloc``, so every Python object comes from glibc's ``malloc``. Python's own
+  allocator hands a 1 MiB arena back only once every object in it is freed, and the few objects
+  that outlive a large request (free lists, caches, prepared statements, the journal) are spread
+  over the arenas the request filled: a worker kept 25 to 40 MB after the first 9 MiB create and
+  5 to 25 MB more after each of the next. glibc returns every free page, whatever its neighbours.
+* :func:`configure` fixes the mmap threshold at :data:`MMAP_THRESHOLD` (glibc otherwise raises it
+  to the largest block freed so far, up to 32 MB, and later large blocks came from a heap whose
+  free top is kept): blocks that large get their own mapping, returned the moment they are
+  freed. And it gives every thread the same heap: with one heap per thread, each request thread
+  that had served a large create kept about 14 MB of it.
+* :func:`release` (``malloc_trim(0)``) returns the free pages of the heap. It costs about a
+  millisecond per hundred MB of heap, so it runs only after a request whose body had at least
+  :data:`RELEASE_AFTER_BYTES`.
 
-Elsewhere than on glibc (macOS, musl) both do nothing.
-
-Under the buffering worker (:mod:`mockserver.httpworker`) a worker stayed about 45 MB above its
-size before such a request. Part of it was the request's bytes, held by the parser that a
-kept-alive connection keeps (:class:`~mockserver.httpworker.SingleChunk` lets go of them now).
-What stays after that (25 to 35 MB after the first 9 MiB create) is out of this module's reach:
-pymalloc's 1 MiB arenas, which go back only when every object in them is freed and which the few
-objects that outlive a request keep (12 to 30 MB of empty pools), and a 16 MiB block a C
-extension allocated outside Python's allocators (not identified yet).
+What a worker keeps after that, about 14 MB after the first large create and nothing more after
+the next ones answered by the same thread (each request thread keeps its own), is a block
+allocated outside Python's allocators and kept for reuse (which library keeps it is not
+identified yet). docs/reliability.md has the measurements.
 """
 
 from __future__ import annotations

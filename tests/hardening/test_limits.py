@@ -136,6 +136,9 @@ def test_a_large_create_costs_memory_in_proportion_to_its_size() -> None:
 RETURN_BOUND_MB = 24
 # The kept block is kept once: later creates add at most this.
 GROWTH_BOUND_MB = 6
+# ... once per request thread that has answered one: three at once on one worker may add three
+# (the threads of the creates before may not be theirs).
+BLOCK_MB = 16
 
 
 def _settle(pid: int) -> float:
@@ -205,7 +208,7 @@ def test_each_worker_returns_to_its_size_after_large_creates(tmp_path: Path, sta
             f"worker {n} kept {kept[n]} MB over {baseline[n]:.0f}"
         )
         assert kept[n][-1] - kept[n][0] < GROWTH_BOUND_MB, f"worker {n} grew: {kept[n]} MB"
-        assert after[n] < RETURN_BOUND_MB + GROWTH_BOUND_MB, f"after three at once: {after}"
+        assert after[n] < RETURN_BOUND_MB + 3 * BLOCK_MB, f"after three at once: {after}"
     # Three at once cost at most three times one: memory in proportion to the work in flight.
     assert sum(peaks) < 3 * single_peak + 2 * RETURN_BOUND_MB, (peaks, single_peak)
 
