@@ -21,7 +21,15 @@ from mockserver.bodies import MAX_DEPTH
 from mockserver.httpworker import SingleChunk
 from mockserver.testing import ServeProcess
 
-from .support import BUNCE, TAMIO, bunce_customer, check_response, start_server, tamio_customer
+from .support import (
+    BUNCE,
+    TAMIO,
+    bunce_customer,
+    check_response,
+    problems_in_log,
+    start_server,
+    tamio_customer,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -199,7 +207,7 @@ def test_each_worker_returns_to_its_size_after_large_creates(tmp_path: Path, sta
         assert statuses == [200, 200, 200]
         peaks = [_rss_mb(pid, "VmHWM") - base for pid, base in zip(pids, baseline, strict=True)]
         after = [_settle(pid) - base for pid, base in zip(pids, baseline, strict=True)]
-        assert live.problems_in_log() == []
+        assert problems_in_log(live) == [], live.log()[-3000:]
     finally:
         live.stop()
     print(f"baseline {baseline} MB; kept {kept}; peaks {peaks} (one at a time {single_peak:.0f})")
