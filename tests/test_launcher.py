@@ -153,7 +153,7 @@ def test_kill_and_a_dead_master_leave_no_worker_behind() -> None:
 # starts a child in its group, and ignores SIGTERM: stop() must fall back to SIGKILL.
 STUBBORN = textwrap.dedent(
     """
-    import http.server, signal, subprocess, sys
+    import http.server, os, signal, subprocess, sys
     args = sys.argv[1:]
     port_file = args[args.index("--port-file") + 1]
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -169,7 +169,9 @@ STUBBORN = textwrap.dedent(
             self.wfile.write(body)
 
     server = http.server.HTTPServer(("127.0.0.1", 0), Health)
-    open(port_file, "w").write(f"{server.server_port}\\n")
+    with open(port_file + ".tmp", "w") as out:  # in one step, as serve writes it
+        out.write(f"{server.server_port}\\n")
+    os.replace(port_file + ".tmp", port_file)
     server.serve_forever()
     """
 )
