@@ -182,13 +182,7 @@ def serve_forever(settings: Settings, port_file: str | None = None) -> None:
     # Specs load here, before gunicorn starts: a broken one stops start-up with its SpecError
     # (file#pointer: problem) and no traceback, and the workers inherit them when they fork.
     registry = packs_registry(None)  # the bundled and installed API packs
-    # Loading builds some 36,000 objects that live as long as the server: the collector, which
-    # would walk them again and again meanwhile, waits (a fifth of the start-up).
-    gc.disable()
-    try:
-        specs = load_specs(settings, registry)
-    finally:
-        gc.enable()
+    specs = load_specs(settings, registry)
     util.write_error = _write_json_error  # workers fork from this process and inherit it
     from mockserver.httpworker import BufferingWorker, ReadLimits
 
