@@ -22,7 +22,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mockserver.media.schemas import coerce_text, items_schema, property_schema, types
+from mockserver.media.schemas import (
+    coerce_text,
+    declared_keys,
+    items_schema,
+    property_schema,
+    types,
+)
 from mockserver.openapi.spec import Parameter
 
 JSON = dict[str, Any]
@@ -64,7 +70,7 @@ def read(
         values = list(query.getlist(name))
         if is_object and explode and style == "form":
             found = {}
-            for key in _object_keys(parameter.schema, document):
+            for key in declared_keys(parameter.schema, document):
                 got = query.getlist(key)
                 if got:
                     found[key] = got[-1]
@@ -147,16 +153,6 @@ def _bracketed(query: Any, name: str) -> list[tuple[str, list[str]]]:
         if key.startswith(prefix) and key.endswith("]")
     ]
 
-
-def _object_keys(schema: Any, document: JSON) -> list[str]:
-    from mockserver.media.schemas import _branches
-
-    keys: list[str] = []
-    for branch in _branches(schema, document):
-        for key in branch.get("properties") or {}:
-            if key not in keys:
-                keys.append(key)
-    return keys
 
 
 def _pairs(text: str, delimiter: str) -> Any:

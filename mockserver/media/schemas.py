@@ -41,6 +41,16 @@ def _branches(schema: Any, document: Mapping[str, Any], depth: int = 0) -> Itera
             yield from _branches(branch, document, depth + 1)
 
 
+
+def declared_keys(schema: Any, document: Mapping[str, Any]) -> list[str]:
+    """The property names the schema and every schema combined into it declare, in order."""
+    keys: list[str] = []
+    for branch in _branches(schema, document):
+        for key in branch.get("properties") or {}:
+            if key not in keys:
+                keys.append(key)
+    return keys
+
 def types(schema: Any, document: Mapping[str, Any]) -> list[str]:
     """Every type the schema (or a schema combined into it) names, ``null`` last."""
     found: list[str] = []

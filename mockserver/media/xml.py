@@ -11,8 +11,8 @@ from typing import Any
 from xml.etree import ElementTree
 
 from mockserver.media.schemas import (
-    _branches,
     coerce_text,
+    declared_keys,
     follow,
     items_schema,
     property_schema,
@@ -124,7 +124,7 @@ def _read_object(element: ElementTree.Element, schema: Any, document: JSON) -> J
     for child in element:
         by_name.setdefault(_local(child.tag), []).append(child)
     claimed: set[str] = set()
-    for key in _declared(schema, document):
+    for key in declared_keys(schema, document):
         prop = property_schema(schema, key, document)
         name = _hint(prop, "name") or key
         if _hint(prop, "attribute") is True:
@@ -150,11 +150,3 @@ def _read_object(element: ElementTree.Element, schema: Any, document: JSON) -> J
             value[name] = read[0] if len(read) == 1 else read
     return value
 
-
-def _declared(schema: Any, document: JSON) -> list[str]:
-    keys: list[str] = []
-    for branch in _branches(schema, document):
-        for key in branch.get("properties") or {}:
-            if key not in keys:
-                keys.append(key)
-    return keys
