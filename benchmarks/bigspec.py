@@ -1,6 +1,13 @@
 """Write a large OpenAPI document like the big public ones (Discord's is 1.2 MB): many
 operations over many shared component schemas that refer to each other (and to themselves),
-shared parameters and responses, documented error bodies. Deterministic for a given size."""
+shared parameters and responses, documented error bodies. Deterministic for a given size.
+
+The schemas come in ``tiers``, as a real API's objects do (a guild holds channels, a channel
+messages, a message users): a schema refers to itself and to schemas of the tier below it, so a
+chain of references is at most ``tiers`` long. ``tiers=None`` lets a schema refer to any earlier
+one: chains hundreds of references long, with exponentially many paths through them (a tool that
+inlines references does not finish).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +19,11 @@ from typing import Any
 JSON = dict[str, Any]
 
 
-def big_spec(operations: int = 1600, schemas: int = 700, seed: int = 1) -> JSON:
-    """An OpenAPI 3.1 document with ``operations`` operations over ``schemas`` components."""
+def big_spec(
+    operations: int = 1600, schemas: int = 700, seed: int = 1, tiers: int | None = 4
+) -> JSON:
+    """An OpenAPI 3.1 document with ``operations`` operations over ``schemas`` components in
+    ``tiers`` tiers (see the module docstring)."""
     rng = random.Random(seed)
     components: JSON = {
         "Error": {
@@ -28,7 +38,10 @@ def big_spec(operations: int = 1600, schemas: int = 700, seed: int = 1) -> JSON:
         "Snowflake": {"type": "string", "pattern": "^(0|[1-9][0-9]{0,19})$"},
     }
     names = [f"Resource{i}" for i in range(schemas)]
+    per_tier = -(-schemas // tiers) if tiers else 1
     for index, name in enumerate(names):
+        tier = index // per_tier
+        below = names[(tier - 1) * per_tier : tier * per_tier] if tiers else names[:index]
         props: JSON = {
             "id": {"$ref": "#/components/schemas/Snowflake"},
             "name": {"type": "string", "minLength": 1, "maxLength": 100},
@@ -46,16 +59,16 @@ def big_spec(operations: int = 1600, schemas: int = 700, seed: int = 1) -> JSON:
                     {"type": "array", "items": {"type": "string"}, "maxItems": 10},
                 ]
             )
-        if index:
+        if below:
             props["parent"] = {
                 "oneOf": [
-                    {"$ref": f"#/components/schemas/{rng.choice(names[:index])}"},
+                    {"$ref": f"#/components/schemas/{rng.choice(below)}"},
                     {"type": "null"},
                 ]
             }
             props["related"] = {
                 "type": "array",
-                "items": {"$ref": f"#/components/schemas/{rng.choice(names[:index])}"},
+                "items": {"$ref": f"#/components/schemas/{rng.choice(below)}"},
                 "maxItems": 5,
             }
         props["children"] = {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}}
@@ -146,9 +159,12 @@ def big_spec(operations: int = 1600, schemas: int = 700, seed: int = 1) -> JSON:
     }
 
 
-def write_big_spec(path: Path, operations: int = 1600, schemas: int = 700) -> Path:
+def write_big_spec(
+    path: Path, operations: int = 1600, schemas: int = 700, tiers: int | None = 4
+) -> Path:
     """Write :func:`big_spec` as JSON to ``path`` (returned)."""
-    path.write_text(json.dumps(big_spec(operations, schemas), indent=1), encoding="utf-8")
+    document = big_spec(operations, schemas, tiers=tiers)
+    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
     return path
 
 
