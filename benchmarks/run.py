@@ -55,6 +55,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from mockserver.testing import ServeProcess, serve
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
 RESULTS = BENCH / "results"
@@ -96,6 +98,11 @@ def customers_body(n: int) -> bytes:
 # -- servers ---------------------------------------------------------------------------------------
 @dataclass
 class Server:
+    """One server under test. A mockserver of this checkout (``serve_args`` set) is started by
+    :func:`mockserver.testing.serve`, which binds a free port and reads it back; anything else
+    (the bare app, Prism, a ``--variant``, which may be another version of mockserver) runs
+    ``command`` on ``port``."""
+
     name: str
     command: list[str]
     port: int
@@ -103,7 +110,9 @@ class Server:
     route: str = ROUTE
     stateful: bool = False
     env: dict[str, str] = field(default_factory=dict)
+    serve_args: list[str] | None = None
     process: subprocess.Popen[bytes] | None = None
+    served: ServeProcess | None = None
     first_answer_s: float | None = None
     log_path: Path | None = None
     # More hosts of the same mock (one state): started and stopped with it, loaded together.
@@ -117,19 +126,25 @@ class Server:
 
     def start(self, body: bytes, timeout: float = 60.0) -> None:
         """Start and wait for the first 200 to a real bulk request (that time is recorded)."""
-        handle, log_name = tempfile.mkstemp(prefix=f"bench-{self.name}-", suffix=".log")
-        self.log_path = Path(log_name)
-        log = os.fdopen(handle, "wb")
         started = time.perf_counter()
-        self.process = subprocess.Popen(
-            self.command,
-            cwd=self.cwd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env},
-            start_new_session=True,
-        )
-        log.close()
+        if self.serve_args is not None:
+            self.served = serve(
+                *self.serve_args, host=HOST, env=self.env, cwd=self.cwd, timeout=timeout
+            )
+            self.process, self.port = self.served.process, self.served.port
+            self.log_path = self.served.log_path
+        else:
+            handle, log_name = tempfile.mkstemp(prefix=f"bench-{self.name}-", suffix=".log")
+            self.log_path = Path(log_name)
+            with os.fdopen(handle, "wb") as log:
+                self.process = subprocess.Popen(
+                    self.command,
+                    cwd=self.cwd,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env={**os.environ, **self.env},
+                    start_new_session=True,
+                )
         deadline = started + timeout
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
@@ -155,6 +170,10 @@ class Server:
     def stop(self) -> None:
         for peer in self.peers:
             peer.stop()
+        if self.served is not None:
+            self.served.stop(timeout=15)
+            self.served = self.process = None
+            return
         if self.process is None:
             return
         if self.process.poll() is None:
@@ -187,6 +206,8 @@ class Server:
         return total / os.sysconf("SC_CLK_TCK")
 
     def log_tail(self) -> str:
+        if self.served is not None:
+            return self.served.log_tail(2000)
         if self.log_path is None or not self.log_path.exists():
             return ""
         return self.log_path.read_text(errors="replace")[-2000:]
@@ -697,21 +718,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--servers: unknown {sorted(unknown)}; known: {', '.join(SERVERS)}")
     servers: list[Server] = []
     mock_args = [*MOCK_ARGS, *args.mock_arg]
-    serve = [sys.executable, "-m", "mockserver", "serve"]
+    serve_args = {
+        "default": [],  # no flags (the launcher adds --port 0): what `mockserver serve` does
+        "mock": mock_args,
+        "mock-1w": ["--workers", "1", "--quiet"],
+    }
     for name in wanted:
-        port = free_port()
-        if name == "default":  # no flags but the port: what `mockserver serve` does
-            command = [*serve, "--port", str(port)]
-        elif name == "mock":
-            command = [*serve, "--port", str(port), *mock_args]
-        elif name == "gthread":
+        if name in serve_args:
+            servers.append(
+                Server(name, [], 0, cwd=Path(tmp), stateful=True, serve_args=serve_args[name])
+            )
+        elif name == "gthread":  # gunicorn's own gthread worker under the mock's app
+            port = free_port()
             worker = str(BENCH / "serve_with_worker.py")
             command = [sys.executable, worker, "gthread", "--port", str(port), *mock_args]
-        elif name == "mock-1w":
-            command = [*serve, "--port", str(port), "--workers", "1", "--quiet"]
-        else:
-            continue
-        servers.append(Server(name, command, port, cwd=Path(tmp), stateful=True))
+            servers.append(Server(name, command, port, cwd=Path(tmp), stateful=True))
     database = None
     if {"pg", "pg-2h"} & set(wanted):
         database = start_database()
@@ -722,25 +743,27 @@ def main(argv: list[str] | None = None) -> int:
         hosts = [
             Server(
                 name if n == 0 else f"{name}#{n + 1}",
-                [*serve, "--port", str(port), *mock_args, "--state", url],
-                port,
+                [],
+                0,
                 cwd=Path(tmp),
                 stateful=True,
+                serve_args=[*mock_args, "--state", url],
                 also_cpu_of=[database.process.pid],
             )
-            for n, port in enumerate(free_port() for _ in range(2 if name == "pg-2h" else 1))
+            for n in range(2 if name == "pg-2h" else 1)
         ]
         hosts[0].peers = hosts[1:]
         servers.append(hosts[0])
     for variant in args.variant:
         # NAME=[VAR=value ...] serve-arguments, e.g. "old=PYTHONPATH=/tmp/old --workers 2 --quiet"
-        # (run from a neutral directory, so PYTHONPATH can point at another copy of the package).
+        # (run from a neutral directory, so PYTHONPATH can point at another copy of the package,
+        # which may predate the launcher's --port-file: it gets a port of its own).
         name, _, rest = variant.partition("=")
         words = rest.split()
         env = dict(w.split("=", 1) for w in words if "=" in w and not w.startswith("-"))
-        serve_args = [w for w in words if not ("=" in w and not w.startswith("-"))]
+        variant_args = [w for w in words if not ("=" in w and not w.startswith("-"))]
         port = free_port()
-        command = [*serve, "--port", str(port), *serve_args]
+        command = [sys.executable, "-m", "mockserver", "serve", "--port", str(port), *variant_args]
         servers.append(Server(name, command, port, cwd=Path(tmp), stateful=True, env=env))
     if "bare" in wanted:
         port = free_port()
@@ -795,13 +818,13 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
 
-    command = (
+    invocation = (
         "python benchmarks/run.py"
         + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     )
     result: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "command": command.strip(),
+        "command": invocation.strip(),
         "machine": machine(),
         "load": load.__dict__,
         "mock_args": mock_args,
@@ -812,7 +835,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         running: list[Server] = []
         for server in servers:  # one at a time, so each start-up has the machine to itself
-            print(f"== start {server.name}: {' '.join(server.command[:7])} ...", flush=True)
+            what = (
+                " ".join(["mockserver serve", *server.serve_args])
+                if server.serve_args is not None
+                else " ".join(server.command[:7]) + " ..."
+            )
+            print(f"== start {server.name}: {what}", flush=True)
             try:
                 server.start(bodies[2][0])
             except RuntimeError as exc:
