@@ -266,13 +266,15 @@ class ApiFastPath:
         if self.engine.api_for(environ.get("PATH_INFO") or "/") is None:
             return self.flask_wsgi(environ, start_response)
         req = WerkzeugRequest(environ)
+        large = memory.release_after(req.content_length)
         try:
-            answer = self.engine.handle(request_data(req))
+            if large:  # its objects from glibc, whose pages go back after it (memory.py)
+                answer = memory.outside_pymalloc(self.engine.handle, request_data(req))
+            else:
+                answer = self.engine.handle(request_data(req))
             if not answer.drop:
                 sent = _send(answer, environ, start_response)
-                if memory.release_after(req.content_length):
-                    return _ThenRelease(sent)
-                return sent
+                return _ThenRelease(sent) if large else sent
             response = to_response(answer, environ)
         except HTTPException as exc:
             response = http_problem(exc)

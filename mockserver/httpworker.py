@@ -37,6 +37,8 @@ import orjson
 from gunicorn import http, sock
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from mockserver import memory
+
 RECV_SIZE = 256 * 1024
 # The request line and headers together; gunicorn refuses longer fields and more than 100 of
 # them with a 400, so anything past this without an empty line goes to its parser as it is.
@@ -194,6 +196,7 @@ class _Conn(TConn):  # type: ignore[misc]
         self.started = False  # a byte of the current request has arrived
         self.handshaken = not self.cfg.is_ssl
         self.overflow = False
+        self.large = False  # the request has a large body: memory is released after it
 
     def close(self, graceful: bool = False) -> None:
         if graceful:
@@ -298,6 +301,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         data = bytes(conn.inbox)
         conn.inbox = bytearray()
         conn.overflow = conn.framing.overflow
+        conn.large = memory.release_after(len(data))
         # The parser reads from these bytes alone: a thread can never wait for the client.
         conn.parser = http.get_parser(self.cfg, SingleChunk(data), conn.client)
         conn.initialized = True
@@ -312,6 +316,14 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         conn.close()
 
     # -- in the thread -----------------------------------------------------------------------
+    def handle(self, conn: _Conn) -> Any:
+        outcome = super().handle(conn)
+        if conn.large:
+            # Only now are the request's buffers freed (gunicorn drops them after the app's
+            # answer is closed): their pages go back too (mockserver/memory.py).
+            memory.release()
+        return outcome
+
     def handle_request(self, req: Any, conn: _Conn) -> bool:
         if conn.framing.continue_sent:
             req._expected_100_continue = False  # sent already, while the body was awaited

@@ -1,40 +1,53 @@
 """Hand the memory of a large request back to the operating system once it is answered.
 
 A 9 MiB body becomes about 40 MB of Python objects, and the customers built from it as much
-again. Python frees them when the answer is sent, but glibc kept the memory: a ``--workers 2``
-worker that answered one such create stayed about 40 MB above its size before it (82 MB instead
-of 43, under gunicorn's gthread worker), however long it then idled, for two reasons this module
-removes (16 to 29 MB stayed there).
+again. Python frees them when the answer is sent; this module makes the process give the pages
+back too, on CPython with glibc (elsewhere everything here does nothing). A ``--workers 2``
+worker is then within 2 to 3 MB of its size after each of three such creates (the page cache of
+the SQLite connection that wrote); it kept 25 to 27 MB after the first and 36 to 46 MB after the
+third (docs/reliability.md).
 
-* glibc raises its mmap threshold to the size of the largest block freed so far (up to 32 MB), so
-  after the first large body every later one (the body, the parser's buffers, the answer) came
-  from a thread's malloc arena instead of its own mapping, and an arena's free top is kept.
-  :func:`configure` fixes the threshold at :data:`MMAP_THRESHOLD` (which also fixes the trim
-  threshold): blocks that large always get their own mapping, returned the moment they are freed.
-* Freed small blocks stay in the arenas' free lists. :func:`release` (``malloc_trim(0)``) returns
-  their pages. It costs about a millisecond per hundred MB of heap, so it runs only after a
-  request whose body had at least :data:`RELEASE_AFTER_BYTES`.
+* :func:`outside_pymalloc`: while a request whose body has :data:`RELEASE_AFTER_BYTES` or more
+  is handled, new Python objects come from glibc's ``malloc`` instead of Python's allocator
+  (pymalloc). pymalloc hands one of its 1 MiB arenas back only once every object in it is freed,
+  and whatever the process allocates while the request runs and keeps (a background thread's
+  SQLite cursor and the weak reference its connection keeps, a refilled free list, a cache entry)
+  lands in the arenas the request filled and held them: 20 to 30 MB after the first create, 10 to
+  15 MB more after each of the next. The switch goes through CPython's allocator API
+  (``PyMem_GetAllocator``/``PyMem_SetAllocator``): new blocks come from the raw domain's
+  ``malloc``, while resizing and freeing stay pymalloc's, which hand every block that is not
+  theirs to glibc, so a block of either allocator is freed correctly whenever that happens.
+  Small requests never switch and keep pymalloc's speed; those that run while a large one does
+  use glibc for that while.
+* :func:`configure` fixes glibc's mmap threshold at :data:`MMAP_THRESHOLD` (glibc otherwise
+  raises it to the largest block freed so far, up to 32 MB, and later large blocks came from a
+  heap whose free top is kept): blocks that large get their own mapping, returned the moment
+  they are freed.
+* :func:`release` (``malloc_trim(0)``) returns the free pages of glibc's heaps. It costs about a
+  millisecond per hundred MB of heap, so it runs only after a large request: in the gunicorn
+  worker once its thread is done with the request (:mod:`mockserver.httpworker`; gunicorn frees
+  the request's buffers after the answer is closed, and pages freed after a trim stayed, 16 MB
+  after one create in three), and in the app once the answer is sent (other WSGI servers).
 
-Elsewhere than on glibc (macOS, musl) both do nothing.
-
-Under the buffering worker (:mod:`mockserver.httpworker`) a worker stayed about 45 MB above its
-size before such a request. Part of it was the request's bytes, held by the parser that a
-kept-alive connection keeps (:class:`~mockserver.httpworker.SingleChunk` lets go of them now).
-What stays after that (25 to 35 MB after the first 9 MiB create) is out of this module's reach:
-pymalloc's 1 MiB arenas, which go back only when every object in them is freed and which the few
-objects that outlive a request keep (12 to 30 MB of empty pools), and a 16 MiB block a C
-extension allocated outside Python's allocators (not identified yet).
+The switch is skipped (pymalloc stays, and with it what it keeps) when Python's allocators are
+not the plain ones: ``PYTHONMALLOC`` set to another, or wrapped by debug hooks (``-X dev``, a
+debug build) or tracemalloc. An allocator someone else sets while a large request runs stays.
 """
 
 from __future__ import annotations
 
 import ctypes
 import sys
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 MMAP_THRESHOLD = 1024 * 1024
 RELEASE_AFTER_BYTES = 1024 * 1024
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number (malloc.h)
+_RAW, _MEM, _OBJ = 0, 1, 2  # CPython's PyMemAllocatorDomain
+
+T = TypeVar("T")
 
 
 def _glibc() -> Any:
@@ -49,7 +62,28 @@ def _glibc() -> Any:
     return libc
 
 
+class _Allocator(ctypes.Structure):
+    """CPython's ``PyMemAllocatorEx``: a context and its malloc, calloc, realloc and free."""
+
+    _fields_ = [(name, ctypes.c_void_p) for name in ("ctx", "malloc", "calloc", "realloc", "free")]
+
+
+def _python_api() -> Any:
+    if sys.implementation.name != "cpython":
+        return None
+    try:
+        api = ctypes.pythonapi  # called with the GIL held, as the allocator API requires
+        for name in ("PyMem_GetAllocator", "PyMem_SetAllocator"):
+            function = getattr(api, name)
+            function.argtypes = [ctypes.c_int, ctypes.POINTER(_Allocator)]
+            function.restype = None
+    except (AttributeError, OSError):
+        return None
+    return api
+
+
 _LIBC = _glibc()
+_API: Any = _python_api() if _LIBC is not None else None
 
 
 def configure() -> None:
@@ -65,5 +99,79 @@ def release() -> None:
 
 
 def release_after(size: int | None) -> bool:
-    """Whether a request of ``size`` bytes is large enough to :func:`release` after."""
+    """Whether a request of ``size`` bytes is large enough to :func:`release` after, and to be
+    handled :func:`outside_pymalloc`."""
     return size is not None and size >= RELEASE_AFTER_BYTES
+
+
+class _Switch:
+    """Which allocator Python's object and memory domains use; glibc's while any large
+    request runs (a count, since several may overlap)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.saved: dict[int, _Allocator] = {}  # pymalloc's, while glibc's are set
+        self.glibc: dict[int, _Allocator] = {}
+
+    def enter(self) -> None:
+        with self.lock:
+            self.running += 1
+            if self.running == 1:
+                self._to_glibc()
+
+    def leave(self) -> None:
+        with self.lock:
+            self.running -= 1
+            if self.running == 0 and self.saved:
+                self._to_pymalloc()
+
+    def _to_glibc(self) -> None:
+        current = {domain: _get(domain) for domain in (_RAW, _MEM, _OBJ)}
+        raw, mem, obj = current[_RAW], current[_MEM], current[_OBJ]
+        plain = raw.ctx is None and mem.ctx is None and obj.ctx is None  # no hooks, no debug
+        # Debug hooks and tracemalloc wrap the allocators (with a context); PYTHONMALLOC=malloc
+        # makes the object domain glibc's already: then nothing is switched.
+        if not plain or obj.malloc == raw.malloc or mem.malloc != obj.malloc:
+            return
+        for domain in (_MEM, _OBJ):
+            own = current[domain]
+            glibc = _Allocator(None, raw.malloc, raw.calloc, own.realloc, own.free)
+            _API.PyMem_SetAllocator(domain, ctypes.byref(glibc))
+            self.saved[domain], self.glibc[domain] = own, glibc
+
+    def _to_pymalloc(self) -> None:
+        for domain, own in self.saved.items():
+            now, set_here = _get(domain), self.glibc[domain]
+            if (now.malloc, now.free) == (set_here.malloc, set_here.free):  # nobody else's since
+                _API.PyMem_SetAllocator(domain, ctypes.byref(own))
+        self.saved, self.glibc = {}, {}
+
+
+def _get(domain: int) -> _Allocator:
+    allocator = _Allocator()
+    _API.PyMem_GetAllocator(domain, ctypes.byref(allocator))
+    return allocator
+
+
+_SWITCH = _Switch()
+
+
+def outside_pymalloc(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` with the objects it makes allocated by glibc's ``malloc`` (CPython on
+    glibc; elsewhere it is just called)."""
+    if _API is None:
+        return function(*args)
+    _SWITCH.enter()
+    try:
+        return function(*args)
+    finally:
+        _SWITCH.leave()
+
+
+def uses_pymalloc() -> bool:
+    """Whether new Python objects come from pymalloc now (False inside :func:`outside_pymalloc`
+    where the switch is made)."""
+    if _API is None:
+        return True
+    return bool(_get(_OBJ).malloc != _get(_RAW).malloc)
