@@ -216,11 +216,27 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         self.lingering: dict[socket.socket, float] = {}
         self._ssl_context: ssl.SSLContext | None = None
         self._next_sweep = 0.0
+        self._quitting = False
 
     def init_process(self) -> None:
         if self.cfg.is_ssl:
             self._ssl_context = sock.ssl_context(self.cfg)
         super().init_process()
+
+    def handle_quit(self, sig: int, frame: Any) -> None:
+        """SIGINT or SIGQUIT: a quick stop (``sys.exit``, then the ``worker_exit`` hook), once.
+
+        Ctrl-C sends SIGINT to the workers and to the master, which then sends them SIGQUIT. A
+        second run of gthread's handler interrupts the first: inside the thread pool's
+        ``shutdown`` it waits for the lock the first holds, for ever (the master SIGKILLs the
+        worker after ``graceful_timeout``); a little later its ``sys.exit`` cuts the
+        ``worker_exit`` hook short (``server.stop_worker``). The signals that follow the first
+        are ignored.
+        """
+        if self._quitting:
+            return
+        self._quitting = True
+        super().handle_quit(sig, frame)
 
     # -- reading -----------------------------------------------------------------------------
     def accept(self, listener: socket.socket) -> None:

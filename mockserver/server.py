@@ -19,6 +19,7 @@ connections one worker held 14-15 of them for the whole run and two workers used
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -158,7 +159,9 @@ _worker_services: list[Services] = []  # what worker_app built in this (worker) 
 def stop_worker(arbiter: Any, worker: Any) -> None:
     """gunicorn's ``worker_exit`` hook, run in a worker process as it exits (SIGTERM, Ctrl-C, a
     restart): the background work under way is finished for up to 3 s, what is left is handed
-    back for another worker or the next start, and the state is closed (WAL folded in)."""
+    back for another worker or the next start, and the state is closed (the WAL of a kept state
+    file folded in). The master removes a temporary state only once every worker has exited
+    (:func:`serve_forever`)."""
     while _worker_services:
         services = _worker_services.pop()
         try:
@@ -166,6 +169,29 @@ def stop_worker(arbiter: Any, worker: Any) -> None:
             services.state.close()
         except Exception:
             log.exception("stopping the background work of worker %s failed", os.getpid())
+
+
+def wait_for_workers(arbiter: Any) -> None:
+    """gunicorn's ``on_exit`` hook, run in the master as it halts: its graceful stop has reaped
+    every worker that exited within ``graceful_timeout`` and SIGKILLed the others; wait until
+    those are gone too, so nothing they hold outlives the master."""
+    for pid in list(arbiter.WORKERS):
+        with contextlib.suppress(ChildProcessError):  # reaped already
+            os.waitpid(pid, 0)
+
+
+def clean_up_state(settings: Settings, temp_dir: str | None) -> None:
+    """In the master, once every worker has exited: delete the temporary state folder, or fold
+    the WAL of a kept SQLite state file into it."""
+    if temp_dir:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    elif settings.state and not settings.state_url and os.path.exists(settings.state):
+        from mockserver.store.sqlite import checkpoint_file
+
+        try:
+            checkpoint_file(settings.state)
+        except Exception:
+            log.warning("could not checkpoint %s at stop", settings.state, exc_info=True)
 
 
 def serve_forever(settings: Settings, port_file: str | None = None) -> None:
@@ -253,6 +279,7 @@ def serve_forever(settings: Settings, port_file: str | None = None) -> None:
                 # mocks (parallel test runs) would fight over it, and the mock does not need it.
                 "control_socket_disable": True,
                 "worker_exit": stop_worker,
+                "on_exit": wait_for_workers,
             }
             if port_file:
                 # In the master, once gunicorn holds its listening socket (or, with a socket
@@ -278,21 +305,18 @@ def serve_forever(settings: Settings, port_file: str | None = None) -> None:
     )
     for line in mount_lines(specs, settings):
         log.info("%s", line)
+    master = os.getpid()
     try:
         Application().run()
     finally:
-        if held is not None and reuse_port:
-            held.close()
-        if temp_dir:
-            shutil.rmtree(temp_dir, ignore_errors=True)
-        elif settings.state and not settings.state_url and os.path.exists(settings.state):
-            # Every worker has stopped: fold the WAL into the state file and empty it.
-            from mockserver.store.sqlite import checkpoint_file
-
-            try:
-                checkpoint_file(settings.state)
-            except Exception:
-                log.warning("could not checkpoint %s at stop", settings.state, exc_info=True)
+        # gunicorn forks each worker inside run(), and a worker leaves by raising SystemExit,
+        # which unwinds through this frame too: only the master cleans up, once run() is over
+        # and every worker has exited (gunicorn reaps them before it returns; on_exit waits
+        # for any it had to SIGKILL).
+        if os.getpid() == master:
+            if held is not None and reuse_port:
+                held.close()
+            clean_up_state(settings, temp_dir)
 
 
 def mount_lines(specs: list[Spec], settings: Settings) -> list[str]:
