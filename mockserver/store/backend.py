@@ -157,10 +157,11 @@ class WebhookRows(Protocol):
 
 
 class JournalRows(Protocol):
-    """The request journal: rows with consecutive sequence numbers."""
+    """The request journal: rows with increasing sequence numbers."""
 
-    def append_journal(self, rows: Sequence[JournalRow]) -> int:
-        """Store the rows with consecutive seqs; the last one."""
+    def append_journal(self, rows: Sequence[JournalRow], seqs: Sequence[int] = ()) -> int:
+        """Store the rows with consecutive seqs, or with ``seqs`` (one per row, handed out by
+        the backend's :class:`JournalSync`); the last seq stored."""
         ...
 
     def trim_journal(self, upto: int) -> None:
@@ -196,6 +197,38 @@ class Tx(RecordRows, JobRows, ClaimRows, WebhookRows, JournalRows, SwitchRows, P
         ...
 
 
+class JournalSync(Protocol):
+    """How the processes that share a store keep one journal: the order entries were answered
+    in, and a reader that sees every entry answered before it asked, although each process
+    commits its entries later, in a thread of its own (``journal.py``)."""
+
+    def next_seq(self) -> int:
+        """The seq of an entry answered now (in the order of answers, across processes)."""
+        ...
+
+    def last_seq(self) -> int:
+        """The last seq handed out."""
+        ...
+
+    def join(self) -> int:
+        """A writer thread starts: its slot, which :meth:`flushed` and :meth:`leave` name."""
+        ...
+
+    def flushed(self, slot: int) -> int:
+        """The writer of ``slot`` finished a flush (everything it had queued is committed);
+        its slot (a new one if a reader gave the old one up as stale)."""
+        ...
+
+    def leave(self, slot: int) -> None:
+        """The writer of ``slot`` stopped."""
+        ...
+
+    def wait_for_writers(self, own: int, timeout: float) -> None:
+        """Return once every other running writer has started and finished a flush after
+        this call began (or ``timeout`` seconds passed)."""
+        ...
+
+
 class Backend(Protocol):
     """Where the state is stored, and the transactions to reach it.
 
@@ -227,6 +260,11 @@ class Backend(Protocol):
         """Inside the reset's write transaction."""
         ...
 
+    def journal_sync(self) -> JournalSync | None:
+        """How processes that defer their journal writes keep one journal (None: the store
+        is not shared, or every journal write is committed before its answer is sent)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -237,6 +275,7 @@ __all__ = [
     "JobRows",
     "JournalRow",
     "JournalRows",
+    "JournalSync",
     "Kind",
     "RecordRows",
     "StoredRow",

@@ -11,8 +11,14 @@ How an entry reaches the store depends on the backend:
 * shared by processes (SQLite): group commit (the entries of one process's threads share one
   transaction; each ``append`` returns once its entry is committed), or, with ``flush_s``, a
   per-process daemon thread that commits the queued entries every ``flush_s`` seconds, so
-  requests never wait for the shared write lock; a read then flushes this process's queue and
-  waits a few periods for the other processes'.
+  requests never wait for the shared write lock.
+
+A backend whose processes commit later than they answer gives a :class:`JournalSync`: each entry
+is numbered as it is answered (so the journal keeps the order of answers, whichever process
+commits first), and a read flushes this process's queue, then waits until every other
+process's writer has flushed once since the read began (a few ms). It returns the entries up to
+the last number handed out when it began: all of them are committed by then, so a reader
+that pages with ``since`` never skips one that is committed later.
 
 Each entry carries the reset epoch it was answered in, and only entries of the current epoch
 (read inside the write transaction) are stored: a reset answered by one process is a barrier
@@ -29,7 +35,7 @@ import time
 
 import orjson
 
-from mockserver.store.backend import Backend, JournalRow
+from mockserver.store.backend import Backend, JournalRow, JournalSync
 from mockserver.store.codec import compact_json
 from mockserver.store.model import JSON
 
@@ -39,7 +45,10 @@ logger = logging.getLogger("mockserver.store")
 
 _setup_lock = threading.Lock()
 
-Queued = tuple[JournalRow, int]  # a row and the reset epoch it was answered in
+# A row, the reset epoch it was answered in, and its seq (0: numbered when committed).
+Queued = tuple[JournalRow, int, int]
+
+_SETTLE_TIMEOUT_S = 5.0  # a read waits at most this long for the other processes' writers
 
 
 class _Group:
@@ -63,10 +72,12 @@ class _Group:
 class _Deferred:
     """One daemon thread per process that commits the queued entries every ``flush_s``."""
 
-    def __init__(self, journal: Journal, flush_s: float) -> None:
+    def __init__(self, journal: Journal, flush_s: float, sync: JournalSync | None) -> None:
         self.pid = os.getpid()
         self.journal = journal
         self.flush_s = flush_s
+        self.sync = sync
+        self.slot = sync.join() if sync is not None else -1
         self.queue: list[Queued] = []
         self.lock = threading.Lock()
         self.flushing = threading.Lock()
@@ -75,9 +86,12 @@ class _Deferred:
         self.thread.start()
         atexit.register(self.flush)
 
-    def put(self, queued: Queued) -> None:
+    def put(self, row: JournalRow, epoch: int) -> None:
         with self.lock:
-            self.queue.append(queued)
+            # Numbered under the lock a flush takes its batch under: an entry numbered before a
+            # read began is in the batch of any flush that starts after it.
+            seq = self.sync.next_seq() if self.sync is not None else 0
+            self.queue.append((row, epoch, seq))
 
     def discard(self) -> None:
         with self.lock:
@@ -90,8 +104,19 @@ class _Deferred:
         with self.flushing:
             with self.lock:
                 rows, self.queue = self.queue, []
-            if rows and not self.journal.closed:
+            if self.journal.closed:
+                return
+            if rows:
                 self.journal.store(rows)
+            if self.sync is not None:
+                self.slot = self.sync.flushed(self.slot)
+
+    def leave(self) -> None:
+        """Give up the writer's slot (after the last flush)."""
+        with self.flushing:
+            if self.sync is not None:
+                self.sync.leave(self.slot)
+            self.slot = -1
 
     def _loop(self) -> None:
         while not self.stopped.wait(self.flush_s):
@@ -115,6 +140,8 @@ class Journal:
         self._flush_s = flush_s if backend.shared else None
         self._group: _Group | None = None
         self._deferred: _Deferred | None = None
+        # Numbering entries as they are answered (see the module docstring): shared stores only.
+        self._sync = backend.journal_sync() if backend.shared else None
         self.closed = False
 
     def append(self, entry: JSON) -> int:
@@ -126,31 +153,35 @@ class Journal:
             status if isinstance(status, int) else None,
             compact_json(entry),  # kept until written: right-sized, not 4 KiB a row
         )
-        queued = (row, self._backend.epoch())
+        epoch = self._backend.epoch()
         if self._flush_s is not None:
-            self._deferred_writer().put(queued)
+            self._deferred_writer().put(row, epoch)
             return 0
         if not self._backend.shared:
-            return self.store([queued])[0]
-        return self._group_commit(queued)
+            return self.store([(row, epoch, 0)])[0]
+        return self._group_commit(row, epoch)
 
     def store(self, queued: list[Queued]) -> list[int]:
         """Write entries in one transaction, trimming the journal when a seq passes a multiple
-        of 100; the seq of each, 0 for one answered before the latest reset (not stored)."""
+        of 100; the seq of each, 0 for one answered before the latest reset (not stored).
+
+        Entries numbered as they were answered (a seq other than 0) keep their numbers; with a
+        :class:`JournalSync` the others are numbered now."""
         backend = self._backend
         with backend.write() as tx:
             epoch = backend.epoch()  # inside the write transaction: no reset half done
-            current = [row for row, answered in queued if answered == epoch]
+            current = [(row, seq) for row, answered, seq in queued if answered == epoch]
             if not current:
                 return [0] * len(queued)
-            last = tx.append_journal(current)
-            first = last - len(current) + 1
+            if self._sync is not None:  # every seq from the shared counter, none from the table
+                current = [(row, seq or self._sync.next_seq()) for row, seq in current]
+            numbered = [seq for _, seq in current if seq]
+            last = tx.append_journal([row for row, _ in current], numbered)
+            first = min(numbered) if numbered else last - len(current) + 1
             if last // TRIM_EVERY > (first - 1) // TRIM_EVERY:
                 tx.trim_journal(last - last % TRIM_EVERY - self._limit)
-        if len(current) == len(queued):
-            return list(range(first, last + 1))
-        seqs = iter(range(first, last + 1))
-        return [next(seqs) if answered == epoch else 0 for _, answered in queued]
+        seqs = iter(numbered or range(first, last + 1))
+        return [next(seqs) if answered == epoch else 0 for _, answered, _ in queued]
 
     def read(
         self,
@@ -166,15 +197,17 @@ class Journal:
         ``since`` keeps entries with ``seq > since``; ``limit`` keeps the newest ``limit``
         matches. Only the newest ``journal_limit`` entries are visible, also between two trims.
         """
-        self._settle()
+        horizon = self._settle()
         picked: list[tuple[int, bytes]] = []
         filtered = api is not None or operation_id is not None or status is not None
         batch = min(self._limit, 200 if filtered or limit is None else max(limit, 1))
         with self._backend.read() as tx:
-            for visible, (seq, e_api, e_operation_id, e_status, blob) in enumerate(
-                tx.journal_newest_first(batch)
-            ):
-                if visible >= self._limit or (limit is not None and len(picked) >= limit):
+            visible = 0
+            for seq, e_api, e_operation_id, e_status, blob in tx.journal_newest_first(batch):
+                if horizon is not None and seq > horizon:
+                    continue  # answered after the read began: the next read has it
+                visible += 1
+                if visible > self._limit or (limit is not None and len(picked) >= limit):
                     break
                 if since is not None and seq <= since:
                     break
@@ -199,6 +232,7 @@ class Journal:
         if writer is not None and writer.pid == os.getpid() and not self.closed:
             writer.stopped.set()
             writer.flush()
+            writer.leave()
         self.closed = True
 
     def flush(self) -> None:
@@ -207,13 +241,22 @@ class Journal:
         if writer is not None and writer.pid == os.getpid():
             writer.flush()
 
-    def _settle(self) -> None:
-        """Before a read: commit this process's queue, then give the other processes' writers
-        time to commit theirs (entries of answers sent before the read are then visible)."""
+    def _settle(self) -> int | None:
+        """Before a read: commit this process's queue and wait until the other processes'
+        writers committed theirs; the last seq of an entry answered before the read began
+        (None: every seq that is stored may be read)."""
         if self._flush_s is None:
-            return
-        self._deferred_writer().flush()
-        time.sleep(3 * self._flush_s)
+            return None
+        sync = self._sync
+        if sync is None:  # no way to know: give the other writers a few periods
+            self._deferred_writer().flush()
+            time.sleep(3 * self._flush_s)
+            return None
+        horizon = sync.last_seq()
+        writer = self._deferred_writer()
+        writer.flush()
+        sync.wait_for_writers(writer.slot, _SETTLE_TIMEOUT_S)
+        return horizon
 
     def _deferred_writer(self) -> _Deferred:
         writer = self._deferred
@@ -222,10 +265,10 @@ class Journal:
                 writer = self._deferred
                 if writer is None or writer.pid != os.getpid():
                     assert self._flush_s is not None
-                    writer = self._deferred = _Deferred(self, self._flush_s)
+                    writer = self._deferred = _Deferred(self, self._flush_s, self._sync)
         return writer
 
-    def _group_commit(self, queued: Queued) -> int:
+    def _group_commit(self, row: JournalRow, epoch: int) -> int:
         """Group commit: a thread queues its entry, then either writes every queued entry
         itself or waits for the thread that is writing them; either way its entry is committed
         when this returns. (One transaction per entry cost about 50 µs of CPU on SQLite.)"""
@@ -238,7 +281,8 @@ class Journal:
         with group.cond:
             ticket = group.next_ticket
             group.next_ticket += 1
-            group.queue.append((ticket, queued))
+            seq = self._sync.next_seq() if self._sync is not None else 0
+            group.queue.append((ticket, (row, epoch, seq)))
             while ticket not in group.done:
                 if not group.writing:
                     group.writing = True

@@ -234,6 +234,10 @@ class MemoryBackend:
     def bump_epoch(self) -> None:
         self._epoch += 1
 
+    def journal_sync(self) -> None:
+        """None: one process, whose journal writes are committed as they are made."""
+        return None
+
     def close(self) -> None:
         """Nothing to release; the state stays usable."""
 
@@ -520,10 +524,11 @@ class MemoryBackend:
         return [replace(n, data=copy_json(n.data)) for n in self._notifications.values()]
 
     # -- journal -------------------------------------------------------------------------------
-    def append_journal(self, rows: Sequence[JournalRow]) -> int:
+    def append_journal(self, rows: Sequence[JournalRow], seqs: Sequence[int] = ()) -> int:
         seq = self._journal_seq
+        numbers = iter(seqs)
         for api, operation_id, status, blob in rows:
-            seq += 1
+            seq = next(numbers, seq + 1)
             self._journal.append((seq, api, operation_id, status, blob))
         self._journal_seq = seq
         return seq

@@ -638,7 +638,14 @@ class SqlTx:
         return [_item(Notification, r) for r in rows]
 
     # -- journal -------------------------------------------------------------------------------
-    def append_journal(self, rows: Sequence[JournalRow]) -> int:
+    def append_journal(self, rows: Sequence[JournalRow], seqs: Sequence[int] = ()) -> int:
+        if seqs:
+            self.run_many(
+                "INSERT INTO journal (seq, api, operation_id, status, entry)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(seq, *row) for seq, row in zip(seqs, rows, strict=True)],
+            )
+            return max(seqs)
         self.run_many(
             "INSERT INTO journal (api, operation_id, status, entry) VALUES (?, ?, ?, ?)", rows
         )

@@ -9,7 +9,9 @@ through ``fork`` is never reused). The file is in WAL mode with ``synchronous=NO
 takes the write lock before the first read, so checks and writes of different processes never
 interleave; writers queue for it on a lock file first (``_WriterQueue``). A ``direct()``
 primitive is one statement, atomic on its own. A small mapped file (``-changes``) holds the
-change counter (faults and flags) and the reset epoch that every process reads.
+change counter (faults and flags), the reset epoch and the last journal seq that every process
+reads; another (``-journal-writers``) the flush counts of the processes' journal writers
+(:class:`SQLiteJournalSync`).
 
 Measured on the development container (2 shared cores, SQLite 3.40, ext4; CPU time, medians),
 records of the Bunce shape (about 260 bytes of JSON, unique email, id = customer_id):
@@ -211,7 +213,8 @@ def checkpoint_file(path: str | os.PathLike[str]) -> bool:
 
 
 class _ChangeCounter:
-    """Two numbers in a shared 16-byte file: the change count and the reset epoch.
+    """Three numbers in a shared 24-byte file: the change count, the reset epoch and the last
+    journal seq handed out.
 
     The change count is bumped after every commit that changes faults or flags. Every request asks
     for an injected fault and the rate-limit switch; with the counter unchanged a process answers
@@ -223,9 +226,13 @@ class _ChangeCounter:
     carries the epoch it was answered in, and the deferred writer stores only the entries of the
     current epoch (read under the write lock): an entry of a request answered before a reset
     that another process answered is never stored, however late its process flushes.
+
+    The journal seq numbers the entries in the order they were answered, whichever process
+    answered them and whenever that process commits them (see :class:`SQLiteJournalSync`).
     """
 
-    _CHANGES, _EPOCH = 0, 8  # offsets in the file
+    _CHANGES, _EPOCH, _JOURNAL = 0, 8, 16  # offsets in the file
+    _SIZE = 24
 
     def __init__(self, path: str) -> None:
         self.path = path + "-changes"
@@ -238,9 +245,9 @@ class _ChangeCounter:
             with _WriterQueue._setup_lock:
                 if self._pid != os.getpid() or self._map is None:
                     fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-                    if os.fstat(fd).st_size < 16:  # new, or written by a version without epochs
-                        os.ftruncate(fd, 16)
-                    self._map = mmap.mmap(fd, 16)
+                    if os.fstat(fd).st_size < self._SIZE:  # new, or from an older version
+                        os.ftruncate(fd, self._SIZE)
+                    self._map = mmap.mmap(fd, self._SIZE)
                     self._fd, self._pid = fd, os.getpid()
         assert self._map is not None
         return self._fd, self._map
@@ -257,14 +264,171 @@ class _ChangeCounter:
     def bump_epoch(self) -> None:
         self._bump(self._EPOCH)
 
-    def _bump(self, offset: int) -> None:
+    def journal_seq(self) -> int:
+        return int(struct.unpack_from("<Q", self._mapped()[1], self._JOURNAL)[0])
+
+    def next_journal_seq(self) -> int:
+        return self._bump(self._JOURNAL)
+
+    def raise_journal_seq(self, at_least: int) -> None:
+        """Make the last journal seq at least ``at_least`` (the journal table's, at open)."""
         fd, mapped = self._mapped()
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            current = struct.unpack_from("<Q", mapped, offset)[0]
-            struct.pack_into("<Q", mapped, offset, (current + 1) % (1 << 64))
+            if struct.unpack_from("<Q", mapped, self._JOURNAL)[0] < at_least:
+                struct.pack_into("<Q", mapped, self._JOURNAL, at_least)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _bump(self, offset: int) -> int:
+        fd, mapped = self._mapped()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            bumped = (struct.unpack_from("<Q", mapped, offset)[0] + 1) % (1 << 64)
+            struct.pack_into("<Q", mapped, offset, bumped)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        return int(bumped)
+
+    def close(self) -> None:
+        if self._map is not None and self._pid == os.getpid():
+            self._map.close()
+            os.close(self._fd)
+        self._map, self._fd, self._pid = None, -1, -1
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class SQLiteJournalSync:
+    """One journal for the processes that share the file, each committing its entries in a
+    thread of its own (``journal.py``):
+
+    * an entry's seq is handed out as it is answered (:meth:`next_seq`, the counter in the
+      ``-changes`` file), so the journal lists entries in the order they were answered,
+      although a process may commit an older entry after another process committed a newer
+      one;
+    * each running writer thread has a slot in the mapped file ``<state>-journal-writers``: its
+      pid and how many flushes it finished (256 slots of two 8-byte numbers). A reader waits
+      until every other writer has started and finished a flush after the read began
+      (:meth:`wait_for_writers`, a few milliseconds): every entry answered before then is
+      committed. A slot whose process is gone is skipped, and taken by the next writer that
+      starts; one that does not move during a whole wait is given up as stale (its writer, if
+      it is only slow, takes a new one at its next flush).
+    """
+
+    SLOTS = 256
+    _SLOT = 16  # bytes: pid, flushes
+
+    def __init__(self, path: str, counter: _ChangeCounter) -> None:
+        self.path = path + "-journal-writers"  # (SQLite itself owns "-journal")
+        self._counter = counter
+        self._pid = -1
+        self._fd = -1
+        self._map: mmap.mmap | None = None
+
+    def _mapped(self) -> tuple[int, mmap.mmap]:
+        if self._pid != os.getpid() or self._map is None:
+            with _WriterQueue._setup_lock:
+                if self._pid != os.getpid() or self._map is None:
+                    size = self.SLOTS * self._SLOT
+                    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                    if os.fstat(fd).st_size < size:
+                        os.ftruncate(fd, size)
+                    self._map = mmap.mmap(fd, size)
+                    self._fd, self._pid = fd, os.getpid()
+        assert self._map is not None
+        return self._fd, self._map
+
+    def _slot(self, mapped: mmap.mmap, slot: int) -> tuple[int, int]:
+        pid, flushes = struct.unpack_from("<QQ", mapped, slot * self._SLOT)
+        return int(pid), int(flushes)
+
+    def next_seq(self) -> int:
+        return self._counter.next_journal_seq()
+
+    def last_seq(self) -> int:
+        return self._counter.journal_seq()
+
+    def join(self) -> int:
+        fd, mapped = self._mapped()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            for slot in range(self.SLOTS):
+                pid, _ = self._slot(mapped, slot)
+                if pid == 0 or not _running(pid):
+                    struct.pack_into("<QQ", mapped, slot * self._SLOT, os.getpid(), 0)
+                    return slot
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        logger.warning(
+            "all %d journal writer slots of %s are taken: readers in other processes may not"
+            " wait for the entries of this one (pid %d)",
+            self.SLOTS,
+            self.path,
+            os.getpid(),
+        )
+        return -1
+
+    def flushed(self, slot: int) -> int:
+        if slot < 0:
+            return slot
+        _, mapped = self._mapped()
+        pid, flushes = self._slot(mapped, slot)
+        if pid != os.getpid():  # given up as stale by a reader: take a new one
+            return self.join()
+        # Only this writer writes its slot's count (an aligned 8-byte store).
+        struct.pack_into("<Q", mapped, slot * self._SLOT + 8, flushes + 1)
+        return slot
+
+    def leave(self, slot: int) -> None:
+        if slot < 0:
+            return
+        fd, mapped = self._mapped()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if self._slot(mapped, slot)[0] == os.getpid():
+                struct.pack_into("<QQ", mapped, slot * self._SLOT, 0, 0)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def wait_for_writers(self, own: int, timeout: float) -> None:
+        _, mapped = self._mapped()
+        waiting: dict[int, tuple[int, int]] = {}  # slot -> (pid, flushes at the start)
+        for slot in range(self.SLOTS):
+            pid, flushes = self._slot(mapped, slot)
+            if pid and slot != own:
+                waiting[slot] = (pid, flushes)
+        # A flush may be under way as the read begins: the one after it started later.
+        deadline = time.monotonic() + timeout
+        while waiting:
+            for slot, (pid, start) in list(waiting.items()):
+                now_pid, flushes = self._slot(mapped, slot)
+                if now_pid != pid or flushes >= start + 2 or not _running(pid):
+                    del waiting[slot]
+            if not waiting or time.monotonic() > deadline:
+                break
+            time.sleep(0.001)
+        for slot, (pid, start) in waiting.items():
+            if self._slot(mapped, slot) == (pid, start):
+                self._give_up(slot, pid, start)
+
+    def _give_up(self, slot: int, pid: int, flushes: int) -> None:
+        fd, mapped = self._mapped()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if self._slot(mapped, slot) == (pid, flushes):
+                struct.pack_into("<QQ", mapped, slot * self._SLOT, 0, 0)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        logger.warning("the journal writer of process %d did not flush: no longer waited for", pid)
 
     def close(self) -> None:
         if self._map is not None and self._pid == os.getpid():
@@ -341,6 +505,7 @@ class SQLiteBackend:
         self.closed = False
         self._writers = _WriterQueue(self.path, wal_limit_bytes)
         self._changes = _ChangeCounter(self.path)
+        self._journal_sync = SQLiteJournalSync(self.path, self._changes)
         self._direct = _Direct(self)
         self._read = _Read(self)
         try:
@@ -405,6 +570,9 @@ class SQLiteBackend:
                 for statement in SQLITE.schema():
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            # Journal seqs are handed out by the shared counter: never below one already used.
+            used = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'journal'").fetchone()
+            self._changes.raise_journal_seq(used[0] if used else 0)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -455,6 +623,9 @@ class SQLiteBackend:
     def bump_epoch(self) -> None:
         self._changes.bump_epoch()
 
+    def journal_sync(self) -> SQLiteJournalSync:
+        return self._journal_sync
+
     def close(self) -> None:
         """Close every connection this backend opened (in any thread); further use raises.
 
@@ -477,6 +648,13 @@ class SQLiteBackend:
         self._local = threading.local()
         self._writers.close()
         self._changes.close()
+        self._journal_sync.close()
 
 
-__all__ = ["SCHEMA_VERSION", "SQLiteBackend", "checkpoint_file", "truncate_wal"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "SQLiteBackend",
+    "SQLiteJournalSync",
+    "checkpoint_file",
+    "truncate_wal",
+]

@@ -258,6 +258,42 @@ def test_gunicorn_workers_each_listen_and_get_a_share_of_the_connections(
     assert min(pids.values()) >= 4, pids  # binomial(32, 1/2) gives 3 or fewer once in 10^6
 
 
+@pytest.mark.slow
+def test_the_journal_lists_requests_in_the_order_they_were_answered_across_workers(
+    two_workers: ServeProcess,
+) -> None:
+    # Each worker commits its journal entries in a thread of its own, a few ms after answering:
+    # one worker may commit an older entry after the other committed a newer one. The journal
+    # still lists them as they were answered, and a read sees every entry answered before it.
+    sessions, pids = open_connections(two_workers.url, 2, processes=2)
+    assert len(set(pids)) == 2
+    [latest] = requests.get(f"{two_workers.url}/__mock/requests?limit=1", timeout=10).json()[
+        "requests"
+    ] or [{"seq": 0}]
+    sent = []
+    try:
+        for n in range(80):
+            path = f"/bunce/v1/customers/order-{n}"
+            answer = sessions[n % 2].get(
+                two_workers.url + path, headers={"X-Authorization": "sk_test_order"}, timeout=10
+            )
+            assert answer.status_code == 404, answer.text
+            sent.append(path)
+            if n % 20 == 19:  # a reader right after an answer sees it, as the newest entry
+                [newest] = requests.get(
+                    f"{two_workers.url}/__mock/requests?limit=1", timeout=10
+                ).json()["requests"]
+                assert newest["path"] == path
+    finally:
+        for session in sessions:
+            session.close()
+    journal = requests.get(
+        f"{two_workers.url}/__mock/requests?since={latest['seq']}", timeout=10
+    ).json()["requests"]
+
+    assert [e["path"] for e in journal if "/order-" in e["path"]] == sent
+
+
 def test_serve_with_several_workers_refuses_a_port_in_use(tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))

@@ -2,11 +2,14 @@
 
 With several worker processes, committing a journal entry inside every request made both processes
 queue for SQLite's one write lock. Deferred, a request only queues its entry; a reader still sees
-every entry of an answer sent before it asked, whichever process wrote it.
+every entry of an answer sent before it asked, whichever process wrote it, in the order they
+were answered.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,6 +59,50 @@ def test_a_reader_sees_the_entries_another_process_queued(
         worker_a.journal.append(entry(n))
 
     assert [e["n"] for e in worker_b.journal.read()] == list(range(50))
+
+
+def test_a_reader_waits_for_a_process_whose_writer_is_slower_than_its_own(
+    path: Path, worker_b: SQLiteState
+) -> None:
+    slow = SQLiteState(path, journal_flush_s=0.2)  # commits its queue 5 times a second
+    try:
+        for n in range(50):
+            slow.journal.append(entry(n))
+
+        assert [e["n"] for e in worker_b.journal.read()] == list(range(50))
+    finally:
+        slow.close()
+
+
+def test_entries_keep_the_order_they_were_answered_in_whichever_process_commits_first(
+    path: Path, worker_b: SQLiteState
+) -> None:
+    slow = SQLiteState(path, journal_flush_s=0.2)
+    try:
+        slow.journal.append(entry(1))  # answered first, committed by its process later
+        worker_b.journal.append(entry(2))
+        worker_b.journal.flush()
+
+        assert [e["n"] for e in worker_b.journal.read()] == [1, 2]
+        assert [e["n"] for e in worker_b.journal.read(limit=1)] == [2]
+    finally:
+        slow.close()
+
+
+def test_a_reader_does_not_wait_for_a_process_that_died(path: Path, worker_b: SQLiteState) -> None:
+    child = os.fork()
+    if child == 0:  # a worker that starts its journal writer, then is killed
+        try:
+            crashed = SQLiteState(path, journal_flush_s=60.0)
+            crashed.journal.append(entry(99))  # queued, never committed
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    worker_b.journal.append(entry(1))
+
+    started = time.monotonic()
+    assert [e["n"] for e in worker_b.journal.read()] == [1]
+    assert time.monotonic() - started < 1.0
 
 
 def test_the_filters_and_the_bound_still_apply(path: Path) -> None:

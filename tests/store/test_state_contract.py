@@ -873,9 +873,9 @@ def test_a_journal_entry_answered_before_a_reset_is_not_stored(state: State) -> 
     state.reset()
     row = ("bunce", "listCustomers", 200, b'{"n": 1}')
 
-    assert state.journal.store([(row, answered)]) == [0]
+    assert state.journal.store([(row, answered, 0)]) == [0]
     assert state.journal.read() == []
-    assert state.journal.store([(row, state.backend.epoch())]) != [0]
+    assert state.journal.store([(row, state.backend.epoch(), 0)]) != [0]
     assert [e["n"] for e in state.journal.read()] == [1]
 
 
