@@ -992,16 +992,27 @@ def test_reset_forgets_everything(state: State) -> None:
 
 
 def test_insert_batch_of_500_is_fast(state: State) -> None:
-    """Generous bounds (targets: memory < 2 ms, SQLite < 10 ms) that only catch a regression."""
+    """Generous bounds (targets: memory < 2 ms, SQLite < 10 ms) that only catch a regression.
+
+    Memory and SQLite do the work in this thread: the median of its CPU time, which other busy
+    processes do not inflate (their wall time under load was several times the bound).
+    PostgreSQL does it in its server process: the wall time of the fastest batch, which is the
+    work's cost whenever one of the ten ran without waiting for a core; a regression slows
+    them all.
+    """
+    in_process = not isinstance(state, PostgresState)
+    clock = time.thread_time if in_process else time.perf_counter
     state.records.insert_batch(BUNCE, [customer(n) for n in range(2000)])
     timings = []
     for start in range(2000, 7000, 500):
         batch = [customer(n) for n in range(start, start + 500)]
-        began = time.perf_counter()
+        began = clock()
         state.records.insert_batch(BUNCE, batch)
-        timings.append(time.perf_counter() - began)
+        timings.append(clock() - began)
+    assert state.records.count(BUNCE) == 7000
     bound = 0.02 if isinstance(state, MemoryState) else 0.1
-    assert sorted(timings)[len(timings) // 2] < bound
+    measured = sorted(timings)[len(timings) // 2] if in_process else min(timings)
+    assert measured < bound, f"{measured * 1000:.1f} ms for 500 records ({clock.__name__})"
 
 
 @pytest.mark.slow
