@@ -444,8 +444,15 @@ def run_python_load(
 
 
 def measure(
-    load: Load, server: Server, size: int, mode: str, bodies: dict[int, tuple[bytes, Path]]
+    load: Load,
+    server: Server,
+    size: int,
+    mode: str,
+    bodies: dict[int, tuple[bytes, Path]],
+    rounds: int = 1,
 ) -> dict[str, Any]:
+    """One round of a case (of ``rounds``) against a started server: its share of the
+    measured time, after a warm-up."""
     body, body_file = bodies[size]
     run_id = f"{int(time.time() * 1000) % 10**9}{size}"
     # Correctness first: the case must answer 200 before it is timed.
@@ -464,16 +471,35 @@ def measure(
         return run_python_load(load, server, body, mode, prefix + run_id, duration)
 
     if load.warmup_s > 0:
-        run("w", load.warmup_s)
+        run("w", max(1.0, load.warmup_s / rounds))
     cpu_before = server.cpu_seconds()
-    data = run("", load.duration_s)
-    cpu = server.cpu_seconds() - cpu_before
-    data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
+    data = run("", load.duration_s / rounds)
+    data["server_cpu_s"] = server.cpu_seconds() - cpu_before
+    return with_rates(data)
+
+
+def with_rates(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with its rate, the server's CPU per request and the cores it kept busy."""
+    cpu, seconds = data["server_cpu_s"], data["duration_us"] / 1e6
+    data["rps"] = data["requests"] / seconds
     # CPU per request is what a busy, shared machine disturbs least; rates are limited by it.
     data["server_cpu_ms"] = cpu * 1000 / data["requests"] if data["requests"] else None
-    data["server_cores"] = cpu / (data["duration_us"] / 1e6)
+    data["server_cores"] = cpu / seconds
     data["error_count"] = sum(data["errors"].values())
     return data
+
+
+def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result from the rounds of a case, one after the other: requests, time, errors and
+    CPU add up; p50 and the mean are weighted by requests, p90, p99 and max are the largest."""
+    if len(rounds) == 1:
+        return rounds[0]
+    merged = combine(rounds)
+    merged.pop("hosts")
+    merged["duration_us"] = sum(r["duration_us"] for r in rounds)
+    merged["server_cpu_s"] = sum(r["server_cpu_s"] for r in rounds)
+    merged["rounds"] = len(rounds)
+    return with_rates(merged)
 
 
 # -- report ----------------------------------------------------------------------------------------
@@ -625,7 +651,8 @@ def table(result: dict[str, Any]) -> str:
     lines.append(
         f"Run {result['started']}: `{result['command']}`; load {result['load']['generator']} "
         f"{result['load']['connections']} connections, {result['load']['duration_s']:g} s per case "
-        f"after {result['load']['warmup_s']:g} s warm-up; "
+        f"in {result.get('rounds', 1)} round(s), each on a freshly started server after "
+        f"{result['load']['warmup_s'] / result.get('rounds', 1):g} s (at least 1 s) of warm-up; "
         f"mock `mockserver serve {' '.join(result['mock_args'])}`; "
         f"machine: {m['nproc']} cores, {m['cpu']}, Python {m['python']}, {m.get('wrk', 'no wrk')}, "
         f"Node {m.get('node', '-')}."
@@ -660,6 +687,13 @@ def main(argv: list[str] | None = None) -> int:
         "--connections", type=int, default=16, help="concurrent connections (default 16)"
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="split each case's time into this many rounds, the servers taking turns in each "
+        "(default 2): a machine that drifts for minutes affects every server alike",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="3 s per case, 1 s warm-up; no doc update"
     )
     parser.add_argument(
@@ -687,7 +721,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.duration, args.warmup = 3.0, 1.0
+        args.duration, args.warmup, args.rounds = 3.0, 1.0, 1
 
     generator = "wrk"
     if args.python_load or shutil.which("wrk") is None:
@@ -827,6 +861,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": invocation.strip(),
         "machine": machine(),
         "load": load.__dict__,
+        "rounds": max(1, args.rounds),
         "mock_args": mock_args,
         "cases": {},
         "first_answer_s": {},
@@ -846,17 +881,31 @@ def main(argv: list[str] | None = None) -> int:
             except RuntimeError as exc:
                 print(f"   {server.name} skipped: {exc}")
                 continue
+            finally:
+                server.stop()
             result["first_answer_s"][server.name] = server.first_answer_s
             print(f"   first answer after {server.first_answer_s:.2f} s", flush=True)
             running.append(server)
-        # Case by case, the servers one after the other (all started, the idle ones idle): a
-        # neighbour that loads the machine for a while hits every server of a case alike.
+        # Case by case, the servers one after the other: a neighbour that loads the machine for
+        # a while hits every server of a case alike. Only the server measured runs: an idle one
+        # is not idle (its background workers look for due jobs, in PostgreSQL too).
         for mode in ("stateless", "stateful"):
             for size in SIZES:
-                for server in running:
-                    if mode == "stateful" and not server.stateful:
-                        continue
-                    data = measure(load, server, size, mode, bodies)
+                measured = [s for s in running if mode == "stateless" or s.stateful]
+                rounds: dict[str, list[dict[str, Any]]] = {s.name: [] for s in measured}
+                for _ in range(max(1, args.rounds)):
+                    for server in measured:
+                        first_answer_s = server.first_answer_s
+                        server.start(bodies[2][0])
+                        try:
+                            rounds[server.name].append(
+                                measure(load, server, size, mode, bodies, args.rounds)
+                            )
+                        finally:
+                            server.stop()
+                            server.first_answer_s = first_answer_s
+                for server in measured:
+                    data = merge_rounds(rounds[server.name])
                     result["cases"][f"{server.name} {mode} {size}"] = data
                     lat = data["latency_us"]
                     print(
@@ -884,7 +933,7 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(result, indent=2))
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=2))
     print(f"\nsaved {out.relative_to(ROOT)} (total {result['total_s']} s)")
-    if not (args.quick or args.no_doc or args.mock_arg or args.variant):
+    if not (args.quick or args.no_doc or args.mock_arg):
         write_doc(text)
         print(f"updated {DOC.relative_to(ROOT)}")
     return 0
