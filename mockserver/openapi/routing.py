@@ -86,7 +86,10 @@ class Router:
             operation = template.methods.get(method)
             if operation is None:  # the most concrete matching path owns the URL
                 return Match(allowed=tuple(template.methods))
-            params = {n: unquote(v) for n, v in zip(template.names, found.groups(), strict=True)}
+            params = {
+                name: unquote(value) if "%" in value else value
+                for name, value in zip(template.names, found.groups(), strict=True)
+            }
             return Match(operation, params)
         return Match()
 
