@@ -687,6 +687,11 @@ def main(argv: list[str] | None = None) -> int:
         "--connections", type=int, default=16, help="concurrent connections (default 16)"
     )
     parser.add_argument(
+        "--cases",
+        default="",
+        help="comma-separated cases to run, e.g. 'stateless 2,stateful 500' (default: all)",
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=2,
@@ -889,8 +894,11 @@ def main(argv: list[str] | None = None) -> int:
         # Case by case, the servers one after the other: a neighbour that loads the machine for
         # a while hits every server of a case alike. Only the server measured runs: an idle one
         # is not idle (its background workers look for due jobs, in PostgreSQL too).
+        only = {c.strip() for c in args.cases.split(",") if c.strip()}
         for mode in ("stateless", "stateful"):
             for size in SIZES:
+                if only and f"{mode} {size}" not in only:
+                    continue
                 measured = [s for s in running if mode == "stateless" or s.stateful]
                 rounds: dict[str, list[dict[str, Any]]] = {s.name: [] for s in measured}
                 for _ in range(max(1, args.rounds)):
