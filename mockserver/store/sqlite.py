@@ -227,11 +227,11 @@ class _ChangeCounter:
     current epoch (read under the write lock): an entry of a request answered before a reset
     that another process answered is never stored, however late its process flushes.
 
-    The journal seq, which numbers the entries in the order they were answered whichever
-    process answered them, has a file of its own (:class:`_AppendCounter`).
+    The journal seq numbers the entries in the order they were answered, whichever process
+    answered them and whenever that process commits them (see :class:`SQLiteJournalSync`).
     """
 
-    _CHANGES, _EPOCH = 0, 8  # offsets in the file (bytes 16-23 are not used)
+    _CHANGES, _EPOCH, _JOURNAL = 0, 8, 16  # offsets in the file
     _SIZE = 24
 
     def __init__(self, path: str) -> None:
@@ -264,6 +264,22 @@ class _ChangeCounter:
     def bump_epoch(self) -> None:
         self._bump(self._EPOCH)
 
+    def journal_seq(self) -> int:
+        return int(struct.unpack_from("<Q", self._mapped()[1], self._JOURNAL)[0])
+
+    def next_journal_seq(self) -> int:
+        return self._bump(self._JOURNAL)
+
+    def raise_journal_seq(self, at_least: int) -> None:
+        """Make the last journal seq at least ``at_least`` (the journal table's, at open)."""
+        fd, mapped = self._mapped()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if struct.unpack_from("<Q", mapped, self._JOURNAL)[0] < at_least:
+                struct.pack_into("<Q", mapped, self._JOURNAL, at_least)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
     def _bump(self, offset: int) -> int:
         fd, mapped = self._mapped()
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -281,59 +297,6 @@ class _ChangeCounter:
         self._map, self._fd, self._pid = None, -1, -1
 
 
-class _AppendCounter:
-    """A number every process sharing the state takes the next of without a lock: the length
-    of the file ``<state>-journal-seq``, which grows by one byte per number.
-
-    A write to a file opened with ``O_APPEND`` lands at its end atomically, whichever process
-    writes, and leaves this process's file offset just after the byte it wrote: that offset is
-    the number taken. A counter under ``flock`` held the lock while its process took the GIL
-    back, so every answer of the other processes waited on it; this one never waits. The
-    threads of one process share the offset, so they take turns (a thread lock, held for two
-    system calls).
-    """
-
-    def __init__(self, path: str) -> None:
-        self.path = path + "-journal-seq"
-        self._pid = -1
-        self._fd = -1
-        self._lock = threading.Lock()
-
-    def _opened(self) -> int:
-        if self._pid != os.getpid():
-            with _WriterQueue._setup_lock:
-                if self._pid != os.getpid():
-                    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
-                    self._fd, self._pid = os.open(self.path, flags, 0o600), os.getpid()
-        return self._fd
-
-    def next(self) -> int:
-        """The next number (1, 2, ...), unique and increasing across the processes."""
-        fd = self._opened()
-        with self._lock:
-            os.write(fd, b"\0")
-            return os.lseek(fd, 0, os.SEEK_CUR)
-
-    def value(self) -> int:
-        """The last number taken."""
-        return os.fstat(self._opened()).st_size
-
-    def raise_to(self, at_least: int) -> None:
-        """Make the last number at least ``at_least`` (the journal table's, at open)."""
-        fd = self._opened()
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            if os.fstat(fd).st_size < at_least:
-                os.ftruncate(fd, at_least)
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        if self._pid == os.getpid():
-            os.close(self._fd)
-        self._fd, self._pid = -1, -1
-
-
 def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -348,9 +311,8 @@ class SQLiteJournalSync:
     """One journal for the processes that share the file, each committing its entries in a
     thread of its own (``journal.py``):
 
-    * an entry's seq is handed out as it is answered (:meth:`next_seq`, the length of the
-      ``-journal-seq`` file: :class:`_AppendCounter`), so the journal lists entries in the
-      order they were answered,
+    * an entry's seq is handed out as it is answered (:meth:`next_seq`, the counter in the
+      ``-changes`` file), so the journal lists entries in the order they were answered,
       although a process may commit an older entry after another process committed a newer
       one;
     * each running writer thread has a slot in the mapped file ``<state>-journal-writers``: its
@@ -365,9 +327,9 @@ class SQLiteJournalSync:
     SLOTS = 256
     _SLOT = 16  # bytes: pid, flushes
 
-    def __init__(self, path: str, seqs: _AppendCounter) -> None:
+    def __init__(self, path: str, counter: _ChangeCounter) -> None:
         self.path = path + "-journal-writers"  # (SQLite itself owns "-journal")
-        self._seqs = seqs
+        self._counter = counter
         self._pid = -1
         self._fd = -1
         self._map: mmap.mmap | None = None
@@ -390,10 +352,10 @@ class SQLiteJournalSync:
         return int(pid), int(flushes)
 
     def next_seq(self) -> int:
-        return self._seqs.next()
+        return self._counter.next_journal_seq()
 
     def last_seq(self) -> int:
-        return self._seqs.value()
+        return self._counter.journal_seq()
 
     def join(self) -> int:
         fd, mapped = self._mapped()
@@ -543,8 +505,7 @@ class SQLiteBackend:
         self.closed = False
         self._writers = _WriterQueue(self.path, wal_limit_bytes)
         self._changes = _ChangeCounter(self.path)
-        self._journal_seqs = _AppendCounter(self.path)
-        self._journal_sync = SQLiteJournalSync(self.path, self._journal_seqs)
+        self._journal_sync = SQLiteJournalSync(self.path, self._changes)
         self._direct = _Direct(self)
         self._read = _Read(self)
         try:
@@ -611,7 +572,7 @@ class SQLiteBackend:
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             # Journal seqs are handed out by the shared counter: never below one already used.
             used = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'journal'").fetchone()
-            self._journal_seqs.raise_to(used[0] if used else 0)
+            self._changes.raise_journal_seq(used[0] if used else 0)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -687,7 +648,6 @@ class SQLiteBackend:
         self._local = threading.local()
         self._writers.close()
         self._changes.close()
-        self._journal_seqs.close()
         self._journal_sync.close()
 
 
