@@ -212,6 +212,53 @@ def checkpoint_file(path: str | os.PathLike[str]) -> bool:
         db.close()
 
 
+class _MappedFile:
+    """A small file every process of the state maps into memory (reopened after a fork, grown
+    to ``size`` bytes if it is new or from an older version); :meth:`locked` holds its ``flock``
+    across processes."""
+
+    def __init__(self, path: str, size: int) -> None:
+        self.path = path
+        self.size = size
+        self._pid = -1
+        self._fd = -1
+        self._map: mmap.mmap | None = None
+
+    def mapped(self) -> mmap.mmap:
+        """The mapping (read on every request: no more than a pid check once it is open)."""
+        if self._map is not None and self._pid == os.getpid():
+            return self._map
+        return self._opened()[1]
+
+    @contextmanager
+    def locked(self) -> Iterator[mmap.mmap]:
+        """The mapping, with the file's ``flock`` held (for read-modify-write)."""
+        fd, mapped = self._opened()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield mapped
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _opened(self) -> tuple[int, mmap.mmap]:
+        if self._pid != os.getpid() or self._map is None:
+            with _WriterQueue._setup_lock:
+                if self._pid != os.getpid() or self._map is None:
+                    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                    if os.fstat(fd).st_size < self.size:
+                        os.ftruncate(fd, self.size)
+                    self._map = mmap.mmap(fd, self.size)
+                    self._fd, self._pid = fd, os.getpid()
+        assert self._map is not None
+        return self._fd, self._map
+
+    def close(self) -> None:
+        if self._map is not None and self._pid == os.getpid():
+            self._map.close()
+            os.close(self._fd)
+        self._map, self._fd, self._pid = None, -1, -1
+
+
 class _ChangeCounter:
     """Three numbers in a shared 24-byte file: the change count, the reset epoch and the last
     journal seq handed out.
@@ -235,28 +282,13 @@ class _ChangeCounter:
     _SIZE = 24
 
     def __init__(self, path: str) -> None:
-        self.path = path + "-changes"
-        self._pid = -1
-        self._fd = -1
-        self._map: mmap.mmap | None = None
-
-    def _mapped(self) -> tuple[int, mmap.mmap]:
-        if self._pid != os.getpid() or self._map is None:
-            with _WriterQueue._setup_lock:
-                if self._pid != os.getpid() or self._map is None:
-                    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-                    if os.fstat(fd).st_size < self._SIZE:  # new, or from an older version
-                        os.ftruncate(fd, self._SIZE)
-                    self._map = mmap.mmap(fd, self._SIZE)
-                    self._fd, self._pid = fd, os.getpid()
-        assert self._map is not None
-        return self._fd, self._map
+        self._file = _MappedFile(path + "-changes", self._SIZE)
 
     def value(self) -> int:
-        return int(struct.unpack_from("<Q", self._mapped()[1], self._CHANGES)[0])
+        return int(struct.unpack_from("<Q", self._file.mapped(), self._CHANGES)[0])
 
     def epoch(self) -> int:
-        return int(struct.unpack_from("<Q", self._mapped()[1], self._EPOCH)[0])
+        return int(struct.unpack_from("<Q", self._file.mapped(), self._EPOCH)[0])
 
     def bump(self) -> None:
         self._bump(self._CHANGES)
@@ -265,36 +297,25 @@ class _ChangeCounter:
         self._bump(self._EPOCH)
 
     def journal_seq(self) -> int:
-        return int(struct.unpack_from("<Q", self._mapped()[1], self._JOURNAL)[0])
+        return int(struct.unpack_from("<Q", self._file.mapped(), self._JOURNAL)[0])
 
     def next_journal_seq(self) -> int:
         return self._bump(self._JOURNAL)
 
     def raise_journal_seq(self, at_least: int) -> None:
         """Make the last journal seq at least ``at_least`` (the journal table's, at open)."""
-        fd, mapped = self._mapped()
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
+        with self._file.locked() as mapped:
             if struct.unpack_from("<Q", mapped, self._JOURNAL)[0] < at_least:
                 struct.pack_into("<Q", mapped, self._JOURNAL, at_least)
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
 
     def _bump(self, offset: int) -> int:
-        fd, mapped = self._mapped()
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
+        with self._file.locked() as mapped:
             bumped = (struct.unpack_from("<Q", mapped, offset)[0] + 1) % (1 << 64)
             struct.pack_into("<Q", mapped, offset, bumped)
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
         return int(bumped)
 
     def close(self) -> None:
-        if self._map is not None and self._pid == os.getpid():
-            self._map.close()
-            os.close(self._fd)
-        self._map, self._fd, self._pid = None, -1, -1
+        self._file.close()
 
 
 def _running(pid: int) -> bool:
@@ -328,24 +349,9 @@ class SQLiteJournalSync:
     _SLOT = 16  # bytes: pid, flushes
 
     def __init__(self, path: str, counter: _ChangeCounter) -> None:
-        self.path = path + "-journal-writers"  # (SQLite itself owns "-journal")
+        # (SQLite itself owns "-journal")
+        self._file = _MappedFile(path + "-journal-writers", self.SLOTS * self._SLOT)
         self._counter = counter
-        self._pid = -1
-        self._fd = -1
-        self._map: mmap.mmap | None = None
-
-    def _mapped(self) -> tuple[int, mmap.mmap]:
-        if self._pid != os.getpid() or self._map is None:
-            with _WriterQueue._setup_lock:
-                if self._pid != os.getpid() or self._map is None:
-                    size = self.SLOTS * self._SLOT
-                    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-                    if os.fstat(fd).st_size < size:
-                        os.ftruncate(fd, size)
-                    self._map = mmap.mmap(fd, size)
-                    self._fd, self._pid = fd, os.getpid()
-        assert self._map is not None
-        return self._fd, self._map
 
     def _slot(self, mapped: mmap.mmap, slot: int) -> tuple[int, int]:
         pid, flushes = struct.unpack_from("<QQ", mapped, slot * self._SLOT)
@@ -358,21 +364,17 @@ class SQLiteJournalSync:
         return self._counter.journal_seq()
 
     def join(self) -> int:
-        fd, mapped = self._mapped()
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
+        with self._file.locked() as mapped:
             for slot in range(self.SLOTS):
                 pid, _ = self._slot(mapped, slot)
                 if pid == 0 or not _running(pid):
                     struct.pack_into("<QQ", mapped, slot * self._SLOT, os.getpid(), 0)
                     return slot
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
         logger.warning(
             "all %d journal writer slots of %s are taken: readers in other processes may not"
             " wait for the entries of this one (pid %d)",
             self.SLOTS,
-            self.path,
+            self._file.path,
             os.getpid(),
         )
         return -1
@@ -380,7 +382,7 @@ class SQLiteJournalSync:
     def flushed(self, slot: int) -> int:
         if slot < 0:
             return slot
-        _, mapped = self._mapped()
+        mapped = self._file.mapped()
         pid, flushes = self._slot(mapped, slot)
         if pid != os.getpid():  # given up as stale by a reader: take a new one
             return self.join()
@@ -391,16 +393,12 @@ class SQLiteJournalSync:
     def leave(self, slot: int) -> None:
         if slot < 0:
             return
-        fd, mapped = self._mapped()
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
+        with self._file.locked() as mapped:
             if self._slot(mapped, slot)[0] == os.getpid():
                 struct.pack_into("<QQ", mapped, slot * self._SLOT, 0, 0)
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
 
     def wait_for_writers(self, own: int, timeout: float) -> None:
-        _, mapped = self._mapped()
+        mapped = self._file.mapped()
         waiting: dict[int, tuple[int, int]] = {}  # slot -> (pid, flushes at the start)
         for slot in range(self.SLOTS):
             pid, flushes = self._slot(mapped, slot)
@@ -421,20 +419,13 @@ class SQLiteJournalSync:
                 self._give_up(slot, pid, start)
 
     def _give_up(self, slot: int, pid: int, flushes: int) -> None:
-        fd, mapped = self._mapped()
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
+        with self._file.locked() as mapped:
             if self._slot(mapped, slot) == (pid, flushes):
                 struct.pack_into("<QQ", mapped, slot * self._SLOT, 0, 0)
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
         logger.warning("the journal writer of process %d did not flush: no longer waited for", pid)
 
     def close(self) -> None:
-        if self._map is not None and self._pid == os.getpid():
-            self._map.close()
-            os.close(self._fd)
-        self._map, self._fd, self._pid = None, -1, -1
+        self._file.close()
 
 
 class _Direct:
