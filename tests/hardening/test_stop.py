@@ -109,6 +109,24 @@ def stop_watching(
     return server.stop(timeout=5), outlived
 
 
+def work_then_stop(
+    server: ServeProcess,
+    receiver: testing.Receiver,
+    folder: Path | None = None,
+    sig: int = signal.SIGTERM,
+) -> list[int]:
+    """:func:`do_work`, then :func:`stop_watching`: the server must exit with 0 and log no
+    error; the workers that outlived ``folder``."""
+    try:
+        do_work(server, receiver)
+        code, outlived = stop_watching(server, folder, sig)
+    finally:
+        server.stop()
+    assert code == 0, server.log_tail()
+    assert errors_in_log(server) == [], server.log_tail()
+    return outlived
+
+
 def errors_in_log(server: ServeProcess) -> list[str]:
     return [
         line
@@ -136,15 +154,11 @@ def test_the_default_server_stops_cleanly_and_removes_its_temporary_state_last(
             pytest.skip("one CPU: the default server runs one worker, with the state in memory")
         folder = Path(state_of(server)).parent
         assert folder.is_dir() and folder.name.startswith("mockserver-"), folder
-        do_work(server, slow_receiver)
-        code, outlived = stop_watching(server, folder, sig)
+        outlived = work_then_stop(server, slow_receiver, folder, sig)
     finally:
         server.stop()
-
-    assert code == 0, server.log_tail()
     assert outlived == [], f"the temporary state was removed while workers {outlived} still ran"
     assert not folder.exists()
-    assert errors_in_log(server) == [], server.log_tail()
 
 
 def test_a_kept_state_file_is_folded_in_at_a_clean_stop_and_loses_nothing(
@@ -152,13 +166,7 @@ def test_a_kept_state_file_is_folded_in_at_a_clean_stop_and_loses_nothing(
 ) -> None:
     state = tmp_path / "state.sqlite3"
     server = start_server("--state", str(state), "--job-delay", "0", quiet=False)
-    try:
-        do_work(server, slow_receiver)
-        code, _ = stop_watching(server, None)
-    finally:
-        server.stop()
-    assert code == 0, server.log_tail()
-    assert errors_in_log(server) == [], server.log_tail()
+    work_then_stop(server, slow_receiver)
     wal = Path(f"{state}-wal")
     assert not wal.exists() or wal.stat().st_size == 0, "the WAL was not folded in at the stop"
 
@@ -183,11 +191,5 @@ def test_one_worker_with_its_state_in_memory_stops_cleanly(
     slow_receiver: testing.Receiver,
 ) -> None:
     server = start_server("--job-delay", "0", workers=1, quiet=False)
-    try:
-        assert state_of(server) == "memory", server.log()
-        do_work(server, slow_receiver)
-        code, _ = stop_watching(server, None)
-    finally:
-        server.stop()
-    assert code == 0, server.log_tail()
-    assert errors_in_log(server) == [], server.log_tail()
+    work_then_stop(server, slow_receiver)
+    assert state_of(server) == "memory", server.log()
