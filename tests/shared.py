@@ -1,10 +1,12 @@
 """What test modules share besides fixtures (tests/conftest.py holds those): the state backends
-the backend-parametrised fixtures run on, and a clock that moves only when told."""
+the backend-parametrised fixtures run on, a clock that moves only when told, and the customer
+items of the bundled APIs' bulk creates."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 BACKENDS = ["memory", "sqlite", "postgresql"]
 """Every state backend; the ``state`` fixture runs each test once per backend (PostgreSQL in a
@@ -34,3 +36,20 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def bunce_customer(customer_id: str, email: str, **extra: Any) -> dict[str, Any]:
+    """One Bunce customer item as the documented samples send it."""
+    return {
+        "customer_id": customer_id,
+        "first_name": "John",
+        "last_name": "Doe",
+        "email": email,
+        "phone_no": "+23481999999999",
+        **extra,
+    }
+
+
+def tamio_customer(name: str, email: str, country: str = "es", **extra: Any) -> dict[str, Any]:
+    """One Tamio CustomerInput with the required fields."""
+    return {"name": name, "email": email, "country": country, **extra}

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import orjson
 import requests
+from shared import bunce_customer as bunce_customer  # the modules here import them from this one
+from shared import tamio_customer as tamio_customer
 
 from mockserver.testing import ServeProcess, serve
 
@@ -193,16 +195,3 @@ def check_response(response: requests.Response, what: str = "") -> Any:
         what=what,
     )
 
-
-def bunce_customer(customer_id: str, email: str) -> dict[str, Any]:
-    return {
-        "customer_id": customer_id,
-        "first_name": "Ada",
-        "last_name": "Obi",
-        "email": email,
-        "phone_no": "+2348012345678",
-    }
-
-
-def tamio_customer(name: str, email: str) -> dict[str, Any]:
-    return {"name": name, "email": email, "country": "de"}

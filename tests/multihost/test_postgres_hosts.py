@@ -20,6 +20,7 @@ import orjson
 import psycopg
 import pytest
 import requests
+from shared import bunce_customer
 
 from mockserver.testing import ServeProcess
 
@@ -59,16 +60,6 @@ def hosts(launch: Launch, postgres_url: str) -> Iterator[list[ServeProcess]]:
     yield started
     with ThreadPoolExecutor(3) as pool:
         list(pool.map(lambda host: host.stop(), started))
-
-
-def bunce_customer(customer_id: str, email: str) -> dict[str, Any]:
-    return {
-        "customer_id": customer_id,
-        "first_name": "Ada",
-        "last_name": "Lovelace",
-        "email": email,
-        "phone_no": "+2348012345678",
-    }
 
 
 def create_bunce(host: ServeProcess, customers: list[dict[str, Any]]) -> requests.Response:

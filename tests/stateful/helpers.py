@@ -11,25 +11,10 @@ import time
 from typing import Any
 
 import requests
+from shared import bunce_customer as bunce_customer  # the modules here import them from this one
+from shared import tamio_customer as tamio_customer
 
 from mockserver.testing import ServeProcess
-
-
-def bunce_customer(customer_id: str, email: str, **extra: Any) -> dict[str, Any]:
-    """One Bunce customer item as the documented samples send it."""
-    return {
-        "customer_id": customer_id,
-        "first_name": "John",
-        "last_name": "Doe",
-        "email": email,
-        "phone_no": "+23481999999999",
-        **extra,
-    }
-
-
-def tamio_customer(name: str, email: str, country: str = "es", **extra: Any) -> dict[str, Any]:
-    """One Tamio CustomerInput with the required fields."""
-    return {"name": name, "email": email, "country": country, **extra}
 
 
 class Bunce:
