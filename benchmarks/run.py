@@ -113,7 +113,6 @@ class Server:
     serve_args: list[str] | None = None
     process: subprocess.Popen[bytes] | None = None
     served: ServeProcess | None = None
-    first_answer_s: float | None = None
     log_path: Path | None = None
     # More hosts of the same mock (one state): started and stopped with it, loaded together.
     peers: list[Server] = field(default_factory=list)
@@ -124,8 +123,8 @@ class Server:
     def hosts(self) -> list[Server]:
         return [self, *self.peers]
 
-    def start(self, body: bytes, timeout: float = 60.0) -> None:
-        """Start and wait for the first 200 to a real bulk request (that time is recorded)."""
+    def start(self, body: bytes, timeout: float = 60.0) -> float:
+        """Start and wait for the first 200 to a real bulk request; the seconds that took."""
         started = time.perf_counter()
         if self.serve_args is not None:
             self.served = serve(
@@ -159,10 +158,10 @@ class Server:
                 route=self.route,
             )
             if status == 200:
-                self.first_answer_s = time.perf_counter() - started
+                first_answer_s = time.perf_counter() - started
                 for peer in self.peers:  # after the first host is up: its time is its own
                     peer.start(body, timeout)
-                return
+                return first_answer_s
             time.sleep(0.01)
         self.stop()
         raise RuntimeError(f"{self.name} did not answer within {timeout} s: {self.log_tail()}")
@@ -882,14 +881,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"== start {server.name}: {what}", flush=True)
             try:
-                server.start(bodies[2][0])
+                first_answer_s = server.start(bodies[2][0])
             except RuntimeError as exc:
                 print(f"   {server.name} skipped: {exc}")
                 continue
             finally:
                 server.stop()
-            result["first_answer_s"][server.name] = server.first_answer_s
-            print(f"   first answer after {server.first_answer_s:.2f} s", flush=True)
+            result["first_answer_s"][server.name] = first_answer_s
+            print(f"   first answer after {first_answer_s:.2f} s", flush=True)
             running.append(server)
         # Case by case, the servers one after the other: a neighbour that loads the machine for
         # a while hits every server of a case alike. Only the server measured runs: an idle one
@@ -903,7 +902,6 @@ def main(argv: list[str] | None = None) -> int:
                 rounds: dict[str, list[dict[str, Any]]] = {s.name: [] for s in measured}
                 for _ in range(max(1, args.rounds)):
                     for server in measured:
-                        first_answer_s = server.first_answer_s
                         server.start(bodies[2][0])
                         try:
                             rounds[server.name].append(
@@ -911,7 +909,6 @@ def main(argv: list[str] | None = None) -> int:
                             )
                         finally:
                             server.stop()
-                            server.first_answer_s = first_answer_s
                 for server in measured:
                     data = merge_rounds(rounds[server.name])
                     result["cases"][f"{server.name} {mode} {size}"] = data
