@@ -158,20 +158,8 @@ class Journal:
             self._deferred_writer().put(row, epoch)
             return 0
         if not self._backend.shared:
-            return self._store_one(row, epoch)
+            return self.store([(row, epoch, 0)])[0]
         return self._group_commit(row, epoch)
-
-    def _store_one(self, row: JournalRow, epoch: int) -> int:
-        """:meth:`store` for the one entry a request of a one-process store appends (the rule is
-        the same; the general path's lists cost a tenth of a small request's time)."""
-        backend = self._backend
-        with backend.write() as tx:
-            if backend.epoch() != epoch:  # answered before a reset: not stored
-                return 0
-            seq = tx.append_journal((row,))
-            if seq % TRIM_EVERY == 0:
-                tx.trim_journal(seq - self._limit)
-        return seq
 
     def store(self, queued: list[Queued]) -> list[int]:
         """Write entries in one transaction, trimming the journal when a seq passes a multiple
