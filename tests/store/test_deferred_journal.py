@@ -132,3 +132,70 @@ def test_close_commits_what_is_queued(path: Path, worker_b: SQLiteState) -> None
     state.close()
 
     assert [e["n"] for e in worker_b.journal.read()] == [7]
+
+
+class _Numbering:
+    """A forked process that opens the state, says it is ready, and on :meth:`go` takes
+    ``count`` journal numbers (:meth:`numbers` reads them)."""
+
+    def __init__(self, path: Path, count: int) -> None:
+        ready_r, ready_w = os.pipe()
+        go_r, go_w = os.pipe()
+        out_r, out_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                state = SQLiteState(path, journal_flush_s=FLUSH_S)
+                sync = state.backend.journal_sync()
+                assert sync is not None
+                os.write(ready_w, b"r")
+                os.read(go_r, 1)
+                numbers = [sync.next_seq() for _ in range(count)]
+                os.write(out_w, ",".join(map(str, numbers)).encode())
+            finally:
+                os._exit(0)
+        for end in (ready_w, go_r, out_w):
+            os.close(end)
+        os.read(ready_r, 1)
+        os.close(ready_r)
+        self._go, self._out = go_w, out_r
+
+    def go(self) -> None:
+        os.write(self._go, b"g")
+        os.close(self._go)
+
+    def done(self) -> bool:
+        return os.waitpid(self.pid, os.WNOHANG) != (0, 0)
+
+    def numbers(self) -> list[int]:
+        with os.fdopen(self._out, "rb") as pipe:
+            taken = [int(n) for n in pipe.read().decode().split(",")]
+        os.waitpid(self.pid, 0)
+        return taken
+
+
+def test_processes_numbering_at_once_never_get_the_same_number(path: Path) -> None:
+    children = [_Numbering(path, 3000) for _ in range(3)]
+    for child in children:
+        child.go()
+
+    taken = [n for child in children for n in child.numbers()]
+
+    assert len(taken) == 9000
+    assert sorted(taken) == list(range(min(taken), min(taken) + 9000))  # none twice, no gap
+
+
+def test_a_number_waits_while_another_process_holds_the_counter(path: Path) -> None:
+    state = SQLiteState(path, journal_flush_s=FLUSH_S)
+    sync = state.backend.journal_sync()
+    assert sync is not None
+    try:
+        before = sync.next_seq()
+        child = _Numbering(path, 1)
+        with state.backend._changes._file.locked():  # type: ignore[attr-defined]
+            child.go()
+            time.sleep(0.3)
+            assert not child.done()  # waiting for the lock
+        assert child.numbers() == [before + 1]
+    finally:
+        state.close()
