@@ -99,7 +99,7 @@ def customers_body(n: int) -> bytes:
 @dataclass
 class Server:
     """One server under test. A mockserver of this checkout (``serve_args`` set) is started by
-    :func:`mockserver.testing.serve`, which binds a free port and reads it back; anything else
+    :func:`mockserver.testing.serve` on a free port; anything else
     (the bare app, Prism, a ``--variant``, which may be another version of mockserver) runs
     ``command`` on ``port``."""
 
@@ -127,8 +127,15 @@ class Server:
         """Start and wait for the first 200 to a real bulk request; the seconds that took."""
         started = time.perf_counter()
         if self.serve_args is not None:
+            # On a port picked here, as a user names one (``--port 0`` binds and holds a port
+            # in the master before the workers bind theirs: not what a user's serve does).
             self.served = serve(
-                *self.serve_args, host=HOST, env=self.env, cwd=self.cwd, timeout=timeout
+                *self.serve_args,
+                host=HOST,
+                port=free_port(),
+                env=self.env,
+                cwd=self.cwd,
+                timeout=timeout,
             )
             self.process, self.port = self.served.process, self.served.port
             self.log_path = self.served.log_path
@@ -312,7 +319,11 @@ def run_wrk(
             parts = list(
                 pool.map(
                     lambda n: run_wrk(
-                        share, replace(hosts[n], peers=[]), body_file, mode, f"{run_id}h{n}",
+                        share,
+                        replace(hosts[n], peers=[]),
+                        body_file,
+                        mode,
+                        f"{run_id}h{n}",
                         duration,
                     ),
                     range(len(hosts)),
