@@ -40,6 +40,7 @@ from mockserver.config import Settings, describe_state
 from mockserver.errors import ConfigError
 from mockserver.openapi.spec import Spec
 from mockserver.packs import Registry
+from mockserver.requestlog import QueuedLineHandler
 from mockserver.services import Services
 from mockserver.store import open_state
 
@@ -49,12 +50,23 @@ log = logging.getLogger("mockserver")
 WORKER_CLASS = "mockserver.httpworker.BufferingWorker"
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def configure_logging(settings: Settings) -> None:
+    """Log to stderr at ``settings.log_level``; the line per request (``mockserver.requests``,
+    off with ``--quiet``) is written by a thread of each worker (:mod:`mockserver.requestlog`)."""
     level = getattr(logging, settings.log_level.upper(), logging.INFO)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, format=LOG_FORMAT)
     logging.getLogger("mockserver").setLevel(level)
+    requests_log = logging.getLogger("mockserver.requests")
+    for handler in [h for h in requests_log.handlers if isinstance(h, QueuedLineHandler)]:
+        requests_log.removeHandler(handler)
     if not settings.log_requests:
-        logging.getLogger("mockserver.requests").setLevel(logging.WARNING)
+        requests_log.setLevel(logging.WARNING)
+        return
+    requests_log.addHandler(QueuedLineHandler(sys.stderr, logging.Formatter(LOG_FORMAT)))
+    requests_log.propagate = False
 
 
 def _write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:

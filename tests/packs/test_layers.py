@@ -18,7 +18,8 @@ VENDORS = re.compile(r"tamio|bunce", re.IGNORECASE)
 # Modules that serve any spec: no vendor's name, not even in a comment or an example.
 GENERIC = (
     "app", "control", "dashboard", "engine", "envelopes", "httpworker", "jobs", "launcher",
-    "packs", "problems", "pytest_plugin", "server", "services", "testing", "webhooks", "worker",
+    "packs", "problems", "pytest_plugin", "requestlog", "server", "services", "testing",
+    "webhooks", "worker",
 )
 
 
