@@ -167,21 +167,29 @@ class Journal:
 
         Entries numbered as they were answered (a seq other than 0) keep their numbers; with a
         :class:`JournalSync` the others are numbered now."""
-        backend = self._backend
+        backend, sync = self._backend, self._sync
         with backend.write() as tx:
             epoch = backend.epoch()  # inside the write transaction: no reset half done
-            current = [(row, seq) for row, answered, seq in queued if answered == epoch]
-            if not current:
+            rows: list[JournalRow] = []
+            numbered: list[int] = []
+            for row, answered, seq in queued:  # one pass: this runs for every request
+                if answered == epoch:
+                    rows.append(row)
+                    if not seq and sync is not None:  # every seq from the shared counter
+                        seq = sync.next_seq()
+                    if seq:
+                        numbered.append(seq)
+            if not rows:
                 return [0] * len(queued)
-            if self._sync is not None:  # every seq from the shared counter, none from the table
-                current = [(row, seq or self._sync.next_seq()) for row, seq in current]
-            numbered = [seq for _, seq in current if seq]
-            last = tx.append_journal([row for row, _ in current], numbered)
-            first = min(numbered) if numbered else last - len(current) + 1
+            last = tx.append_journal(rows, numbered)
+            first = min(numbered) if numbered else last - len(rows) + 1
             if last // TRIM_EVERY > (first - 1) // TRIM_EVERY:
                 tx.trim_journal(last - last % TRIM_EVERY - self._limit)
-        seqs = iter(numbered or range(first, last + 1))
-        return [next(seqs) if answered == epoch else 0 for _, answered, _ in queued]
+        seqs = numbered or list(range(first, last + 1))
+        if len(rows) == len(queued):
+            return seqs
+        taken = iter(seqs)
+        return [next(taken) if answered == epoch else 0 for _, answered, _ in queued]
 
     def read(
         self,
