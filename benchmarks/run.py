@@ -662,7 +662,7 @@ def table(result: dict[str, Any]) -> str:
         f"Run {result['started']}: `{result['command']}`; load {result['load']['generator']} "
         f"{result['load']['connections']} connections, {result['load']['duration_s']:g} s per case "
         f"in {result.get('rounds', 1)} round(s), each on a freshly started server after "
-        f"{result['load']['warmup_s'] / result.get('rounds', 1):g} s (at least 1 s) of warm-up; "
+        f"{max(1.0, result['load']['warmup_s'] / result.get('rounds', 1)):.3g} s of warm-up; "
         f"mock `mockserver serve {' '.join(result['mock_args'])}`; "
         f"machine: {m['nproc']} cores, {m['cpu']}, Python {m['python']}, {m.get('wrk', 'no wrk')}, "
         f"Node {m.get('node', '-')}."
