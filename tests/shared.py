@@ -1,9 +1,10 @@
 """What test modules share besides fixtures (tests/conftest.py holds those): the state backends
-the backend-parametrised fixtures run on, a clock that moves only when told, and the customer
-items of the bundled APIs' bulk creates."""
+the backend-parametrised fixtures run on, a clock that moves only when told, the customer
+items of the bundled APIs' bulk creates, and a free port."""
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -53,3 +54,10 @@ def bunce_customer(customer_id: str, email: str, **extra: Any) -> dict[str, Any]
 def tamio_customer(name: str, email: str, country: str = "es", **extra: Any) -> dict[str, Any]:
     """One Tamio CustomerInput with the required fields."""
     return {"name": name, "email": email, "country": country, **extra}
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 nothing listens on (free as the probe that found it closes)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from shared import free_port
 from tooling import require_program
 
 from mockserver.testing import ServeProcess, serve
@@ -100,9 +101,7 @@ def test_serve_answers_its_first_request_within_half_a_second(
 def bare_flask_start_up(env: dict[str, str | None]) -> float:
     """Seconds from starting benchmarks/bare_flask.py under gunicorn, with ``serve``'s worker
     model, to its first answer to a bulk request."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     merged = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
     command = [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "8"]
     started = time.perf_counter()

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 
 import pytest
 import requests
+from shared import free_port
 
 from mockserver.config import Settings
 from mockserver.errors import ConfigError
@@ -166,12 +166,6 @@ def test_a_dropped_connection_is_a_502(proxy) -> None:
     assert answer.status_code == 502
     assert answer.headers["X-Mock-Upstream-Error"] == "dropped"
     assert "closed the connection without an answer" in answer.json()["message"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_a_refused_connection_and_a_failed_tls_handshake_are_502s(broken, start_mock) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from shared import free_port
 
 from mockserver.config import Settings, describe_state
 from mockserver.errors import ConfigError
@@ -24,14 +25,6 @@ def applied_versions(url: str) -> list[int]:
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT version FROM mockserver.migrations ORDER BY version")
         return [r[0] for r in rows]
-
-
-def closed_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])  # nothing listens once the probe is closed
 
 
 # -- the setting ---------------------------------------------------------------------------------
@@ -65,7 +58,7 @@ def test_a_state_that_is_neither_a_file_nor_a_postgresql_url_is_refused(
 
 
 def test_serve_stops_with_one_message_when_the_database_cannot_be_reached() -> None:
-    url = f"postgresql://mock:hunter2@127.0.0.1:{closed_port()}/mockserver"
+    url = f"postgresql://mock:hunter2@127.0.0.1:{free_port()}/mockserver"
     done = subprocess.run(
         [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--state", url],
         capture_output=True,
