@@ -254,9 +254,9 @@ class _MappedFile:
         """Take the ``flock`` (see :meth:`locked`); the descriptor to :meth:`unlock` and the
         mapping. A free lock is taken without letting go of the GIL: ``fcntl.flock`` lets go
         of it for the call, and with the process's other threads waiting for it (the journal
-        writer, other requests) every request paid a switch to one of them and back, about 9%
-        of a small request's rate. Only a lock another process holds is waited for the usual
-        way."""
+        writer, other requests) every request paid a switch to one of them and back (in
+        process, a 2-customer create cost 108-118 µs of CPU with it, 81-83 µs without). Only a
+        lock another process holds is waited for the usual way."""
         fd, mapped = self._opened()
         if _flock_holding_gil(fd, fcntl.LOCK_EX | fcntl.LOCK_NB) != 0:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -337,12 +337,9 @@ class _ChangeCounter:
                 struct.pack_into("<Q", mapped, self._JOURNAL, at_least)
 
     def _bump(self, offset: int) -> int:
-        fd, mapped = self._file.lock()  # (once per request: no context manager)
-        try:
+        with self._file.locked() as mapped:
             bumped = (struct.unpack_from("<Q", mapped, offset)[0] + 1) % (1 << 64)
             struct.pack_into("<Q", mapped, offset, bumped)
-        finally:
-            self._file.unlock(fd)
         return int(bumped)
 
     def close(self) -> None:
