@@ -185,11 +185,8 @@ class Journal:
             first = min(numbered) if numbered else last - len(rows) + 1
             if last // TRIM_EVERY > (first - 1) // TRIM_EVERY:
                 tx.trim_journal(last - last % TRIM_EVERY - self._limit)
-        seqs = numbered or list(range(first, last + 1))
-        if len(rows) == len(queued):
-            return seqs
-        taken = iter(seqs)
-        return [next(taken) if answered == epoch else 0 for _, answered, _ in queued]
+        seqs = iter(numbered or range(first, last + 1))
+        return [next(seqs) if answered == epoch else 0 for _, answered, _ in queued]
 
     def read(
         self,
