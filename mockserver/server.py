@@ -60,11 +60,9 @@ def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=level, format=LOG_FORMAT)
     logging.getLogger("mockserver").setLevel(level)
     requests_log = logging.getLogger("mockserver.requests")
+    requests_log.setLevel(logging.NOTSET if settings.log_requests else logging.WARNING)
     for handler in [h for h in requests_log.handlers if isinstance(h, QueuedLineHandler)]:
         requests_log.removeHandler(handler)
-    if not settings.log_requests:
-        requests_log.setLevel(logging.WARNING)
-        return
     requests_log.addHandler(QueuedLineHandler(sys.stderr, logging.Formatter(LOG_FORMAT)))
     requests_log.propagate = False
 
