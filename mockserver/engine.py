@@ -497,11 +497,8 @@ class Engine:
                 f"The body has {request.content_length} bytes; the limit is {limit} bytes",
                 headers={"Connection": "close"},
             )
-        # As much as Content-Length says (werkzeug's stream allocates what it is asked for: a
-        # buffer of the limit, 10 MiB, for every small request), else up to the limit.
-        size = limit + 1 if request.content_length is None else request.content_length
         try:
-            raw = request.read_body(size)
+            raw = request.read_within(limit)
         except Exception as exc:  # the client's bytes (bad chunked encoding, a short body): 400
             why = f"{type(exc).__name__}: {exc}"[:200]
             return Failure(

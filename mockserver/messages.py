@@ -37,6 +37,12 @@ class RequestData:
     read_body: Callable[[int], bytes]
     client_address: str = "127.0.0.1"
 
+    def read_within(self, limit: int) -> bytes:
+        """The body: as many bytes as ``Content-Length`` says, else up to ``limit`` + 1 (more
+        than ``limit`` means too large). Never a read of the limit for a small body: werkzeug's
+        stream allocates what it is asked for, a buffer of 10 MiB for every request."""
+        return self.read_body(limit + 1 if self.content_length is None else self.content_length)
+
 
 @dataclass(slots=True)
 class ResponseData:
