@@ -38,10 +38,12 @@ from mockserver.openapi.spec import Operation, Spec
 from mockserver.packs import Behaviour, Call, Registry, Reply
 from mockserver.responses import (
     Chosen,
+    FixedAnswer,
+    FixedAnswers,
     Preference,
     PreferenceError,
     choose,
-    parse_prefer,
+    encoded,
     required_headers,
 )
 from mockserver.services import Services
@@ -257,7 +259,8 @@ class Exchange:
     params: dict[str, Any] = field(init=False)  # typed parameter values, once validated
     relayed: bool = False  # the relay step ran: later refusals are the mock's own
     behaviour: Behaviour | None = None  # what answers: the behaviour,
-    chosen: Chosen | None = None  # or the spec's answer
+    chosen: Chosen | None = None  # or the spec's answer,
+    fixed: FixedAnswer | None = None  # encoded already when it is a fixed one
 
     @property
     def compiled(self) -> CompiledOperation | None:
@@ -280,6 +283,7 @@ class Engine:
         self.by_name = {api.spec.name: api for api in self.apis}
         services.expect_items(specs)
         self._local = threading.local()
+        self._fixed = FixedAnswers()
         # Proxy and replay (docs/proxy.md): a step after validation, None when not configured.
         self.relay: Relay | None = None
         if self.settings.proxy or self.settings.replay_dir:
@@ -600,15 +604,20 @@ class Engine:
         """What answers: the behaviour registered for the operation, unless a ``Prefer`` header
         asks for a documented answer; else the spec's example or a generated body. A ``Prefer``
         the spec cannot honour is a 400/422."""
-        api, op = x.api, x.op
+        api, op, headers = x.api, x.op, x.request.headers
         try:
-            preference = parse_prefer(x.request.headers.get("Prefer"))
+            preference = self._fixed.preference(headers.get("Prefer"))
             behaviour = api.behaviours.get(op.operation_id)
             if behaviour is not None and not preference.any:
                 x.behaviour = behaviour
                 return None
-            x.chosen = choose(
-                op, preference, api.spec.document, self._generator, x.request.headers.get("Accept")
+            x.chosen, x.fixed = self._fixed.choose(
+                x.routed,
+                op,
+                preference,
+                headers.get("Accept"),
+                api.spec.document,
+                self._generator,
             )
         except PreferenceError as exc:
             return Failure("validation", api.spec.settings.validation_status, str(exc))
@@ -636,14 +645,13 @@ class Engine:
         assert chosen is not None
         x.entry.notes.append(f"answered from the spec ({chosen.status})")
         headers = required_headers(chosen.definition, self._generator, api.spec.document)
-        if chosen.media is None:
-            payload = b""
-        else:
-            schema = chosen.definition.content[chosen.media].schema
-            payload = encode(chosen.media, chosen.body, schema, api.spec.document)
-        # ``payload`` is the value of a JSON answer (the check and the journal use it as is);
+        fixed = x.fixed
+        # ``value`` is the value of a JSON answer (the check and the journal use it as is);
         # the response check reads a text answer from its bytes.
-        value = chosen.body if chosen.media and kind_of(chosen.media) == "json" else None
+        if fixed is not None:
+            payload, value = fixed.payload, fixed.value
+        else:
+            payload, value = encoded(chosen, api.spec.document)
         return ResponseData(chosen.status, payload, chosen.media, headers, payload=value)
 
     def _check(self, x: Exchange, response: ResponseData) -> ResponseData:
@@ -653,7 +661,13 @@ class Engine:
         if mode == "off":
             return response
         op = x.op
-        problems = self._problems(x.api, x.routed, response)
+        fixed = x.fixed
+        if fixed is not None and response.body is fixed.payload:  # checked once (FixedAnswers)
+            if fixed.problems is None:
+                fixed.problems = self._problems(x.api, x.routed, response)
+            problems = list(fixed.problems)
+        else:
+            problems = self._problems(x.api, x.routed, response)
         if not problems:
             return response
         text = (

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 
+from mockserver import responses
+from mockserver.openapi.loader import bundled_spec_paths, load_spec
 from mockserver.packs import ApiPack, Reply
+from mockserver.responses import FixedAnswer, FixedAnswers, Preference, PreferenceError
 from mockserver.testing import ServerError
 
 from .support import (
@@ -252,3 +257,102 @@ def test_off_mode_does_not_look(make_mock, liar_spec) -> None:
     mock = make_mock(specs=[liar_spec], bundled=False, validate_responses="off", apis=[LIAR])
     assert mock.client.get("/engine-liar/thing").status_code == 200
     assert "response_violations" not in mock.requests()[-1]
+
+
+# -- fixed answers: worked out once ----------------------------------------------------------------
+
+
+def counting_encode(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """Count the spec answers the engine encodes (``mockserver.responses.encode``)."""
+    media: list[str | None] = []
+    real = responses.encode
+
+    def encode(kind: str, *args: Any) -> bytes:
+        media.append(kind)
+        return real(kind, *args)
+
+    monkeypatch.setattr(responses, "encode", encode)
+    return media
+
+
+def test_a_documented_example_is_encoded_once_and_sent_alike_every_time(
+    make_mock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded = counting_encode(monkeypatch)
+    client = make_mock().client
+    answers = [
+        client.post(
+            BUNCE_BULK, headers=prefer("code=409", BUNCE_JSON), json={"customers": [BUNCE_CUSTOMER]}
+        )
+        for _ in range(3)
+    ]
+    documented_body = json.loads(documented("bunce_bulk_response_partial_failure"))
+    assert [(a.status_code, body_of(a)) for a in answers] == [(409, documented_body)] * 3
+    assert encoded == ["application/json"]
+    # Another Prefer is another answer, worked out once too.
+    for _ in range(2):
+        assert (
+            client.post(
+                BUNCE_BULK,
+                headers=prefer("code=200", BUNCE_JSON),
+                json={"customers": [BUNCE_CUSTOMER]},
+            ).status_code
+            == 200
+        )
+    assert len(encoded) == 2
+
+
+def test_a_generated_answer_is_generated_for_every_request(
+    make_mock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded = counting_encode(monkeypatch)
+    client = make_mock().client
+    bodies = [
+        client.get("/bunce/v1/customers", headers=prefer("dynamic=true")).get_data()
+        for _ in range(3)
+    ]
+    assert len(encoded) == 3
+    assert len(set(bodies)) == 3
+
+
+def test_fixed_answers_and_parsed_prefer_headers_are_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(FixedAnswers, "LIMIT", 2)
+    fixed = FixedAnswers()
+    first = fixed.preference("code=409")
+    assert fixed.preference("code=409") is first
+    fixed.preference("code=200")
+    fixed.preference("code=201")  # the map was full: it starts over
+    assert fixed.preference("code=409") == first and fixed.preference("code=409") is not first
+    with pytest.raises(PreferenceError):
+        fixed.preference("code=teapot")
+
+    spec = load_spec(bundled_spec("bunce"))
+    bulk = spec.operation("createCustomersBulk")
+    assert bulk is not None
+    owner = object()
+
+    def chosen(code: int) -> FixedAnswer | None:
+        return fixed.choose(owner, bulk, Preference(code=code), None, spec.document, no_generator)[
+            1
+        ]
+
+    answer = chosen(409)
+    assert answer is not None and chosen(409) is answer
+    assert orjson.loads(answer.payload) == answer.value
+    chosen(200)
+    chosen(400)
+    assert chosen(409) is not answer
+    # Another owner (an operation compiled again) never gets the first one's answer.
+    assert fixed.choose(object(), bulk, Preference(code=200), None, spec.document, no_generator)[
+        1
+    ] is not chosen(200)
+
+
+def bundled_spec(name: str) -> Path:
+    return next(p for p in bundled_spec_paths() if p.stem == name)
+
+
+def no_generator() -> Any:
+    raise AssertionError("an example answers: nothing is generated")
