@@ -287,6 +287,9 @@ class _MappedFile:
         self._map, self._fd, self._pid = None, -1, -1
 
 
+_U64 = struct.Struct("<Q")
+
+
 class _ChangeCounter:
     """Three numbers in a shared 24-byte file: the change count, the reset epoch and the last
     journal seq handed out.
@@ -313,10 +316,10 @@ class _ChangeCounter:
         self._file = _MappedFile(path + "-changes", self._SIZE)
 
     def value(self) -> int:
-        return int(struct.unpack_from("<Q", self._file.mapped(), self._CHANGES)[0])
+        return int(_U64.unpack_from(self._file.mapped(), self._CHANGES)[0])
 
     def epoch(self) -> int:
-        return int(struct.unpack_from("<Q", self._file.mapped(), self._EPOCH)[0])
+        return int(_U64.unpack_from(self._file.mapped(), self._EPOCH)[0])
 
     def bump(self) -> None:
         self._bump(self._CHANGES)
@@ -337,9 +340,14 @@ class _ChangeCounter:
                 struct.pack_into("<Q", mapped, self._JOURNAL, at_least)
 
     def _bump(self, offset: int) -> int:
-        with self._file.locked() as mapped:
-            bumped = (struct.unpack_from("<Q", mapped, offset)[0] + 1) % (1 << 64)
-            struct.pack_into("<Q", mapped, offset, bumped)
+        # lock() and unlock() rather than locked(): a generator-based context manager costs
+        # as much as the rest of this, and every answer takes a journal seq here.
+        fd, mapped = self._file.lock()
+        try:
+            bumped = (_U64.unpack_from(mapped, offset)[0] + 1) % (1 << 64)
+            _U64.pack_into(mapped, offset, bumped)
+        finally:
+            self._file.unlock(fd)
         return int(bumped)
 
     def close(self) -> None:
