@@ -259,6 +259,20 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
 
     def enqueue_req(self, conn: _Conn) -> None:
         """Start reading the connection's next request (gthread would hand it to a thread)."""
+        conn.sock.setblocking(False)
+        self._start_reading(conn, registered=False)
+
+    def on_client_socket_readable(self, conn: _Conn, client: socket.socket) -> None:
+        """A kept-alive connection has bytes of its next request: read them now. gthread would
+        take the socket off the poller for a thread, and :meth:`enqueue_req` would put it back
+        on to read; it stays on, with the reading callback (no system call), and non-blocking
+        (``finish_request`` left it so)."""
+        self.keepalived_conns.remove(conn)
+        self._start_reading(conn, registered=True)
+
+    def _start_reading(self, conn: _Conn, *, registered: bool) -> None:
+        """Read the connection's next request in the loop; ``registered``: its socket is on the
+        poller already (with another callback)."""
         conn.framing = _Framing()
         conn.overflow = False
         if conn.parser is not None:  # bytes of the next request read with the last one
@@ -268,13 +282,18 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         conn.deadline = now + (
             self.limits.request_timeout if conn.started else float(self.cfg.keepalive or 5)
         )
-        conn.sock.setblocking(False)
+        if registered:
+            self.reading[conn] = None  # so that _dispatch and _forget take it off the poller
         if conn.started and conn.framing.complete(conn.inbox, self.limits.max_body):
             self._dispatch(conn)
             return
         self.reading[conn] = None
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._readable, conn))
-        if not conn.started:
+        reader = partial(self._readable, conn)
+        if registered:
+            self.poller.modify(conn.sock, selectors.EVENT_READ, reader)
+        else:
+            self.poller.register(conn.sock, selectors.EVENT_READ, reader)
+        if registered or not conn.started:
             self._readable(conn)  # a kept-alive connection has its request waiting already
 
     def _readable(self, conn: _Conn, _fileobj: Any = None) -> None:

@@ -10,6 +10,7 @@ timeout (3 s here), answering a JSON 408 first.
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 import time
@@ -168,3 +169,63 @@ def test_a_client_that_waits_for_100_continue_gets_it_before_sending_its_body(
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 201 "), answer[:200]
     assert answer.count(b"100 Continue") == 0  # sent once, not again by the thread
+
+
+def bunce_request(key: str, *, keep_alive: bool = True) -> bytes:
+    body = json.dumps(bunce_customer(key, f"{key}@example.com")).encode()
+    connection = b"" if keep_alive else b"Connection: close\r\n"
+    return HEAD + connection + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def read_answer(connection: socket.socket) -> bytes:
+    """One HTTP answer with a Content-Length, read whole."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += connection.recv(65536)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = int(
+        next(
+            line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+        ).split(b":")[1]
+    )
+    while len(body) < length:
+        body += connection.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def test_a_kept_alive_connection_is_read_whole_before_each_of_its_requests_runs(
+    server: tuple[ServeProcess, int],
+) -> None:
+    live, count = server
+    run = f"kept-{live.port}"
+    with socket.create_connection((HOST, live.port), timeout=10) as connection:
+        for n in range(30):  # back to back: each answer, then the next request
+            connection.sendall(bunce_request(f"{run}-{n}"))
+            assert read_answer(connection).startswith(b"HTTP/1.1 201 ")
+
+        # The next request in two parts, a moment apart: the first part alone runs nothing
+        # and holds no thread (stalled ones on top take more than every thread).
+        whole = bunce_request(f"{run}-split")
+        connection.sendall(whole[:70])
+        others = stalled(live.port, count, bunce_request(f"{run}-other")[:70])
+        try:
+            time.sleep(0.5)
+            assert_server_answers_promptly(live, f"{run}-prompt")
+            connection.sendall(whole[70:])
+            assert read_answer(connection).startswith(b"HTTP/1.1 201 ")
+
+            # A kept-alive connection that stalls in its next request is cut off like a new one.
+            connection.sendall(whole[:70])
+            answer = closed_by_server(connection, within=REQUEST_TIMEOUT_S + 5)
+            assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+        finally:
+            for other in others:
+                other.close()
+    stored = requests.get(
+        f"{live.url}{BUNCE}/customers",
+        params={"per_page": 100},
+        headers={"X-Authorization": "sk_test_stalled"},
+        timeout=5,
+    ).json()["data"]["data"]
+    emails = {c["email"] for c in stored if c["email"].startswith(run)}
+    assert emails == {f"{run}-{n}@example.com" for n in range(30)} | {f"{run}-split@example.com"}
