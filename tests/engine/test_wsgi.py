@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from mockserver.app import _send
+import pytest
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request as WerkzeugRequest
+
+from mockserver.app import _send, environ_request, request_data
 from mockserver.messages import ResponseData
 
 from .support import WIDGETS_AUTH, body_of
@@ -94,3 +99,44 @@ def test_send_names_unknown_statuses_and_refuses_header_injection() -> None:
         assert "line break" in str(exc)
     else:
         raise AssertionError("a header value with a line break was sent")
+
+
+def environ_of(path: str, body: bytes = b"", **headers: str) -> dict[str, Any]:
+    """A WSGI environ as werkzeug's test client builds it (``path`` may carry a query)."""
+    return EnvironBuilder(
+        path=path, method="POST", data=body, headers=headers or None
+    ).get_environ()
+
+
+def with_(make: Callable[[], dict[str, Any]], **changes: str) -> Callable[[], dict[str, Any]]:
+    return lambda: {**make(), **changes}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: environ_of("/bunce/v1/customers/bulk", b'{"customers": []}', Prefer="code=200"),
+        lambda: environ_of("/widgets/v1/widgets?limit=5&limit=6&x=%C3%A9", Cookie="a=b; c=d"),
+        lambda: environ_of("/widgets/v1/caf%C3%A9/%E2%82%AC", b"abc"),  # UTF-8, percent-encoded
+        lambda: environ_of("//double//slashes"),
+        with_(
+            lambda: environ_of("/chunked", b"5\r\nhello\r\n0\r\n\r\n"),
+            HTTP_TRANSFER_ENCODING="chunked",
+        ),
+        with_(lambda: environ_of("/bad-length", b"abc"), CONTENT_LENGTH="x"),
+        with_(lambda: environ_of("/lower"), REQUEST_METHOD="patch", REMOTE_ADDR="10.1.2.3"),
+    ],
+    ids=["body", "query and cookies", "utf-8 path", "slashes", "chunked", "bad length", "method"],
+)
+def test_the_environ_adapter_reads_a_request_as_werkzeugs_request_does(
+    make: Callable[[], dict[str, Any]],
+) -> None:
+    ours = environ_request(make())
+    theirs = request_data(WerkzeugRequest(make()))
+
+    for name in ("method", "path", "query_string", "content_length", "client_address"):
+        assert getattr(ours, name) == getattr(theirs, name), name
+    assert list(ours.headers.items()) == list(theirs.headers.items())
+    assert list(ours.query.lists()) == list(theirs.query.lists())  # type: ignore[attr-defined]
+    assert dict(ours.cookies) == dict(theirs.cookies)
+    assert ours.read_within(1024) == theirs.read_within(1024)
