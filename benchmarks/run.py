@@ -911,8 +911,11 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 measured = [s for s in running if mode == "stateless" or s.stateful]
                 rounds: dict[str, list[dict[str, Any]]] = {s.name: [] for s in measured}
-                for _ in range(max(1, args.rounds)):
-                    for server in measured:
+                for turn in range(max(1, args.rounds)):
+                    # Each round starts with the next server: none is always first (right
+                    # after another server stopped) or always last.
+                    shift = turn % len(measured) if measured else 0
+                    for server in measured[shift:] + measured[:shift]:
                         server.start(bodies[2][0])
                         try:
                             rounds[server.name].append(
