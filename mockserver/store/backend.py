@@ -51,6 +51,11 @@ JournalRow = tuple[Any, Any, Any, bytes]
 class RecordRows(Protocol):
     """Records by scope, in insertion order (``seq``: monotonic, never reused)."""
 
+    def open_scope(self, scope: Scope) -> bool:
+        """Make sure ``scope`` exists for records about to be added in this write transaction;
+        True when it is created now (it holds nothing yet: nothing of it can be taken)."""
+        ...
+
     def taken_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]: ...
     def taken_values(self, scope: Scope, key: str, values: Sequence[str]) -> set[str]: ...
     def add_records(

@@ -245,6 +245,18 @@ class MemoryBackend:
         self._init_data()
 
     # -- records -------------------------------------------------------------------------------
+    def open_scope(self, scope: Scope) -> bool:
+        if scope in self._scopes:
+            return False
+        self._scopes[scope] = _ScopeData()
+        if self._depth:
+
+            def undo() -> None:
+                self._scopes.pop(scope, None)
+
+            self._undo.append(undo)
+        return True
+
     def taken_ids(self, scope: Scope, ids: Sequence[str]) -> set[str]:
         scope_data = self._scopes.get(scope)
         if scope_data is None:

@@ -82,8 +82,12 @@ class Records:
                 done = tx.job_progress(job_id)
                 if done is not None:  # a re-run: the job's insert is done already
                     return decode_outcomes(done)
-            taken_ids = tx.taken_ids(scope, [r.id for r in records])
-            taken = {key: tx.taken_values(scope, key, vals) for key, vals in values.items()}
+            if records and tx.open_scope(scope):  # a new account: nothing to collide with
+                taken_ids: set[str] = set()
+                taken = {key: set[str]() for key in values}
+            else:
+                taken_ids = tx.taken_ids(scope, [r.id for r in records])
+                taken = {key: tx.taken_values(scope, key, vals) for key, vals in values.items()}
             new: list[NewRecord] = []
             new_blobs: list[bytes] = []
             for record, blob in zip(records, blobs, strict=True):

@@ -356,6 +356,25 @@ class SqlTx:
                 self._absent.discard(scope)
         return scope_id
 
+    def open_scope(self, scope: Scope) -> bool:
+        if self.scope_ids.get(scope) or self.new_scopes.get(scope):
+            return False
+        # One statement for a new account (a fresh test's, every stateful request of a load
+        # test): looking it up first cost a query more inside the write lock.
+        row = self.one(
+            "INSERT INTO scopes (api, account) VALUES (?, ?) ON CONFLICT DO NOTHING"
+            " RETURNING scope_id",
+            (scope.api, scope.account),
+        )
+        if row is None:  # created and committed before this transaction began
+            if self._absent is not None:
+                self._absent.discard(scope)
+            return self._scope_id(scope) is None
+        self.new_scopes[scope] = int(row[0])
+        if self._absent is not None:
+            self._absent.discard(scope)
+        return True
+
     def _taken(self, scope: Scope, values: Sequence[str], key: str | None) -> set[str]:
         scope_id = self._scope_id(scope)
         if scope_id is None or not values:

@@ -270,6 +270,22 @@ def test_a_scope_whose_first_batch_failed_works_normally(state: State, position:
     ]
 
 
+def test_an_account_opened_for_an_insert_is_new_once_and_gone_again_on_rollback(
+    state: State,
+) -> None:
+    with pytest.raises(RuntimeError), state.backend.write() as tx:
+        assert tx.open_scope(BUNCE) is True  # new: nothing of it can be taken
+        assert tx.open_scope(BUNCE) is False
+        raise RuntimeError("the batch failed")
+
+    with state.backend.write() as tx:
+        assert tx.open_scope(BUNCE) is True  # the rolled-back one is gone
+    with state.backend.write() as tx:
+        assert tx.open_scope(BUNCE) is False
+    assert created(state.records.insert_batch(BUNCE, [customer(1), customer(1)])) == [True, False]
+    assert created(state.records.insert_batch(BUNCE, [customer(1), customer(2)])) == [False, True]
+
+
 def test_a_bad_value_for_a_key_the_scope_never_used_leaves_it_intact(state: State) -> None:
     state.records.insert_batch(BUNCE, [customer(1)])
     unhashable: Any = ["+1"]
