@@ -416,7 +416,7 @@ class Engine:
         x.account = account
         entry = x.entry
         entry.account = mask(account)
-        if account in entry.query or quote(account, safe="") in entry.query:
+        if entry.query and (account in entry.query or quote(account, safe="") in entry.query):
             entry.query = _masked_query(entry.query, account)
         return None
 
