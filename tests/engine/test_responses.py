@@ -262,8 +262,10 @@ def test_off_mode_does_not_look(make_mock, liar_spec) -> None:
 # -- fixed answers: worked out once ----------------------------------------------------------------
 
 
-def counting_encode(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
-    """Count the spec answers the engine encodes (``mockserver.responses.encode``)."""
+@pytest.fixture
+def counted(make_mock, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[str | None]]:
+    """A fresh mock's client, and the media of the spec answers its engine encodes
+    (``mockserver.responses.encode``)."""
     media: list[str | None] = []
     real = responses.encode
 
@@ -272,41 +274,33 @@ def counting_encode(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
         return real(kind, *args)
 
     monkeypatch.setattr(responses, "encode", encode)
-    return media
+    return make_mock().client, media
+
+
+def bulk_create(client: Any, preference: str) -> Any:
+    return client.post(
+        BUNCE_BULK, headers=prefer(preference, BUNCE_JSON), json={"customers": [BUNCE_CUSTOMER]}
+    )
 
 
 def test_a_documented_example_is_encoded_once_and_sent_alike_every_time(
-    make_mock, monkeypatch: pytest.MonkeyPatch
+    counted: tuple[Any, list[str | None]],
 ) -> None:
-    encoded = counting_encode(monkeypatch)
-    client = make_mock().client
-    answers = [
-        client.post(
-            BUNCE_BULK, headers=prefer("code=409", BUNCE_JSON), json={"customers": [BUNCE_CUSTOMER]}
-        )
-        for _ in range(3)
-    ]
+    client, encoded = counted
+    answers = [bulk_create(client, "code=409") for _ in range(3)]
+
     documented_body = json.loads(documented("bunce_bulk_response_partial_failure"))
     assert [(a.status_code, body_of(a)) for a in answers] == [(409, documented_body)] * 3
     assert encoded == ["application/json"]
     # Another Prefer is another answer, worked out once too.
-    for _ in range(2):
-        assert (
-            client.post(
-                BUNCE_BULK,
-                headers=prefer("code=200", BUNCE_JSON),
-                json={"customers": [BUNCE_CUSTOMER]},
-            ).status_code
-            == 200
-        )
+    assert [bulk_create(client, "code=200").status_code for _ in range(2)] == [200, 200]
     assert len(encoded) == 2
 
 
 def test_a_generated_answer_is_generated_for_every_request(
-    make_mock, monkeypatch: pytest.MonkeyPatch
+    counted: tuple[Any, list[str | None]],
 ) -> None:
-    encoded = counting_encode(monkeypatch)
-    client = make_mock().client
+    client, encoded = counted
     bodies = [
         client.get("/bunce/v1/customers", headers=prefer("dynamic=true")).get_data()
         for _ in range(3)
