@@ -303,7 +303,7 @@ class ApiFastPath:
                 answer = self.engine.handle(data)
             if not answer.drop:
                 sent = _send(answer, environ, start_response)
-                return _ThenRelease(sent) if large else sent
+                return _ThenRelease(sent) if large and memory.app_releases() else sent
             response = to_response(answer, environ)
         except HTTPException as exc:
             response = http_problem(exc)
@@ -314,7 +314,8 @@ class ApiFastPath:
 
 class _ThenRelease(list[bytes]):
     """An answer that hands the memory of a large request back to the system once sent (the
-    server calls ``close`` after writing it)."""
+    server calls ``close`` after writing it); under a server that releases after the request
+    itself (:func:`memory.server_releases`), the answer is a plain list."""
 
     def close(self) -> None:
         self.clear()  # the answer's bytes go first

@@ -352,7 +352,11 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
 
     # -- in the thread -----------------------------------------------------------------------
     def handle(self, conn: _Conn) -> Any:
-        outcome = super().handle(conn)
+        memory.server_releases(conn.large)  # the app leaves it to this (one trim, not two)
+        try:
+            outcome = super().handle(conn)
+        finally:
+            memory.server_releases(False)
         if conn.large:
             # Only now are the request's buffers freed (gunicorn drops them after the app's
             # answer is closed): their pages go back too (mockserver/memory.py).

@@ -98,6 +98,25 @@ def release() -> None:
         _LIBC.malloc_trim(0)
 
 
+class _ServerRelease(threading.local):
+    active = False  # the server running this thread's request releases after it
+
+
+_server_release = _ServerRelease()
+
+
+def server_releases(active: bool) -> None:
+    """Say whether the server that runs this thread's request calls :func:`release` after it
+    (the buffering worker does, once gunicorn has freed the request's buffers), so that the
+    app does not release too (:func:`app_releases`)."""
+    _server_release.active = active
+
+
+def app_releases() -> bool:
+    """Whether the app releases after a large request itself: unless the server said it will."""
+    return not _server_release.active
+
+
 def release_after(size: int | None) -> bool:
     """Whether a request of ``size`` bytes is large enough to :func:`release` after, and to be
     handled :func:`outside_pymalloc`."""

@@ -9,6 +9,7 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request as WerkzeugRequest
 
+from mockserver import memory
 from mockserver.app import _send, environ_request, request_data
 from mockserver.messages import ResponseData
 
@@ -140,3 +141,37 @@ def test_the_environ_adapter_reads_a_request_as_werkzeugs_request_does(
     assert list(ours.query.lists()) == list(theirs.query.lists())  # type: ignore[attr-defined]
     assert dict(ours.cookies) == dict(theirs.cookies)
     assert ours.read_within(1024) == theirs.read_within(1024)
+
+
+def test_the_app_releases_after_a_large_request_unless_the_server_says_it_will(
+    mock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    released: list[int] = []
+    monkeypatch.setattr(memory, "release", lambda: released.append(1))
+    app = mock.client.application
+    item = b'{"email": "big@example.com", "first_name": "A", "last_name": "B", "phone_no": "+1"}'
+    body = b'{"customers": [' + b",".join([item] * 14_000) + b"]}"
+    assert len(body) >= memory.RELEASE_AFTER_BYTES
+
+    def answer() -> bytes:
+        environ = environ_of(
+            "/bunce/v1/customers/bulk",
+            body,
+            **{"Content-Type": "application/json", "X-Authorization": "sk_test_big"},
+        )
+        sent = app(environ, lambda status, headers, exc_info=None: None)
+        try:
+            return b"".join(sent)
+        finally:
+            if hasattr(sent, "close"):
+                sent.close()
+
+    assert answer()  # answered (a refusal: too many customers), then released once
+    assert released == [1]
+
+    memory.server_releases(True)  # as the buffering worker says for its large requests
+    try:
+        assert answer()
+    finally:
+        memory.server_releases(False)
+    assert released == [1]  # left to the server
