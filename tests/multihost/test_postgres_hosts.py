@@ -35,14 +35,17 @@ pytestmark = pytest.mark.slow
 Launch = Callable[..., ServeProcess]
 
 
-def start_host(launch: Launch, url: str, *, workers: int = 1, **env: str) -> ServeProcess:
-    """One host: ``mockserver serve`` on its own port, its state in the database at ``url``."""
+def start_host(
+    launch: Launch, url: str, *, workers: int = 1, job_delay: str = "0", **env: str
+) -> ServeProcess:
+    """One host: ``mockserver serve`` on its own port, its state in the database at ``url``;
+    the jobs it schedules are due ``job_delay`` seconds later."""
     settings = {"MOCKSERVER_LEASE_S": str(LEASE_S), "MOCKSERVER_WEBHOOK_TIMEOUT_S": "1", **env}
     return launch(
         "--state", url,
         "--workers", str(workers),
         "--threads", "4",
-        "--job-delay", "0",
+        "--job-delay", job_delay,
         "--quiet",
         "--log-level", "warning",
         "--validate-responses", "strict",
@@ -233,9 +236,12 @@ def test_each_import_job_and_delivery_is_claimed_by_one_host(
 def test_a_host_killed_mid_import_has_its_job_taken_over_after_the_lease(
     launch: Launch, postgres_url: str, receiver: Receiver
 ) -> None:
-    # The first host runs the background work; the second only answers HTTP.
+    # The first host runs the background work; the second only answers HTTP. The import is due
+    # a second after it is accepted: the worker host's insert, which waits below holding the
+    # write turn of every host, must not start before the front host has journalled the
+    # import's answer (a write too), or that answer waits as long as the import does.
     worker = start_host(launch, postgres_url)
-    front = start_host(launch, postgres_url, MOCKSERVER_BACKGROUND="false")
+    front = start_host(launch, postgres_url, job_delay="1", MOCKSERVER_BACKGROUND="false")
     control(front, "POST", "webhooks/endpoints", {"api": "tamio", "url": receiver.url})
     emails = [f"killed{i}@example.com" for i in range(5)]
 
