@@ -187,7 +187,7 @@ def create_app(
 
 def from_flask() -> RequestData:
     """Adapt the current Flask request."""
-    return request_data(request)
+    return environ_request(request.environ)
 
 
 _NO_QUERY: ImmutableMultiDict[str, str] = ImmutableMultiDict()
@@ -211,33 +211,12 @@ class _LazyCookies(Mapping[str, str]):
         return len(self._req.cookies)
 
 
-def request_data(req: WerkzeugRequest) -> RequestData:
-    """Adapt a werkzeug (or Flask) request.
-
-    The query and the cookies are parsed only when there are some: on a small body the parsing
-    of neither cost as much as the engine's routing.
-    """
-    stream = req.stream
-    has_query = bool(req.environ.get("QUERY_STRING"))
-    return RequestData(
-        method=req.method,
-        path=req.path,
-        query=req.args if has_query else _NO_QUERY,
-        query_string=req.query_string.decode("latin-1") if has_query else "",
-        headers=req.headers,
-        cookies=_LazyCookies(req) if "HTTP_COOKIE" in req.environ else {},
-        content_length=req.content_length,
-        read_body=stream.read,
-        client_address=req.remote_addr or "",
-    )
-
-
 def environ_request(environ: dict[str, Any]) -> RequestData:
-    """Adapt a WSGI environ directly: what :func:`request_data` gives for werkzeug's request of
-    it (the same method, path, headers, content length and input stream, read as werkzeug
-    reads them), without building that request first; it is built only for a query string or
-    cookies to parse. Half the adapter's time on a small body went into werkzeug's
-    ``Request.__init__``, which works out a dozen attributes the engine never reads.
+    """Adapt a WSGI request: its method, path, headers, content length and input stream read
+    from the environ as werkzeug's request reads them, without building that request; it is
+    built only for a query string or cookies to parse. Half the adapter's time on a small body
+    went into werkzeug's ``Request.__init__``, which works out a dozen attributes the engine
+    never reads. The query and the cookies are parsed only when there are some.
     """
     query_string: str = environ.get("QUERY_STRING", "")
     cookies = "HTTP_COOKIE" in environ
