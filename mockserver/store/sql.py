@@ -345,16 +345,9 @@ class SqlTx:
         return scope_id
 
     def _create_scope(self, scope: Scope) -> int:
-        scope_id = self._scope_id(scope)
-        if scope_id is None:
-            row = self.one(
-                "INSERT INTO scopes (api, account) VALUES (?, ?) RETURNING scope_id",
-                (scope.api, scope.account),
-            )
-            scope_id = self.new_scopes[scope] = int(row[0])
-            if self._absent is not None:
-                self._absent.discard(scope)
-        return scope_id
+        """The id of a scope's row, created if missing (in this write transaction)."""
+        self.open_scope(scope)
+        return self.new_scopes.get(scope) or self.scope_ids[scope]
 
     def open_scope(self, scope: Scope) -> bool:
         if self.scope_ids.get(scope) or self.new_scopes.get(scope):
@@ -366,13 +359,12 @@ class SqlTx:
             " RETURNING scope_id",
             (scope.api, scope.account),
         )
-        if row is None:  # created and committed before this transaction began
-            if self._absent is not None:
-                self._absent.discard(scope)
-            return self._scope_id(scope) is None
-        self.new_scopes[scope] = int(row[0])
         if self._absent is not None:
-            self._absent.discard(scope)
+            self._absent.discard(scope)  # it exists now, made here or committed before
+        if row is None:  # committed before this transaction began: its id, kept
+            self._scope_id(scope)
+            return False
+        self.new_scopes[scope] = int(row[0])
         return True
 
     def _taken(self, scope: Scope, values: Sequence[str], key: str | None) -> set[str]:
