@@ -30,7 +30,7 @@ from mockserver.errorshapes import shape
 from mockserver.formats import preload as preload_formats
 from mockserver.journal import JournalEntry
 from mockserver.media import decode, is_checked, kind_of
-from mockserver.media.answers import checked_as_json, encode
+from mockserver.media.answers import checked_as_json
 from mockserver.messages import RequestData, ResponseData
 from mockserver.negotiation import request_media
 from mockserver.openapi.routing import Router
@@ -651,7 +651,9 @@ class Engine:
         if fixed is not None:
             payload, value = fixed.payload, fixed.value
         else:
-            payload, value = encoded(chosen, api.spec.document)
+            payload, value = encoded(
+                chosen.media, chosen.body, chosen.definition, api.spec.document
+            )
         return ResponseData(chosen.status, payload, chosen.media, headers, payload=value)
 
     def _check(self, x: Exchange, response: ResponseData) -> ResponseData:
@@ -766,9 +768,7 @@ class Engine:
                 body = problem  # documented as a problem: the mock's own, with every violation
             elif validator is not None and not validator.is_valid(body):
                 body = shaped.plain  # the message fits no field: the documented body as it is
-        schema = shaped.definition.content[shaped.media].schema
-        payload = encode(shaped.media, body, schema, document)
-        value = body if kind_of(shaped.media) == "json" else None  # payload: JSON written
+        payload, value = encoded(shaped.media, body, shaped.definition, document)
         return ResponseData(shaped.status, payload, shaped.media, headers, payload=value)
 
     # -- helpers of the steps ------------------------------------------------------------------

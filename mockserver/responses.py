@@ -149,14 +149,15 @@ def choose(
     return Chosen(status, media_name, body, definition)
 
 
-def encoded(chosen: Chosen, document: JSON) -> tuple[bytes, Any]:
-    """``chosen``'s body as sent, and its JSON value (None for other media: the response check
-    reads those from the bytes)."""
-    if chosen.media is None:
+def encoded(
+    media: str | None, body: Any, definition: ResponseDef, document: JSON
+) -> tuple[bytes, Any]:
+    """``body`` as sent in ``media`` (one ``definition`` documents), and its JSON value (None
+    for other media: the response check reads those from the bytes)."""
+    if media is None:
         return b"", None
-    schema = chosen.definition.content[chosen.media].schema
-    payload = encode(chosen.media, chosen.body, schema, document)
-    return payload, chosen.body if kind_of(chosen.media) == "json" else None
+    payload = encode(media, body, definition.content[media].schema, document)
+    return payload, body if kind_of(media) == "json" else None
 
 
 @dataclass(slots=True)
@@ -214,7 +215,7 @@ class FixedAnswers:
         chosen = choose(operation, preference, document, generator, accept)
         if not chosen.fixed:
             return chosen, None
-        payload, value = encoded(chosen, document)
+        payload, value = encoded(chosen.media, chosen.body, chosen.definition, document)
         if len(self._answers) >= self.LIMIT:
             self._answers.clear()
         answer = self._answers[key] = FixedAnswer(chosen, payload, value, owner)
