@@ -47,15 +47,14 @@ def ulid() -> str:
     worked out once per millisecond; a 500-customer create makes 500 of these.
     """
     global _last_millis
+    p = _PAIRS
     millis, head = _last_millis
     now = time.time_ns() // 1_000_000
     if now != millis:
         t = now & ((1 << 48) - 1)
-        p = _PAIRS
         head = p[t >> 40] + p[t >> 30 & 1023] + p[t >> 20 & 1023] + p[t >> 10 & 1023] + p[t & 1023]
         _last_millis = (now, head)
     r = _random.getrandbits(80)
-    p = _PAIRS
     return (
         head
         + p[r >> 70]
